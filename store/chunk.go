@@ -1,0 +1,81 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// Sample is one point of a series: t in unix milliseconds, v its value.
+type Sample struct {
+	T int64
+	V float64
+}
+
+// samplesPerChunk is when an open chunk closes: about 120 samples keep a
+// chunk well under a 4 KiB page and amortise its key.
+const samplesPerChunk = 120
+
+// maxChunkSpan closes a chunk whose samples would span more than this, so a
+// slow series' chunk never covers more than a pruning step can drop.
+const maxChunkSpan = int64(2 * 60 * 60 * 1000)
+
+// decodeChunk appends the samples of an XOR chunk payload to dst. Corrupt
+// data returns ErrCorrupt, never a panic.
+func decodeChunk(dst []Sample, payload []byte) ([]Sample, error) {
+	return decodeChunkRange(dst, payload, minInt64, maxInt64)
+}
+
+// decodeChunkRange is decodeChunk keeping only samples with mint <= t <= maxt.
+func decodeChunkRange(dst []Sample, payload []byte, mint, maxt int64) ([]Sample, error) {
+	c, err := openXOR(payload)
+	if err != nil {
+		return dst, err
+	}
+	n := c.NumSamples()
+	it := c.Iterator(nil)
+	last := minInt64
+	for i := 0; i < n; i++ {
+		if it.Next() != chunkenc.ValFloat {
+			return dst, fmt.Errorf("%w: chunk ends after %d of %d samples: %v", ErrCorrupt, i, n, it.Err())
+		}
+		t, v := it.At()
+		if i > 0 && t <= last {
+			return dst, fmt.Errorf("%w: chunk timestamps not increasing", ErrCorrupt)
+		}
+		last = t
+		if t > maxt {
+			break
+		}
+		if t >= mint {
+			dst = append(dst, Sample{t, v})
+		}
+	}
+	return dst, nil
+}
+
+func openXOR(payload []byte) (*chunkenc.XORChunk, error) {
+	if len(payload) < 2 {
+		return nil, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(payload))
+	}
+	c, err := chunkenc.FromData(chunkenc.EncXOR, payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return c.(*chunkenc.XORChunk), nil
+}
+
+// encodeChunk builds an XOR chunk of samples, which must be in time order.
+func encodeChunk(samples []Sample) []byte {
+	c := chunkenc.NewXORChunk()
+	app, _ := c.Appender() // an empty chunk's appender cannot fail
+	for _, s := range samples {
+		app.Append(0, s.T, s.V)
+	}
+	return c.Bytes()
+}
+
+const (
+	minInt64 int64 = -1 << 63
+	maxInt64 int64 = 1<<63 - 1
+)

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"atroz/migrations"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// DB is an open store: in-memory heads over one bbolt file. All methods are
+// safe for concurrent use.
+type DB struct {
+	opts Options
+	path string
+	bolt *bolt.DB
+	idx  *index
+	log  *slog.Logger
+
+	flushMu sync.Mutex // one flush at a time; guards the fields below
+	walSeq  uint64     // key of the next WAL record
+	carry   []walRecord
+	// walDelta is how much the flush under way grows the WAL.
+	walDelta int64
+	batch   flushBatch
+
+	stats     counters
+	closed    atomic.Bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the store file at path, creating it if it does not exist,
+// upgrading an older schema, and replaying the write-ahead log into the heads.
+// A nil opts means defaults. If another process holds the file, Open fails
+// after opts.LockTimeout with an error wrapping bbolt's ErrTimeout.
+func Open(path string, opts *Options) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	bdb, err := openBolt(path, o.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{opts: o, path: path, bolt: bdb, idx: newIndex(), log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
+	if err := db.load(); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.start()
+	return db, nil
+}
+
+// openBolt opens the file and refuses one that is not a whole bbolt file.
+func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("open %s: file is locked by another process (waited %s): %w", path, timeout, err)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("open %s: %w: %w", path, ErrNotStore, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := checkSize(bdb, path); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return bdb, nil
+}
+
+// precheck refuses a non-empty file too short to hold bbolt's two meta pages,
+// which bbolt would otherwise misread.
+func precheck(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() == 0 {
+		return nil // absent or empty: bbolt creates it
+	}
+	if fi.Size() < 2*4096 {
+		return fmt.Errorf("open %s: %w: file is %d bytes, too short for a data file", path, ErrNotStore, fi.Size())
+	}
+	return nil
+}
+
+// checkSize refuses a truncated file: reading pages past its end would crash
+// the process instead of returning an error.
+func checkSize(bdb *bolt.DB, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	var need int64
+	_ = bdb.View(func(tx *bolt.Tx) error { need = tx.Size(); return nil })
+	if fi.Size() < need {
+		return fmt.Errorf("open %s: %w: file is truncated (%d bytes, its pages reach %d)", path, ErrNotStore, fi.Size(), need)
+	}
+	return nil
+}
+
+// Path returns the file the DB was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Options returns the options in force, defaults filled in.
+func (db *DB) Options() Options { return db.opts }
+
+// SetLogger sets where background errors (failed flushes and prunes) are logged.
+func (db *DB) SetLogger(l *slog.Logger) {
+	if l != nil {
+		db.log = l
+	}
+}
+
+// Append adds a sample to the series ls at t (unix milliseconds). It touches
+// memory only; the sample is durable after the next Flush. Labels need not
+// be sorted. A refused sample returns one of the package's errors.
+func (db *DB) Append(ls Labels, t int64, v float64) error {
+	return db.append(ls, t, v)
+}
+
+// AppendStrict is Append that also refuses NaN and ±Inf with ErrNonFinite,
+// for ingest paths where such values can only be mistakes.
+func (db *DB) AppendStrict(ls Labels, t int64, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		db.stats.refused(ErrNonFinite)
+		return fmt.Errorf("%w: %s at %d", ErrNonFinite, ls, t)
+	}
+	return db.append(ls, t, v)
+}
+
+func (db *DB) append(ls Labels, t int64, v float64) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	now := db.opts.Now().UnixMilli()
+	err := errRemoved
+	for errors.Is(err, errRemoved) {
+		var s *memSeries
+		if s, err = db.series(ls, t, now); err == nil {
+			err = s.appendLocked(t, v, now)
+		}
+	}
+	if err != nil {
+		db.stats.refused(err)
+		return err
+	}
+	db.stats.appended.Add(1)
+	db.stats.headSamples.Add(1)
+	return nil
+}
+
+// series checks t and returns the series of ls, creating it if it is new.
+func (db *DB) series(ls Labels, t, now int64) (*memSeries, error) {
+	if t > now+db.opts.MaxFutureSkew.Milliseconds() {
+		return nil, fmt.Errorf("%w: %d is %s ahead of the clock (limit %s)", ErrTooFarInFuture, t, time.Duration(t-now)*time.Millisecond, db.opts.MaxFutureSkew)
+	}
+	if t < now-db.opts.RawRetention.Milliseconds() {
+		return nil, fmt.Errorf("%w: %d is older than the %s raw retention", ErrTooOld, t, db.opts.RawRetention)
+	}
+	ls = ls.normalize()
+	h := ls.hash()
+	if s := db.idx.get(ls, h); s != nil {
+		return s, nil
+	}
+	return db.idx.create(ls, h, db.opts.MaxSeries, func() error { return ls.validate(&db.opts) })
+}
+
+// Close stops the background work, flushes what was appended and closes the
+// file. It is safe to call more than once; later calls return the first result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.closed.Store(true)
+		close(db.done)
+		db.wg.Wait()
+		err := db.Flush()
+		db.closeErr = errors.Join(err, db.bolt.Close())
+	})
+	return db.closeErr
+}
+
+// start runs the background flusher and pruner.
+func (db *DB) start() {
+	db.every(db.opts.FlushInterval, func() {
+		if err := db.Flush(); err != nil {
+			db.log.Error("store flush failed", "event_type", "store", "error", err)
+		}
+	})
+	db.every(db.opts.PruneInterval, func() {
+		if _, err := db.Prune(); err != nil {
+			db.log.Error("store prune failed", "event_type", "store", "error", err)
+		}
+	})
+}
+
+func (db *DB) every(d time.Duration, fn func()) {
+	if d <= 0 {
+		return
+	}
+	db.wg.Add(1)
+	go func() {
+		defer db.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-db.done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}
+
+// update runs fn in a write transaction.
+func (db *DB) update(fn func(tx *bolt.Tx) error) error { return db.bolt.Update(fn) }
+
+// view runs fn in a read transaction.
+func (db *DB) view(fn func(tx *bolt.Tx) error) error { return db.bolt.View(fn) }
+
+var (
+	bSeries     = migrations.BucketSeries
+	bChunks     = migrations.BucketChunks
+	bWAL        = migrations.BucketWAL
+	bRollup1m   = migrations.BucketRollup1m
+	bRollup1h   = migrations.BucketRollup1h
+	bRollupHead = migrations.BucketRollupHead
+)

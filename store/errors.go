@@ -1,0 +1,42 @@
+package store
+
+import "errors"
+
+// These errors are returned by Append, Open and the range reads. Check them with errors.Is.
+var (
+	// ErrOutOfOrder is returned when a sample is older than the last sample appended to its series.
+	ErrOutOfOrder = errors.New("sample out of order")
+
+	// ErrDuplicateSample is returned when a sample has the timestamp of the last sample of its series but another value.
+	ErrDuplicateSample = errors.New("duplicate sample for timestamp")
+
+	// ErrTooFarInFuture is returned when a sample's timestamp is further ahead of the clock than Options.MaxFutureSkew.
+	ErrTooFarInFuture = errors.New("sample too far in the future")
+
+	// ErrTooOld is returned when a sample is older than the raw tier's retention.
+	ErrTooOld = errors.New("sample older than retention")
+
+	// ErrNonFinite is returned by AppendStrict when a value is NaN or ±Inf.
+	ErrNonFinite = errors.New("value is NaN or infinite")
+
+	// ErrInvalidLabels is returned when labels are empty, lack __name__, repeat a name, or are not valid UTF-8.
+	ErrInvalidLabels = errors.New("invalid labels")
+
+	// ErrLabelTooLong is returned when a label name or value exceeds Options.MaxLabelNameLength or MaxLabelValueLength.
+	ErrLabelTooLong = errors.New("label too long")
+
+	// ErrTooManyLabels is returned when a series has more than Options.MaxLabels labels.
+	ErrTooManyLabels = errors.New("too many labels")
+
+	// ErrSeriesLimit is returned when appending would create a series beyond Options.MaxSeries.
+	ErrSeriesLimit = errors.New("series limit reached")
+
+	// ErrClosed is returned when the DB is used after Close.
+	ErrClosed = errors.New("store closed")
+
+	// ErrCorrupt is returned when on-disk data cannot be decoded.
+	ErrCorrupt = errors.New("corrupt data")
+
+	// ErrNotStore is returned by Open when the file is not a bbolt database, is truncated, or is not an AtroZ store.
+	ErrNotStore = errors.New("not an AtroZ data file")
+)

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// walRecord is an encoded WAL record and its key.
+type walRecord struct {
+	seq  uint64
+	data []byte
+}
+
+// flushBatch is what one flush takes out of the heads and commits in one transaction.
+type flushBatch struct {
+	wal       walWriter
+	list      []*memSeries
+	newSeries []*memSeries
+	chunks    []seriesChunks
+	watermark uint64 // WAL records below it are no longer needed
+}
+
+type seriesChunks struct {
+	s      *memSeries
+	chunks []closedChunk
+}
+
+// Flush makes every sample appended before it durable: the samples of open
+// chunks go into one WAL record, closed chunks and their rollups are written
+// whole, and WAL records no open chunk needs any more are deleted, all in one
+// bbolt transaction. If the transaction fails nothing is dropped: the next
+// Flush writes it again.
+func (db *DB) Flush() error {
+	db.flushMu.Lock()
+	defer db.flushMu.Unlock()
+	start := time.Now()
+	b := &db.batch
+	db.collect(b)
+	if data := b.wal.record(); data != nil {
+		db.carry = append(db.carry, walRecord{seq: db.walSeq, data: data})
+		db.walSeq++
+	}
+	if len(b.newSeries) == 0 && len(b.chunks) == 0 && len(db.carry) == 0 {
+		return nil
+	}
+	db.walDelta = 0
+	if err := db.update(func(tx *bolt.Tx) error { return db.write(tx, b) }); err != nil {
+		db.restore(b)
+		db.stats.flushErrors.Add(1)
+		return fmt.Errorf("flush: %w", err)
+	}
+	db.commit(b)
+	db.stats.walBytes.Add(db.walDelta)
+	db.carry = db.carry[:0]
+	db.stats.flushed(start)
+	return nil
+}
+
+// collect takes new series, closed chunks and pending samples out of every head.
+func (db *DB) collect(b *flushBatch) {
+	b.wal.reset()
+	b.newSeries, b.chunks = b.newSeries[:0], b.chunks[:0]
+	b.list = db.idx.appendAll(b.list[:0])
+	seq := db.walSeq
+	b.watermark = seq + 1
+	now := db.opts.Now().UnixMilli()
+	maxAge := db.opts.MaxChunkAge.Milliseconds()
+	for _, s := range b.list {
+		s.mu.Lock()
+		if !s.written {
+			b.newSeries = append(b.newSeries, s)
+		}
+		if s.headN > 0 && now-s.headOpened > maxAge {
+			s.cut()
+		}
+		if len(s.closed) > 0 {
+			b.chunks = append(b.chunks, seriesChunks{s, s.closed})
+			s.closed = nil
+		}
+		if len(s.pending) > 0 {
+			b.wal.add(s.id, s.pending)
+			s.pending = s.pending[:0]
+			if s.walSeq == 0 {
+				s.walSeq = seq
+			}
+		}
+		if s.walSeq != 0 {
+			b.watermark = min(b.watermark, s.walSeq)
+		}
+		s.mu.Unlock()
+	}
+	for _, r := range db.carry {
+		b.watermark = min(b.watermark, r.seq)
+	}
+}
+
+// write puts the batch into tx.
+func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
+	sb := tx.Bucket(bSeries)
+	for _, s := range b.newSeries {
+		if err := sb.Put(seriesKey(s.id), appendLabels(nil, s.lset)); err != nil {
+			return fmt.Errorf("put series %d: %w", s.id, err)
+		}
+	}
+	if err := db.writeWAL(tx, b.watermark); err != nil {
+		return err
+	}
+	var buf []Sample
+	for _, sc := range b.chunks {
+		var err error
+		if buf, err = writeChunks(tx, sc, buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeWAL puts the pending records and deletes those below watermark.
+func (db *DB) writeWAL(tx *bolt.Tx, watermark uint64) error {
+	wb := tx.Bucket(bWAL)
+	wb.FillPercent = 1 // keys only ever grow
+	for _, r := range db.carry {
+		if err := wb.Put(walKey(r.seq), r.data); err != nil {
+			return fmt.Errorf("put wal record %d: %w", r.seq, err)
+		}
+		db.walDelta += int64(len(r.data))
+	}
+	c := wb.Cursor()
+	for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) < watermark; k, v = c.First() {
+		db.walDelta -= int64(len(v))
+		if err := c.Delete(); err != nil {
+			return fmt.Errorf("delete wal record: %w", err)
+		}
+	}
+	return nil
+}
+
+func walKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// writeChunks puts a series' closed chunks and folds them into its rollups.
+func writeChunks(tx *bolt.Tx, sc seriesChunks, buf []Sample) ([]Sample, error) {
+	cb := tx.Bucket(bChunks)
+	for _, c := range sc.chunks {
+		if err := cb.Put(chunkKey(sc.s.id, c.minT), appendBlockValue(nil, c.minT, c.maxT, c.data)); err != nil {
+			return buf, fmt.Errorf("put chunk %d/%d: %w", sc.s.id, c.minT, err)
+		}
+	}
+	return buf, updateRollups(tx, sc, buf)
+}
+
+// updateRollups feeds the chunks' samples into the series' rollup state,
+// writes the blocks that filled up and stores the state.
+func updateRollups(tx *bolt.Tx, sc seriesChunks, buf []Sample) error {
+	hb := tx.Bucket(bRollupHead)
+	key := seriesKey(sc.s.id)
+	st, err := loadRollupState(hb, key)
+	if err != nil {
+		return err
+	}
+	var full blockWriter
+	for _, c := range sc.chunks {
+		if buf, err = decodeChunk(buf[:0], c.data); err != nil {
+			return fmt.Errorf("rollup of series %d: %w", sc.s.id, err)
+		}
+		for _, s := range buf {
+			if s.T > st.rawMaxT {
+				st.addRaw(s, full.sink())
+			}
+		}
+	}
+	if err := full.write(tx, sc.s.id); err != nil {
+		return err
+	}
+	return hb.Put(key, st.encode())
+}
+
+func loadRollupState(hb *bolt.Bucket, key []byte) (*rollupState, error) {
+	v := hb.Get(key)
+	if v == nil {
+		return newRollupState(), nil
+	}
+	return decodeRollupState(v)
+}
+
+// blockWriter collects rollup blocks that filled up.
+type blockWriter struct {
+	minute, hour [][]Point
+}
+
+func (w *blockWriter) sink() rollupSink {
+	return rollupSink{
+		minute: func(p []Point) { w.minute = append(w.minute, p) },
+		hour:   func(p []Point) { w.hour = append(w.hour, p) },
+	}
+}
+
+func (w *blockWriter) write(tx *bolt.Tx, id uint64) error {
+	for _, t := range []struct {
+		bucket []byte
+		blocks [][]Point
+	}{{bRollup1m, w.minute}, {bRollup1h, w.hour}} {
+		b := tx.Bucket(t.bucket)
+		for _, pts := range t.blocks {
+			minT, maxT := pts[0].T, pts[len(pts)-1].T
+			if err := b.Put(chunkKey(id, minT), appendBlockValue(nil, minT, maxT, encodeBlock(nil, pts))); err != nil {
+				return fmt.Errorf("put %s block %d/%d: %w", t.bucket, id, minT, err)
+			}
+		}
+	}
+	return nil
+}
+
+// restore gives a failed flush's closed chunks back to their series. Its WAL
+// record stays in db.carry and is written by the next flush.
+func (db *DB) restore(b *flushBatch) {
+	for _, sc := range b.chunks {
+		sc.s.mu.Lock()
+		sc.s.closed = append(sc.chunks, sc.s.closed...)
+		sc.s.mu.Unlock()
+	}
+}
+
+// commit records in the heads what the flush made durable.
+func (db *DB) commit(b *flushBatch) {
+	for _, s := range b.newSeries {
+		s.mu.Lock()
+		s.written = true
+		s.mu.Unlock()
+	}
+	for _, sc := range b.chunks {
+		n := 0
+		for _, c := range sc.chunks {
+			n += int(chunkSamples(c.data))
+		}
+		sc.s.mu.Lock()
+		sc.s.persistedMaxT = sc.chunks[len(sc.chunks)-1].maxT
+		sc.s.mu.Unlock()
+		db.stats.headSamples.Add(-int64(n))
+	}
+}
+
+func chunkSamples(data []byte) uint16 {
+	if len(data) < 2 {
+		return 0
+	}
+	return binary.BigEndian.Uint16(data)
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+const indexShards = 64
+
+// index finds series by label hash for appends and by metric name for reads.
+type index struct {
+	shards [indexShards]indexShard
+	count  atomic.Int64
+	nextID atomic.Uint64
+
+	mu     sync.RWMutex
+	all    []*memSeries // in id order
+	byName map[string][]*memSeries
+}
+
+type indexShard struct {
+	sync.RWMutex
+	m map[uint64][]*memSeries
+}
+
+func newIndex() *index {
+	ix := &index{byName: map[string][]*memSeries{}}
+	for i := range ix.shards {
+		ix.shards[i].m = map[uint64][]*memSeries{}
+	}
+	return ix
+}
+
+func (ix *index) get(ls Labels, h uint64) *memSeries {
+	sh := &ix.shards[h%indexShards]
+	sh.RLock()
+	defer sh.RUnlock()
+	return findSeries(sh.m[h], ls)
+}
+
+func findSeries(list []*memSeries, ls Labels) *memSeries {
+	for _, s := range list {
+		if s.lset.Equal(ls) {
+			return s
+		}
+	}
+	return nil
+}
+
+// create adds a series for ls unless one exists or limit would be passed.
+// validate runs only for a series that is really new.
+func (ix *index) create(ls Labels, h uint64, limit int, validate func() error) (*memSeries, error) {
+	sh := &ix.shards[h%indexShards]
+	sh.Lock()
+	defer sh.Unlock()
+	if s := findSeries(sh.m[h], ls); s != nil {
+		return s, nil
+	}
+	if err := validate(); err != nil {
+		return nil, err
+	}
+	if ix.count.Add(1) > int64(limit) {
+		ix.count.Add(-1)
+		return nil, ErrSeriesLimit
+	}
+	s := newMemSeries(ix.nextID.Add(1), slices.Clone(ls), h)
+	sh.m[h] = append(sh.m[h], s)
+	ix.add(s)
+	return s, nil
+}
+
+// load adds a series read from disk.
+func (ix *index) load(s *memSeries) {
+	sh := &ix.shards[s.hash%indexShards]
+	sh.Lock()
+	sh.m[s.hash] = append(sh.m[s.hash], s)
+	sh.Unlock()
+	ix.count.Add(1)
+	for {
+		n := ix.nextID.Load()
+		if s.id <= n || ix.nextID.CompareAndSwap(n, s.id) {
+			break
+		}
+	}
+	ix.add(s)
+}
+
+func (ix *index) add(s *memSeries) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(ix.all, s.id, func(a *memSeries, id uint64) int { return cmp.Compare(a.id, id) })
+	ix.all = slices.Insert(ix.all, i, s)
+	name := s.lset.Get(MetricName)
+	ix.byName[name] = append(ix.byName[name], s)
+}
+
+// remove drops a series whose data has all expired.
+func (ix *index) remove(s *memSeries) {
+	sh := &ix.shards[s.hash%indexShards]
+	sh.Lock()
+	sh.m[s.hash] = slices.DeleteFunc(sh.m[s.hash], func(o *memSeries) bool { return o == s })
+	if len(sh.m[s.hash]) == 0 {
+		delete(sh.m, s.hash)
+	}
+	sh.Unlock()
+	ix.count.Add(-1)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.all = slices.DeleteFunc(ix.all, func(o *memSeries) bool { return o == s })
+	name := s.lset.Get(MetricName)
+	ix.byName[name] = slices.DeleteFunc(ix.byName[name], func(o *memSeries) bool { return o == s })
+	if len(ix.byName[name]) == 0 {
+		delete(ix.byName, name)
+	}
+}
+
+// appendAll appends every series to dst in id order.
+func (ix *index) appendAll(dst []*memSeries) []*memSeries {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return append(dst, ix.all...)
+}
+
+func (ix *index) byID(id uint64) *memSeries {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	i, ok := slices.BinarySearchFunc(ix.all, id, func(a *memSeries, id uint64) int { return cmp.Compare(a.id, id) })
+	if !ok {
+		return nil
+	}
+	return ix.all[i]
+}
+
+// match returns the series every matcher accepts, sorted by labels.
+func (ix *index) match(ms []*labels.Matcher) []*memSeries {
+	ix.mu.RLock()
+	cands := ix.all
+	for _, m := range ms {
+		if m.Name == MetricName && m.Type == labels.MatchEqual {
+			cands = ix.byName[m.Value]
+			break
+		}
+	}
+	var out []*memSeries
+	for _, s := range cands {
+		if matchesAll(s.lset, ms) {
+			out = append(out, s)
+		}
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *memSeries) int { return compareLabels(a.lset, b.lset) })
+	return out
+}
+
+func matchesAll(ls Labels, ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches(ls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+func compareLabels(a, b Labels) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if c := strings.Compare(a[i].Name, b[i].Name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a[i].Value, b[i].Value); c != 0 {
+			return c
+		}
+	}
+	return len(a) - len(b)
+}

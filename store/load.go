@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"atroz/migrations"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// load brings the schema up to date, then rebuilds the in-memory state:
+// the series, where each one's flushed data ends, and the heads from the WAL.
+func (db *DB) load() error {
+	if _, err := migrations.Upgrade(db.bolt); err != nil {
+		if errors.Is(err, migrations.ErrNoVersion) {
+			return fmt.Errorf("%w: %w", ErrNotStore, err)
+		}
+		return err
+	}
+	return db.view(func(tx *bolt.Tx) error {
+		if err := db.loadSeries(tx); err != nil {
+			return err
+		}
+		db.loadPersisted(tx)
+		return db.replayWAL(tx)
+	})
+}
+
+func (db *DB) loadSeries(tx *bolt.Tx) error {
+	return tx.Bucket(bSeries).ForEach(func(k, v []byte) error {
+		id, err := parseSeriesKey(k)
+		if err != nil {
+			return err
+		}
+		ls, err := decodeLabels(v)
+		if err != nil {
+			return fmt.Errorf("series %d: %w", id, err)
+		}
+		s := newMemSeries(id, ls, ls.hash())
+		s.written = true
+		db.idx.load(s)
+		return nil
+	})
+}
+
+// loadPersisted finds each series' newest flushed sample from its last chunk.
+func (db *DB) loadPersisted(tx *bolt.Tx) {
+	c := tx.Bucket(bChunks).Cursor()
+	for _, s := range db.idx.appendAll(nil) {
+		k, v := c.Seek(chunkKey(s.id+1, minInt64))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		id, start, err := parseChunkKey(k)
+		if err != nil || id != s.id {
+			continue
+		}
+		if maxT, _, err := parseBlockValue(start, v); err == nil {
+			s.persistedMaxT = maxT
+		}
+	}
+}
+
+// replayWAL appends the records' samples that no chunk holds yet to the heads.
+func (db *DB) replayWAL(tx *bolt.Tx) error {
+	db.walSeq = 1
+	now := db.opts.Now().UnixMilli()
+	return tx.Bucket(bWAL).ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("%w: wal key of %d bytes", ErrCorrupt, len(k))
+		}
+		seq := binary.BigEndian.Uint64(k)
+		db.walSeq = seq + 1
+		db.stats.walBytes.Add(int64(len(v)))
+		err := decodeWALRecord(v, func(e walEntry) error { return db.replayEntry(seq, e, now) })
+		if err != nil {
+			return fmt.Errorf("wal record %d: %w", seq, err)
+		}
+		return nil
+	})
+}
+
+func (db *DB) replayEntry(seq uint64, e walEntry, now int64) error {
+	s := db.idx.byID(e.id)
+	if s == nil {
+		return fmt.Errorf("%w: wal names series %d, which does not exist", ErrCorrupt, e.id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, smp := range e.samples {
+		if smp.T <= s.persistedMaxT || smp.T <= s.lastT {
+			continue
+		}
+		_ = s.append(smp.T, smp.V, now) // cannot fail: t is newer than the last sample
+		db.stats.headSamples.Add(1)
+	}
+	if s.headN > 0 && s.walSeq == 0 {
+		s.walSeq = seq
+	}
+	s.pending = s.pending[:0]
+	return nil
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"fmt"
+	"time"
+)
+
+// Default values for Options fields left zero.
+const (
+	DefaultFlushInterval       = time.Second
+	DefaultLockTimeout         = 2 * time.Second
+	DefaultRawRetention        = 15 * 24 * time.Hour
+	DefaultMinuteRetention     = 90 * 24 * time.Hour
+	DefaultHourRetention       = 400 * 24 * time.Hour
+	DefaultPruneInterval       = 10 * time.Minute
+	DefaultMaxSeries           = 100_000
+	DefaultMaxLabels           = 32
+	DefaultMaxLabelNameLength  = 256
+	DefaultMaxLabelValueLength = 2048
+	DefaultMaxFutureSkew       = 10 * time.Minute
+	DefaultMaxChunkAge         = time.Hour
+	DefaultPruneBatch          = 2000
+)
+
+// Options configure a DB. A nil *Options, or any zero field, means the documented default.
+type Options struct {
+	// FlushInterval is how often the background flusher commits appended samples.
+	// A crash loses at most this much data. Default 1s; negative disables the flusher
+	// (callers then call Flush themselves).
+	FlushInterval time.Duration
+
+	// LockTimeout is how long Open waits for the file lock held by another process
+	// before it fails. Default 2s.
+	LockTimeout time.Duration
+
+	// RawRetention, MinuteRetention and HourRetention say how long each tier keeps
+	// data. Defaults 15 days, 90 days and 400 days. RetentionCap, when set, caps all three.
+	RawRetention    time.Duration
+	MinuteRetention time.Duration
+	HourRetention   time.Duration
+	RetentionCap    time.Duration
+
+	// PruneInterval is how often the background pruner deletes expired chunks.
+	// Default 10m; negative disables it (callers may call Prune).
+	PruneInterval time.Duration
+
+	// PruneBatch bounds the deletions made in one pruning transaction, so flushes
+	// are never held back for long. Default 2000.
+	PruneBatch int
+
+	// MaxSeries caps the number of series; appends that would create more fail
+	// with ErrSeriesLimit. Default 100,000.
+	MaxSeries int
+
+	// MaxLabels, MaxLabelNameLength and MaxLabelValueLength bound a series' labels.
+	// Defaults 32 labels, 256 and 2048 bytes.
+	MaxLabels           int
+	MaxLabelNameLength  int
+	MaxLabelValueLength int
+
+	// MaxFutureSkew is how far ahead of the clock a timestamp may be. Default 10m.
+	MaxFutureSkew time.Duration
+
+	// MaxChunkAge closes a series' open chunk whose first sample is older than this
+	// at a flush, so slow or idle series do not pin the write-ahead log. Default 1h.
+	MaxChunkAge time.Duration
+
+	// Now is the clock; tests inject one. Default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns a copy of o with zero fields set to their defaults.
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	setDur(&r.FlushInterval, DefaultFlushInterval)
+	setDur(&r.LockTimeout, DefaultLockTimeout)
+	setDur(&r.RawRetention, DefaultRawRetention)
+	setDur(&r.MinuteRetention, DefaultMinuteRetention)
+	setDur(&r.HourRetention, DefaultHourRetention)
+	setDur(&r.PruneInterval, DefaultPruneInterval)
+	setDur(&r.MaxFutureSkew, DefaultMaxFutureSkew)
+	setDur(&r.MaxChunkAge, DefaultMaxChunkAge)
+	setInt(&r.PruneBatch, DefaultPruneBatch)
+	setInt(&r.MaxSeries, DefaultMaxSeries)
+	setInt(&r.MaxLabels, DefaultMaxLabels)
+	setInt(&r.MaxLabelNameLength, DefaultMaxLabelNameLength)
+	setInt(&r.MaxLabelValueLength, DefaultMaxLabelValueLength)
+	if r.RetentionCap > 0 {
+		r.RawRetention = min(r.RawRetention, r.RetentionCap)
+		r.MinuteRetention = min(r.MinuteRetention, r.RetentionCap)
+		r.HourRetention = min(r.HourRetention, r.RetentionCap)
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return r
+}
+
+// Validate reports the first option that is out of range.
+func (o *Options) Validate() error {
+	if o == nil {
+		return nil
+	}
+	for _, c := range []struct {
+		name string
+		bad  bool
+	}{
+		{"LockTimeout", o.LockTimeout < 0},
+		{"RawRetention", o.RawRetention < 0},
+		{"MinuteRetention", o.MinuteRetention < 0},
+		{"HourRetention", o.HourRetention < 0},
+		{"RetentionCap", o.RetentionCap < 0},
+		{"PruneBatch", o.PruneBatch < 0},
+		{"MaxSeries", o.MaxSeries < 0},
+		{"MaxLabels", o.MaxLabels < 0},
+		{"MaxLabelNameLength", o.MaxLabelNameLength < 0},
+		{"MaxLabelValueLength", o.MaxLabelValueLength < 0},
+		{"MaxFutureSkew", o.MaxFutureSkew < 0},
+		{"MaxChunkAge", o.MaxChunkAge < 0},
+	} {
+		if c.bad {
+			return fmt.Errorf("store options: %s must not be negative", c.name)
+		}
+	}
+	return nil
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+func setInt(i *int, def int) {
+	if *i == 0 {
+		*i = def
+	}
+}

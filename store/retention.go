@@ -1,0 +1,123 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// tierBucket pairs a tier's bucket with its retention.
+type tierBucket struct {
+	tier   Tier
+	bucket []byte
+	keepMs int64
+}
+
+func (db *DB) tierBuckets() []tierBucket {
+	return []tierBucket{
+		{TierRaw, bChunks, db.opts.RawRetention.Milliseconds()},
+		{TierMinute, bRollup1m, db.opts.MinuteRetention.Milliseconds()},
+		{TierHour, bRollup1h, db.opts.HourRetention.Milliseconds()},
+	}
+}
+
+// Prune deletes every block (raw chunk or rollup block) whose newest sample
+// is older than its tier's retention, then forgets series with no data left
+// in any tier. It works in transactions of at most Options.PruneBatch
+// deletions, so flushes interleave with it. It returns the blocks deleted.
+func (db *DB) Prune() (int, error) {
+	now := db.opts.Now().UnixMilli()
+	list := db.idx.appendAll(nil)
+	total := 0
+	for _, tb := range db.tierBuckets() {
+		n, err := db.pruneTier(list, tb.bucket, now-tb.keepMs)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("prune %s: %w", tb.tier, err)
+		}
+	}
+	db.stats.pruned.Add(uint64(total))
+	return total, db.forgetExpired(list, now-db.longestRetention())
+}
+
+// pruneTier deletes expired blocks of every series, one bounded transaction at a time.
+func (db *DB) pruneTier(list []*memSeries, bucket []byte, cutoff int64) (int, error) {
+	total := 0
+	for len(list) > 0 {
+		var n int
+		err := db.update(func(tx *bolt.Tx) error {
+			var err error
+			n, list, err = pruneSome(tx.Bucket(bucket), list, cutoff, db.opts.PruneBatch)
+			return err
+		})
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// pruneSome deletes expired blocks of the listed series until limit
+// deletions, and returns the series it did not reach.
+func pruneSome(b *bolt.Bucket, list []*memSeries, cutoff int64, limit int) (int, []*memSeries, error) {
+	n := 0
+	for len(list) > 0 && n < limit {
+		c := b.Cursor()
+		id := list[0].id
+		for k, v := c.Seek(chunkKey(id, minInt64)); k != nil && n < limit; k, v = c.Seek(chunkKey(id, minInt64)) {
+			kid, start, err := parseChunkKey(k)
+			if err != nil || kid != id {
+				break
+			}
+			maxT, _, err := parseBlockValue(start, v)
+			if err != nil || maxT >= cutoff {
+				break
+			}
+			if err := c.Delete(); err != nil {
+				return n, list, err
+			}
+			n++
+		}
+		if n < limit {
+			list = list[1:]
+		}
+	}
+	return n, list, nil
+}
+
+func (db *DB) longestRetention() int64 {
+	return max(db.opts.RawRetention, db.opts.MinuteRetention, db.opts.HourRetention).Milliseconds()
+}
+
+// forgetExpired removes series whose newest flushed sample is older than
+// every tier's retention and whose head is empty. An append racing with the
+// removal sees s.removed and creates the series anew.
+func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
+	var dead []*memSeries
+	for _, s := range list {
+		s.mu.Lock()
+		if s.written && s.headN == 0 && len(s.closed) == 0 && s.walSeq == 0 && s.persistedMaxT < cutoff {
+			s.removed = true
+			dead = append(dead, s)
+		}
+		s.mu.Unlock()
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	for _, s := range dead {
+		db.idx.remove(s)
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		for _, s := range dead {
+			if err := tx.Bucket(bSeries).Delete(seriesKey(s.id)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bRollupHead).Delete(seriesKey(s.id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

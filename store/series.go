@@ -1,0 +1,131 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// memSeries is a series' in-memory head: the open chunk, chunks closed since
+// the last flush, and the samples the next WAL record must carry.
+type memSeries struct {
+	id   uint64
+	lset Labels
+	hash uint64
+
+	mu       sync.Mutex
+	head     *chunkenc.XORChunk
+	app      chunkenc.Appender
+	headMinT int64
+	headN    int
+	// headOpened is the wall clock (unix ms) when the open chunk began.
+	headOpened int64
+	lastT    int64
+	lastV    float64
+	closed   []closedChunk
+	pending  []Sample // appended to the head since the last flush
+	// walSeq is the first WAL record holding samples of the open chunk; 0 when none does.
+	walSeq uint64
+	// persistedMaxT is the newest sample in the chunks bucket.
+	persistedMaxT int64
+	written       bool // the series record is on disk
+	removed       bool // expired and dropped from the index; appends must look again
+}
+
+type closedChunk struct {
+	minT, maxT int64
+	data       []byte
+}
+
+func newMemSeries(id uint64, lset Labels, hash uint64) *memSeries {
+	return &memSeries{id: id, lset: lset, hash: hash, lastT: minInt64, persistedMaxT: minInt64}
+}
+
+// errRemoved is returned by appendLocked when the pruner dropped the series.
+var errRemoved = errors.New("series removed")
+
+func (s *memSeries) appendLocked(t int64, v float64, now int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return errRemoved
+	}
+	return s.append(t, v, now)
+}
+
+// append adds a sample to the head. The caller holds s.mu.
+func (s *memSeries) append(t int64, v float64, now int64) error {
+	if t <= s.lastT {
+		return s.orderError(t, v)
+	}
+	if s.head == nil || s.headN >= samplesPerChunk || t-s.headMinT > maxChunkSpan {
+		s.cut()
+		s.head = chunkenc.NewXORChunk()
+		s.app, _ = s.head.Appender() // an empty chunk's appender cannot fail
+		s.headMinT, s.headOpened = t, now
+	}
+	s.app.Append(0, t, v)
+	s.headN++
+	s.lastT, s.lastV = t, v
+	s.pending = append(s.pending, Sample{t, v})
+	return nil
+}
+
+// orderError tells an idempotent resend (same time, same value) from a conflict.
+func (s *memSeries) orderError(t int64, v float64) error {
+	if t == s.lastT {
+		if math.Float64bits(v) == math.Float64bits(s.lastV) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s at %d has %g, got %g", ErrDuplicateSample, s.lset, t, s.lastV, v)
+	}
+	return fmt.Errorf("%w: %s: sample at %d is older than the last one at %d", ErrOutOfOrder, s.lset, t, s.lastT)
+}
+
+// cut closes the open chunk; the next flush writes it whole. Its samples no
+// longer need the WAL once that flush commits, so pending is dropped.
+func (s *memSeries) cut() {
+	if s.headN == 0 {
+		return
+	}
+	s.head.Compact()
+	s.closed = append(s.closed, closedChunk{minT: s.headMinT, maxT: s.lastT, data: s.head.Bytes()})
+	s.head, s.app, s.headN = nil, nil, 0
+	s.pending = s.pending[:0]
+	s.walSeq = 0
+}
+
+// headSnapshot is what a read needs of a series' memory: everything newer
+// than persistedMaxT, copied so appends can go on.
+type headSnapshot struct {
+	persistedMaxT int64
+	chunks        [][]byte
+}
+
+func (s *memSeries) snapshot() headSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hs := headSnapshot{persistedMaxT: s.persistedMaxT}
+	for _, c := range s.closed {
+		hs.chunks = append(hs.chunks, c.data)
+	}
+	if s.headN > 0 {
+		hs.chunks = append(hs.chunks, append([]byte(nil), s.head.Bytes()...))
+	}
+	return hs
+}
+
+// samples decodes the snapshot's samples newer than after within [mint, maxt].
+func (hs headSnapshot) samples(dst []Sample, after, mint, maxt int64) ([]Sample, error) {
+	mint = max(mint, after+1)
+	var err error
+	for _, c := range hs.chunks {
+		if dst, err = decodeChunkRange(dst, c, mint, maxt); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// refuseReasons name the errors Append counts, in Stats.Refused.
+var refuseReasons = []struct {
+	err  error
+	name string
+}{
+	{ErrOutOfOrder, "out_of_order"},
+	{ErrDuplicateSample, "duplicate"},
+	{ErrTooFarInFuture, "too_far_in_future"},
+	{ErrTooOld, "too_old"},
+	{ErrNonFinite, "non_finite"},
+	{ErrInvalidLabels, "invalid_labels"},
+	{ErrLabelTooLong, "label_too_long"},
+	{ErrTooManyLabels, "too_many_labels"},
+	{ErrSeriesLimit, "series_limit"},
+	{ErrClosed, "closed"},
+}
+
+// counters are the DB's running totals, updated without locks.
+type counters struct {
+	appended    atomic.Uint64
+	headSamples atomic.Int64
+	refusedBy   [16]atomic.Uint64
+	flushes     atomic.Uint64
+	flushErrors atomic.Uint64
+	lastFlush   atomic.Int64 // unix nanoseconds
+	lastFlushNs atomic.Int64 // duration
+	pruned      atomic.Uint64
+	walBytes    atomic.Int64
+}
+
+func (c *counters) refused(err error) {
+	for i, r := range refuseReasons {
+		if errors.Is(err, r.err) {
+			c.refusedBy[i].Add(1)
+			return
+		}
+	}
+}
+
+func (c *counters) flushed(start time.Time) {
+	c.flushes.Add(1)
+	c.lastFlush.Store(time.Now().UnixNano())
+	c.lastFlushNs.Store(int64(time.Since(start)))
+}
+
+// Stats are the DB's running figures, cheap to read.
+type Stats struct {
+	Series            int               `json:"series"`
+	HeadSamples       int64             `json:"head_samples"`
+	FileBytes         int64             `json:"file_bytes"`
+	WALBytes          int64             `json:"wal_bytes"`
+	Appended          uint64            `json:"appended"`
+	Refused           map[string]uint64 `json:"refused"`
+	Flushes           uint64            `json:"flushes"`
+	FlushErrors       uint64            `json:"flush_errors"`
+	LastFlush         time.Time         `json:"last_flush"`
+	LastFlushDuration time.Duration     `json:"last_flush_duration_ns"`
+	PrunedBlocks      uint64            `json:"pruned_blocks"`
+}
+
+// Stats returns the running figures.
+func (db *DB) Stats() Stats {
+	s := Stats{
+		Series:            int(db.idx.count.Load()),
+		HeadSamples:       db.stats.headSamples.Load(),
+		WALBytes:          db.stats.walBytes.Load(),
+		Appended:          db.stats.appended.Load(),
+		Refused:           map[string]uint64{},
+		Flushes:           db.stats.flushes.Load(),
+		FlushErrors:       db.stats.flushErrors.Load(),
+		LastFlushDuration: time.Duration(db.stats.lastFlushNs.Load()),
+		PrunedBlocks:      db.stats.pruned.Load(),
+	}
+	if ns := db.stats.lastFlush.Load(); ns > 0 {
+		s.LastFlush = time.Unix(0, ns)
+	}
+	for i, r := range refuseReasons {
+		s.Refused[r.name] = db.stats.refusedBy[i].Load()
+	}
+	if fi, err := os.Stat(db.path); err == nil {
+		s.FileBytes = fi.Size()
+	}
+	return s
+}

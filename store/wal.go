@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// The write-ahead log lives in the wal bucket: one record per flush, key the
+// flush sequence number (8-byte big-endian), holding only the samples appended
+// since the previous flush to series' open chunks. Whole chunks are written to
+// the chunks bucket when they close, and records every open chunk has moved
+// past are deleted. Open replays the records into the heads.
+//
+// Record layout:
+//
+//	uvarint(entries) { uvarint(seriesID) uvarint(n) varint(t0) float64(v0) { uvarint(t-prevT) float64(v) }... }... crc32c(le, 4 bytes)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// walEntry is the new samples of one series in a record.
+type walEntry struct {
+	id      uint64
+	samples []Sample
+}
+
+// walWriter accumulates one record.
+type walWriter struct {
+	body    []byte
+	entries int
+}
+
+func (w *walWriter) add(id uint64, samples []Sample) {
+	if len(samples) == 0 {
+		return
+	}
+	w.entries++
+	w.body = binary.AppendUvarint(w.body, id)
+	w.body = binary.AppendUvarint(w.body, uint64(len(samples)))
+	prev := samples[0].T
+	w.body = binary.AppendVarint(w.body, prev)
+	w.body = appendFloat(w.body, samples[0].V)
+	for _, s := range samples[1:] {
+		w.body = binary.AppendUvarint(w.body, uint64(s.T-prev))
+		w.body = appendFloat(w.body, s.V)
+		prev = s.T
+	}
+}
+
+func (w *walWriter) reset() {
+	w.body = w.body[:0]
+	w.entries = 0
+}
+
+// record returns the encoded record, or nil when nothing was added.
+func (w *walWriter) record() []byte {
+	if w.entries == 0 {
+		return nil
+	}
+	b := binary.AppendUvarint(make([]byte, 0, len(w.body)+16), uint64(w.entries))
+	b = append(b, w.body...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// decodeWALRecord calls fn for each entry of a record; samples is reused between calls.
+func decodeWALRecord(rec []byte, fn func(e walEntry) error) error {
+	if len(rec) < 5 {
+		return fmt.Errorf("%w: wal record of %d bytes", ErrCorrupt, len(rec))
+	}
+	body, sum := rec[:len(rec)-4], binary.LittleEndian.Uint32(rec[len(rec)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return fmt.Errorf("%w: wal record checksum mismatch", ErrCorrupt)
+	}
+	d := decoder{b: body}
+	n := d.uvarint()
+	var buf []Sample
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		e, err := decodeWALEntry(&d, buf[:0])
+		if err != nil {
+			return err
+		}
+		buf = e.samples
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if !d.done() {
+		return fmt.Errorf("%w: wal record: %d entries, %d trailing bytes, err %v", ErrCorrupt, n, len(d.b), d.err)
+	}
+	return nil
+}
+
+func decodeWALEntry(d *decoder, buf []Sample) (walEntry, error) {
+	e := walEntry{id: d.uvarint()}
+	n := d.uvarint()
+	if d.err != nil || n == 0 || n > uint64(len(d.b)) {
+		return e, fmt.Errorf("%w: wal entry header", ErrCorrupt)
+	}
+	t := d.varint()
+	e.samples = append(buf, Sample{t, d.float()})
+	for j := uint64(1); j < n; j++ {
+		dt := d.uvarint()
+		if dt == 0 || dt > 1<<62 {
+			return e, fmt.Errorf("%w: wal entry timestamps not increasing", ErrCorrupt)
+		}
+		t += int64(dt)
+		e.samples = append(e.samples, Sample{t, d.float()})
+	}
+	if d.err != nil {
+		return e, fmt.Errorf("%w: wal entry for series %d: %v", ErrCorrupt, e.id, d.err)
+	}
+	return e, nil
+}
