@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +29,7 @@ type DB struct {
 	carry   []walRecord
 	// walDelta is how much the flush under way grows the WAL.
 	walDelta int64
-	batch   flushBatch
+	batch    flushBatch
 
 	stats     counters
 	closed    atomic.Bool
@@ -76,39 +75,7 @@ func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := checkSize(bdb, path); err != nil {
-		_ = bdb.Close()
-		return nil, err
-	}
 	return bdb, nil
-}
-
-// precheck refuses a non-empty file too short to hold bbolt's two meta pages,
-// which bbolt would otherwise misread.
-func precheck(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil || fi.Size() == 0 {
-		return nil // absent or empty: bbolt creates it
-	}
-	if fi.Size() < 2*4096 {
-		return fmt.Errorf("open %s: %w: file is %d bytes, too short for a data file", path, ErrNotStore, fi.Size())
-	}
-	return nil
-}
-
-// checkSize refuses a truncated file: reading pages past its end would crash
-// the process instead of returning an error.
-func checkSize(bdb *bolt.DB, path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	var need int64
-	_ = bdb.View(func(tx *bolt.Tx) error { need = tx.Size(); return nil })
-	if fi.Size() < need {
-		return fmt.Errorf("open %s: %w: file is truncated (%d bytes, its pages reach %d)", path, ErrNotStore, fi.Size(), need)
-	}
-	return nil
 }
 
 // Path returns the file the DB was opened from.

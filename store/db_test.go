@@ -157,3 +157,7 @@ func TestAppendLimits(t *testing.T) {
 		t.Errorf("series = %d, want 2", st.Series)
 	}
 }
+
+type labelsMatcher = labels.Matcher
+
+func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

@@ -23,10 +23,10 @@ type memSeries struct {
 	headN    int
 	// headOpened is the wall clock (unix ms) when the open chunk began.
 	headOpened int64
-	lastT    int64
-	lastV    float64
-	closed   []closedChunk
-	pending  []Sample // appended to the head since the last flush
+	lastT      int64
+	lastV      float64
+	closed     []closedChunk
+	pending    []Sample // appended to the head since the last flush
 	// walSeq is the first WAL record holding samples of the open chunk; 0 when none does.
 	walSeq uint64
 	// persistedMaxT is the newest sample in the chunks bucket.

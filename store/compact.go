@@ -1,0 +1,67 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"atroz/migrations"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// compactTxBytes bounds the data copied per transaction while compacting.
+const compactTxBytes = 64 << 20
+
+// Compact rewrites the store file at path with every page full, giving
+// freed pages back to the file system; bbolt never shrinks a file by itself.
+// The file must not be open elsewhere (it waits opts.LockTimeout for the
+// lock, then fails). It writes a copy next to it, syncs it and renames it
+// over the original, so a crash at any point leaves one whole file. It
+// returns the file's size before and after.
+func Compact(path string, opts *Options) (before, after int64, err error) {
+	o := opts.withDefaults()
+	src, err := openBolt(path, o.LockTimeout)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { err = errors.Join(err, src.Close()) }()
+	if v, err := migrations.Version(src); err != nil || v == 0 {
+		return 0, 0, fmt.Errorf("compact %s: %w: %w", path, ErrNotStore, err)
+	}
+	tmp := path + ".compact"
+	if err := compactInto(src, tmp, o); err != nil {
+		_ = os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
+	}
+	before, after = fileSize(path), fileSize(tmp)
+	if err := os.Rename(tmp, path); err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
+	}
+	return before, after, nil
+}
+
+func compactInto(src *bolt.DB, tmp string, o Options) error {
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return err
+	}
+	if err := bolt.Compact(dst, src, compactTxBytes); err != nil {
+		_ = dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
+		_ = dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
