@@ -12,9 +12,16 @@ type Sample struct {
 	V float64
 }
 
-// samplesPerChunk is when an open chunk closes: about 120 samples keep a
-// chunk well under a 4 KiB page and amortise its key.
-const samplesPerChunk = 120
+// An open chunk closes at maxChunkSamples samples or maxChunkBytes bytes,
+// whichever comes first. Each chunk costs about 36 bytes besides its samples
+// (key, bbolt's leaf element, headers), so a quiet series, whose samples take
+// half a byte, needs a few hundred samples to amortise it; a noisy one
+// reaches the byte limit first, and either way a chunk stays well under a
+// 4 KiB page. BenchmarkBytesPerSample measured 120 samples against these.
+const (
+	maxChunkSamples = 240
+	maxChunkBytes   = 1024
+)
 
 // maxChunkSpan closes a chunk whose samples would span more than this, so a
 // slow series' chunk never covers more than a pruning step can drop.

@@ -43,7 +43,7 @@ func Compact(path string, opts *Options) (before, after int64, err error) {
 
 func compactInto(src *bolt.DB, tmp string, o Options) error {
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType})
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,29 @@ func compactInto(src *bolt.DB, tmp string, o Options) error {
 		_ = dst.Close()
 		return err
 	}
-	return dst.Close()
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	return trimFile(tmp)
+}
+
+// trimFile cuts the file to the pages bbolt uses: bbolt grows a file in steps
+// of up to 16 MiB ahead of need, and a compacted file will not need them.
+// It syncs before returning, as the rename that follows relies on it.
+func trimFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0) // #nosec G304 -- a file this function's caller just wrote
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := readMeta(f)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(m.highWater) * int64(m.pageSize)); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 func fileSize(path string) int64 {

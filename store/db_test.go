@@ -3,7 +3,9 @@ package store
 import (
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if arg := os.Getenv(crashChildEnv); arg != "" {
+		path, run, _ := strings.Cut(arg, ",")
+		crashChild(path, run)
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -61,7 +61,7 @@ func (s *memSeries) append(t int64, v float64, now int64) error {
 	if t <= s.lastT {
 		return s.orderError(t, v)
 	}
-	if s.head == nil || s.headN >= samplesPerChunk || t-s.headMinT > maxChunkSpan {
+	if s.head == nil || s.headN >= maxChunkSamples || len(s.head.Bytes()) >= maxChunkBytes || t-s.headMinT > maxChunkSpan {
 		s.cut()
 		s.head = chunkenc.NewXORChunk()
 		s.app, _ = s.head.Appender() // an empty chunk's appender cannot fail

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	crashChildEnv   = "ATROZ_STORE_CRASH_CHILD"
+	crashSeries     = 20
+	crashIterations = 20
+	// crashPerBatch samples per series per batch make chunks close every few
+	// dozen batches, so kills land in chunk writes and WAL truncation too.
+	crashPerBatch = 10
+)
+
+// crashChild appends a batch to each series, flushes, reports the batch as
+// durable on stdout, and repeats until it is killed. The background flusher
+// runs too, so kills also land inside its transactions.
+func crashChild(path, run string) {
+	db, err := Open(path, &Options{FlushInterval: 7 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	base := time.Now().Add(-12 * time.Hour).UnixMilli()
+	out := bufio.NewWriter(os.Stdout)
+	for batch := 0; ; batch++ {
+		for s := range crashSeries {
+			for j := range crashPerBatch {
+				n := batch*crashPerBatch + j
+				if err := db.Append(crashLabels(run, s), base+int64(n)*1000, crashValue(s, n)); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(4)
+				}
+			}
+		}
+		if err := db.Flush(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(5)
+		}
+		fmt.Fprintf(out, "%d %d\n", base, batch)
+		_ = out.Flush()
+	}
+}
+
+func crashLabels(run string, s int) Labels {
+	return lbl("crash_test", "run", run, "series", strconv.Itoa(s))
+}
+
+func crashValue(s, batch int) float64 { return float64(s*1_000_000 + batch) }
+
+// TestCrashDurability kills a writer with SIGKILL at random moments, 20
+// times on the same file. After each kill the file must open, pass Check,
+// and hold every sample of every Flush that returned, for this run and all
+// earlier ones.
+func TestCrashDurability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns writer processes")
+	}
+	path := filepath.Join(t.TempDir(), "crash.db")
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	durable := map[string][2]int64{} // run -> base, last batch reported
+	for i := range crashIterations {
+		run := fmt.Sprintf("r%02d", i)
+		base, last := runAndKill(t, path, run, time.Duration(20+r.IntN(300))*time.Millisecond)
+		t.Logf("run %s: killed after %d durable batches", run, last+1)
+		if last >= 0 {
+			durable[run] = [2]int64{base, int64(last)}
+		}
+		verifyCrashFile(t, path, durable)
+	}
+}
+
+// runAndKill starts a child writing run and kills it after d. It returns the
+// last batch the child reported durable, or -1.
+func runAndKill(t *testing.T, path, run string, d time.Duration) (base int64, last int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+path+","+run)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1<<16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	last = -1
+	for l := range lines {
+		f := strings.Fields(l)
+		base, _ = strconv.ParseInt(f[0], 10, 64)
+		last, _ = strconv.Atoi(f[1])
+	}
+	if stderr.Len() > 0 {
+		t.Fatalf("child %s failed: %s", run, stderr.String())
+	}
+	return base, last
+}
+
+func verifyCrashFile(t *testing.T, path string, durable map[string][2]int64) {
+	t.Helper()
+	db, err := Open(path, &Options{FlushInterval: -1, PruneInterval: -1})
+	if err != nil {
+		t.Fatalf("open after kill: %v", err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Fatalf("check after kill: %v", err)
+	}
+	for run, d := range durable {
+		got := selectRaw(t, db, eq("run", run))
+		if len(got) != crashSeries {
+			t.Fatalf("run %s: %d series after kill, want %d", run, len(got), crashSeries)
+		}
+		for _, sr := range got {
+			s, _ := strconv.Atoi(sr.Labels.Get("series"))
+			n := int(d[1]+1) * crashPerBatch
+			if len(sr.Samples) < n {
+				t.Fatalf("run %s series %d: %d samples, but %d were flushed", run, s, len(sr.Samples), n)
+			}
+			for i := range n {
+				if want := (Sample{d[0] + int64(i)*1000, crashValue(s, i)}); sr.Samples[i] != want {
+					t.Fatalf("run %s series %d sample %d: %+v, want %+v", run, s, i, sr.Samples[i], want)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func benchDB(b *testing.B, clk *testClock) (*DB, string) {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db := openTest(b, path, clk, func(o *Options) { o.MaxSeries = 200_000 })
+	return db, path
+}
+
+// BenchmarkAppendFlush appends one sample to each of 10,000 series per
+// simulated second and flushes once per second of data, as the background
+// flusher would: the whole write path, WAL records and closed chunks included.
+func BenchmarkAppendFlush(b *testing.B) {
+	const series = 10_000
+	rs := newRealisticSeries(series, 1)
+	clk := &testClock{baseTime}
+	db, _ := benchDB(b, clk)
+	t := baseTime.UnixMilli()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i % series
+		if j == 0 && i > 0 {
+			if err := db.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			t += 1000
+			clk.t = time.UnixMilli(t)
+		}
+		if err := db.Append(rs.labels[j], t, rs.gens[j]()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkBytesPerSample writes 24 h of 1 s data from 1,000 realistic
+// series (1 h with -short), compacts the file and reports its size per sample.
+func BenchmarkBytesPerSample(b *testing.B) {
+	hours := 24
+	if testing.Short() {
+		hours = 1
+	}
+	for i := 0; i < b.N; i++ {
+		perSample := writeRealistic(b, 1000, hours)
+		b.ReportMetric(perSample, "B/sample")
+	}
+}
+
+func writeRealistic(b *testing.B, series, hours int) float64 {
+	b.Helper()
+	rs := newRealisticSeries(series, 2)
+	t0 := baseTime.UnixMilli() - int64(hours)*hourMs
+	clk := &testClock{time.UnixMilli(t0)}
+	db, path := benchDB(b, clk)
+	for t := t0; t < baseTime.UnixMilli(); t += 1000 {
+		clk.t = time.UnixMilli(t)
+		for j, ls := range rs.labels {
+			if err := db.Append(ls, t, rs.gens[j]()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := Compact(path, nil); err != nil {
+		b.Fatal(err)
+	}
+	samples := float64(series) * float64(hours) * 3600
+	return float64(fileSize(path)) / samples
+}
+
+// oneSeries writes a single realistic gauge at 1 s for the given span and
+// returns the open DB and the time of its last sample.
+func oneSeries(b *testing.B, span time.Duration) (*DB, int64) {
+	b.Helper()
+	rs := newRealisticSeries(16, 3) // index 15: a latency gauge
+	end := baseTime.UnixMilli()
+	t0 := end - span.Milliseconds()
+	clk := &testClock{baseTime}
+	db, _ := benchDB(b, clk)
+	for t, n := t0, 0; t < end; t, n = t+1000, n+1 {
+		if err := db.Append(rs.labels[15], t, rs.gens[15]()); err != nil {
+			b.Fatal(err)
+		}
+		if n%3600 == 0 {
+			if err := db.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return db, end
+}
+
+// BenchmarkRead24hRaw reads 24 h of one series' raw 1 s samples.
+func BenchmarkRead24hRaw(b *testing.B) {
+	db, end := oneSeries(b, 24*time.Hour)
+	q := Query{MinT: end - 24*hourMs, MaxT: end, Matchers: []*labelsMatcher{eq(MetricName, "http_request_latency_p95_ms")}}
+	benchSelect(b, db, q, TierRaw, 86_400)
+}
+
+// BenchmarkRead30dRollup reads 30 days of one series at a 1 h step, which
+// the 1-hour tier serves (3 days with -short).
+func BenchmarkRead30dRollup(b *testing.B) {
+	days := 30
+	if testing.Short() {
+		days = 3
+	}
+	db, end := oneSeries(b, time.Duration(days)*24*time.Hour)
+	q := Query{MinT: end - int64(days)*24*hourMs, MaxT: end, Resolution: time.Hour, Aggregate: AggregateMax,
+		Matchers: []*labelsMatcher{eq(MetricName, "http_request_latency_p95_ms")}}
+	benchSelect(b, db, q, TierHour, days*24)
+}
+
+func benchSelect(b *testing.B, db *DB, q Query, wantTier Tier, wantPoints int) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, err := db.Select(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Tier != wantTier || len(got[0].Samples) < wantPoints-1 || len(got[0].Samples) > wantPoints+1 {
+			b.Fatalf("read %d series, tier %v, %d points; want tier %s, %d points", len(got), got[0].Tier, len(got[0].Samples), wantTier, wantPoints)
+		}
+	}
+}
+
+// BenchmarkRSS100kSeries holds 100,000 active series with open chunks and
+// reports the process's resident memory after a GC, and its growth.
+func BenchmarkRSS100kSeries(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		before := rssBytes()
+		db := hold100k(b)
+		runtime.GC()
+		after := rssBytes()
+		b.ReportMetric(float64(after)/1e6, "RSS-MB")
+		b.ReportMetric(float64(after-before)/1e6, "RSS-growth-MB")
+		runtime.KeepAlive(db)
+		_ = db.Close()
+	}
+}
+
+func hold100k(b *testing.B) *DB {
+	const series = 100_000
+	clk := &testClock{baseTime}
+	db, _ := benchDB(b, clk)
+	t := baseTime.UnixMilli() - 60_000
+	for k := range 10 { // ten scrapes, flushed: open chunks of ten samples each
+		for i := range series {
+			ls := lbl("http_requests_total", "service", "shop", "route", "/api/v1/items/"+strconv.Itoa(i%500), "method", "GET", "code", strconv.Itoa(200+i/500))
+			if err := db.Append(ls, t+int64(k)*5000, float64(k)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// rssBytes returns the resident set size after returning free memory to the OS.
+func rssBytes() int64 {
+	debug.FreeOSMemory()
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+var _ = fmt.Sprint
