@@ -74,7 +74,7 @@ func trimFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Truncate(int64(m.highWater) * int64(m.pageSize)); err != nil {
+	if err := f.Truncate(m.size()); err != nil {
 		return err
 	}
 	return f.Sync()

@@ -138,10 +138,10 @@ func (db *DB) append(ls Labels, t int64, v float64) error {
 // series checks t and returns the series of ls, creating it if it is new.
 func (db *DB) series(ls Labels, t, now int64) (*memSeries, error) {
 	if t > now+db.opts.MaxFutureSkew.Milliseconds() {
-		return nil, fmt.Errorf("%w: %d is %s ahead of the clock (limit %s)", ErrTooFarInFuture, t, time.Duration(t-now)*time.Millisecond, db.opts.MaxFutureSkew)
+		return nil, fmt.Errorf("%w: %s is more than %s ahead of the clock", ErrTooFarInFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.MaxFutureSkew)
 	}
 	if t < now-db.opts.RawRetention.Milliseconds() {
-		return nil, fmt.Errorf("%w: %d is older than the %s raw retention", ErrTooOld, t, db.opts.RawRetention)
+		return nil, fmt.Errorf("%w: %s is older than the %s raw retention", ErrTooOld, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.RawRetention)
 	}
 	ls = ls.normalize()
 	h := ls.hash()

@@ -66,7 +66,7 @@ func tierStats(b *bolt.Bucket, tier Tier) TierStats {
 		if tier == TierRaw {
 			ts.Samples += int64(chunkSamples(payload))
 		} else if n, k := binary.Uvarint(payload); k > 0 {
-			ts.Samples += int64(n)
+			ts.Samples += int64(min(n, pointsPerBlock)) // #nosec G115 -- bounded by min
 		}
 		return nil
 	})

@@ -19,14 +19,14 @@ func chunkKey(id uint64, start int64) []byte {
 func putChunkKey(k []byte, id uint64, start int64) {
 	binary.BigEndian.PutUint64(k, id)
 	// Flip the sign bit so negative timestamps sort before positive ones.
-	binary.BigEndian.PutUint64(k[8:], uint64(start)^(1<<63))
+	binary.BigEndian.PutUint64(k[8:], uint64(start)^(1<<63)) // #nosec G115 -- a deliberate two's-complement reinterpretation
 }
 
 func parseChunkKey(k []byte) (id uint64, start int64, err error) {
 	if len(k) != chunkKeyLen {
 		return 0, 0, fmt.Errorf("%w: chunk key of %d bytes, want %d", ErrCorrupt, len(k), chunkKeyLen)
 	}
-	return binary.BigEndian.Uint64(k), int64(binary.BigEndian.Uint64(k[8:]) ^ (1 << 63)), nil
+	return binary.BigEndian.Uint64(k), int64(binary.BigEndian.Uint64(k[8:]) ^ (1 << 63)), nil // #nosec G115 -- undoes putChunkKey's reinterpretation
 }
 
 func seriesKey(id uint64) []byte {
@@ -43,7 +43,7 @@ func parseSeriesKey(k []byte) (uint64, error) {
 // A block value (raw chunk or rollup block) starts with uvarint(maxT - minT),
 // so reads skip blocks outside their range without decoding them.
 func appendBlockValue(b []byte, minT, maxT int64, payload []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(maxT-minT))
+	b = binary.AppendUvarint(b, uint64(maxT-minT)) // #nosec G115 -- a block's maxT is never below its minT
 	return append(b, payload...)
 }
 

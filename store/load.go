@@ -49,12 +49,8 @@ func (db *DB) loadSeries(tx *bolt.Tx) error {
 func (db *DB) loadPersisted(tx *bolt.Tx) {
 	c := tx.Bucket(bChunks).Cursor()
 	for _, s := range db.idx.appendAll(nil) {
-		k, v := c.Seek(chunkKey(s.id+1, minInt64))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
+		k, _ := c.Seek(chunkKey(s.id+1, minInt64))
+		k, v := before(c, k)
 		id, start, err := parseChunkKey(k)
 		if err != nil || id != s.id {
 			continue

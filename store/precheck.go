@@ -45,7 +45,7 @@ func precheck(path string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w: %v", path, ErrNotStore, err)
 	}
-	if need := int64(m.highWater) * int64(m.pageSize); fi.Size() < need {
+	if need := m.size(); fi.Size() < need {
 		return fmt.Errorf("open %s: %w: file is truncated (%d bytes, its pages reach %d)", path, ErrNotStore, fi.Size(), need)
 	}
 	return nil
@@ -89,5 +89,16 @@ func parseMeta(page []byte) (boltMeta, error) {
 	if m.pageSize < 512 || m.pageSize > 1<<20 || m.pageSize&(m.pageSize-1) != 0 {
 		return boltMeta{}, fmt.Errorf("implausible page size %d", m.pageSize)
 	}
+	if m.highWater < 2 || m.highWater > maxPages {
+		return boltMeta{}, fmt.Errorf("implausible page count %d", m.highWater)
+	}
 	return m, nil
+}
+
+// maxPages bounds a plausible high-water mark: 2^40 pages is past any disk.
+const maxPages = 1 << 40
+
+// size returns the bytes the file's pages reach.
+func (m boltMeta) size() int64 {
+	return int64(m.highWater) * int64(m.pageSize) // #nosec G115 -- parseMeta bounds highWater by maxPages
 }

@@ -266,13 +266,6 @@ func (r *rollupState) points(res int64) []Point {
 	return append(pts, r.m.cur)
 }
 
-func (r *rollupState) clone() *rollupState {
-	c := *r
-	c.m.block = append([]Point(nil), r.m.block...)
-	c.h.block = append([]Point(nil), r.h.block...)
-	return &c
-}
-
 const rollupStateVersion = 1
 
 func (r *rollupState) encode() []byte {

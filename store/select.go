@@ -160,11 +160,10 @@ func blocksInRange(b *bolt.Bucket, id uint64, mint, maxt int64, fn func(payload 
 	}
 	c := b.Cursor()
 	first := chunkKey(id, mint)
-	k, v := c.Seek(first)
+	k, _ := c.Seek(first)
 	// The block starting before mint may still reach into the range.
-	if pk, pv := c.Prev(); pk != nil && ownedBy(pk, id) {
-		k, v = pk, pv
-	} else {
+	k, v := before(c, k)
+	if k == nil || !ownedBy(k, id) {
 		k, v = c.Seek(first)
 	}
 	for ; k != nil; k, v = c.Next() {
@@ -242,4 +241,13 @@ func inRange(pts []Point, mint, maxt int64) []Point {
 func ownedBy(k []byte, id uint64) bool {
 	kid, _, err := parseChunkKey(k)
 	return err == nil && kid == id
+}
+
+// before moves c to the key before k, where k is what c's last Seek returned
+// (nil when it ran off the end).
+func before(c *bolt.Cursor, k []byte) ([]byte, []byte) {
+	if k == nil {
+		return c.Last()
+	}
+	return c.Prev()
 }

@@ -41,7 +41,7 @@ func (w *walWriter) add(id uint64, samples []Sample) {
 	w.body = binary.AppendVarint(w.body, prev)
 	w.body = appendFloat(w.body, samples[0].V)
 	for _, s := range samples[1:] {
-		w.body = binary.AppendUvarint(w.body, uint64(s.T-prev))
+		w.body = binary.AppendUvarint(w.body, uint64(s.T-prev)) // #nosec G115 -- a series' timestamps strictly increase
 		w.body = appendFloat(w.body, s.V)
 		prev = s.T
 	}
@@ -57,7 +57,7 @@ func (w *walWriter) record() []byte {
 	if w.entries == 0 {
 		return nil
 	}
-	b := binary.AppendUvarint(make([]byte, 0, len(w.body)+16), uint64(w.entries))
+	b := binary.AppendUvarint(make([]byte, 0, len(w.body)+16), uint64(w.entries)) // #nosec G115 -- a count is never negative
 	b = append(b, w.body...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }

@@ -1,0 +1,18 @@
+# Build, test and lint AtroZ. Every target is one line; see README.md.
+
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+FUZZTIME    ?= 30s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
+
+.PHONY: build run test bench fuzz lint clean
+
+build: ; go build -trimpath -ldflags '$(LDFLAGS)' -o bin/atroz ./cmd/atroz
+run: build ; ./bin/atroz serve -environment development
+test: lint ; go test -race ./... && go test -run='^$$' -bench=. -benchtime=1x -short ./...
+bench: ; go test -run='^$$' -bench=. -benchmem ./...
+fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet ./... && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...
+clean: ; rm -rf bin

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseTestConfig reads a Config from env and args as a subcommand does.
+func parseTestConfig(env map[string]string, args ...string) (*Config, error) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	e := Env{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	return e.parseConfig(fs, args)
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want func(*Config)
+	}{
+		{"defaults", nil, nil, func(*Config) {}},
+		{"env", map[string]string{"LISTEN_ADDR": ":9090", "DATA_RETENTION_DAYS": "7", "FLUSH_INTERVAL": "5s"}, nil,
+			func(c *Config) { c.ListenAddr, c.RetentionDays, c.FlushInterval = ":9090", 7, 5*time.Second }},
+		{"flag", nil, []string{"-data-dir", "/var/lib/atroz", "-max-series", "10"},
+			func(c *Config) { c.DataDir, c.MaxSeries = "/var/lib/atroz", 10 }},
+		{"flag wins over env", map[string]string{"LOG_LEVEL": "debug", "LOCK_TIMEOUT": "1s"}, []string{"-log-level", "warn"},
+			func(c *Config) { c.LogLevel, c.LockTimeout = "warn", time.Second }},
+		{"empty env is unset", map[string]string{"DATA_DIR": ""}, nil, func(*Config) {}},
+		{"flag wins over env, string and duration", map[string]string{
+			"ENVIRONMENT": "production", "SHUTDOWN_TIMEOUT": "3s",
+		}, []string{"-environment", "development", "-shutdown-timeout", "4s"},
+			func(c *Config) { c.ShutdownTimeout = 4 * time.Second }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseTestConfig(tt.env, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := DefaultConfig()
+			tt.want(&want)
+			if *got != want {
+				t.Errorf("config =\n%+v\nwant\n%+v", *got, want)
+			}
+		})
+	}
+}
+
+func TestConfigInvalidEnv(t *testing.T) {
+	f := func(key, value, want string) {
+		t.Helper()
+		_, err := parseTestConfig(map[string]string{key: value})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%q: err = %v, want it to contain %q", key, value, err, want)
+		}
+	}
+	f("FLUSH_INTERVAL", "soon", `config FLUSH_INTERVAL: invalid value "soon", want a duration`)
+	f("MAX_SERIES", "lots", `config MAX_SERIES: invalid value "lots"`)
+	f("DATA_RETENTION_DAYS", "1.5", `config DATA_RETENTION_DAYS: invalid value "1.5", want a whole number`)
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"environment", func(c *Config) { c.Environment = "staging" }, `ENVIRONMENT: must be development or production, got "staging"`},
+		{"listen address", func(c *Config) { c.ListenAddr = "8080" }, `LISTEN_ADDR: must be host:port, got "8080"`},
+		{"listen port", func(c *Config) { c.ListenAddr = ":http" }, "LISTEN_ADDR"},
+		{"data dir", func(c *Config) { c.DataDir = "" }, "DATA_DIR: must not be empty"},
+		{"retention", func(c *Config) { c.RetentionDays = 0 }, "DATA_RETENTION_DAYS: must be at least 1, got 0"},
+		{"flush interval", func(c *Config) { c.FlushInterval = 0 }, "FLUSH_INTERVAL: must be positive, got 0s"},
+		{"lock timeout", func(c *Config) { c.LockTimeout = -time.Second }, "LOCK_TIMEOUT: must be positive, got -1s"},
+		{"max series", func(c *Config) { c.MaxSeries = -1 }, "MAX_SERIES: must be at least 1, got -1"},
+		{"log level", func(c *Config) { c.LogLevel = "INFO" }, `LOG_LEVEL: must be debug, info, warn or error, got "INFO"`},
+		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT: must be positive, got 0s"},
+		{"several at once", func(c *Config) { c.DataDir, c.MaxSeries = "", 0 }, "DATA_DIR: must not be empty\nconfig MAX_SERIES"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.modify(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if c := DefaultConfig(); c.Validate() != nil {
+		t.Errorf("defaults invalid: %v", c.Validate())
+	}
+}
+
+func TestConfigStoreOptions(t *testing.T) {
+	c := DefaultConfig()
+	c.DataDir, c.RetentionDays, c.MaxSeries = "/srv/atroz", 30, 500
+	o := c.StoreOptions()
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if o.RetentionCap != 30*24*time.Hour || o.MaxSeries != 500 ||
+		o.FlushInterval != time.Second || o.LockTimeout != 2*time.Second {
+		t.Errorf("StoreOptions() = %+v", o)
+	}
+	if got := c.StorePath(); got != "/srv/atroz/atroz.db" {
+		t.Errorf("StorePath() = %q", got)
+	}
+}
+
+func TestConfigLogger(t *testing.T) {
+	var b strings.Builder
+	c := DefaultConfig()
+	c.LogLevel = "warn"
+	log := c.Logger(&b)
+	log.Info("hidden")
+	log.Warn("shown", "event_type", "test")
+	if strings.Contains(b.String(), "hidden") || !strings.Contains(b.String(), `"msg":"shown","event_type":"test"`) {
+		t.Errorf("log = %s", b.String())
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DBCheckCommand verifies the consistency of the store file.
+type DBCheckCommand struct {
+	Env
+}
+
+// Run prints "ok" when the store is consistent, and otherwise each problem
+// found, failing.
+func (c *DBCheckCommand) Run(_ context.Context, args []string) (err error) {
+	fs := c.flagSet("db check", c.Usage)
+	cfg, err := c.parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(fs, 0); err != nil {
+		return err
+	}
+	db, err := openExistingStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeStore(db)) }()
+	if err := db.Check(); err != nil {
+		n := printProblems(c.Stdout, err)
+		return fmt.Errorf("check %s: %d problem(s) found", cfg.StorePath(), n)
+	}
+	fmt.Fprintln(c.Stdout, "ok")
+	return nil
+}
+
+// printProblems writes each problem joined in err on its own line and returns
+// how many there were.
+func printProblems(w io.Writer, err error) int {
+	problems := strings.Split(err.Error(), "\n")
+	for _, p := range problems {
+		fmt.Fprintln(w, p)
+	}
+	return len(problems)
+}
+
+// Usage prints the command's help on Stderr.
+func (c *DBCheckCommand) Usage() {
+	fmt.Fprint(c.Stderr, `Verify that every series, chunk, rollup and log record of the store decodes
+and agrees with the others. Prints "ok", or each problem and exits 1.
+
+Usage:
+
+	atroz db check [flags]
+`)
+	printSettings(c.Stderr)
+}

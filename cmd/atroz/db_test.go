@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"atroz/store"
+)
+
+func TestDBWorkflow(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir()}
+	step := func(want string, args ...string) string {
+		t.Helper()
+		stdout, stderr, err := run(t, env, args...)
+		if err != nil {
+			t.Fatalf("atroz %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr)
+		}
+		if !strings.Contains(stdout, want) {
+			t.Errorf("atroz %s: stdout lacks %q:\n%s", strings.Join(args, " "), want, stdout)
+		}
+		return stdout + stderr
+	}
+
+	out := step("imported 8 samples into 8 series in ", "db", "import", "testdata/import.prom")
+	for _, want := range []string{"skipped 1 older than retention, rejected 1", "rejected: ", "future"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	out = step("series  8\n", "db", "stats")
+	for _, want := range []string{"tier", "blocks", "samples", "bytes/sample", "raw", "1m", "1h", "wal "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats output lacks %q:\n%s", want, out)
+		}
+	}
+	step("ok\n", "db", "check")
+	step("compacted "+filepath.Join(env["DATA_DIR"], "atroz.db")+": ", "db", "compact")
+	step("ok\n", "db", "check")
+	step("series  8\n", "db", "stats")
+}
+
+func TestDBImportErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.prom")
+	if err := os.WriteFile(bad, []byte("metric{ 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATA_DIR": filepath.Join(dir, "data")}
+	f := func(file, want string) {
+		t.Helper()
+		_, _, err := run(t, env, "db", "import", file)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("import %s: err = %v, want it to contain %q", file, err, want)
+		}
+	}
+	f(filepath.Join(dir, "missing.prom"), "open import file")
+	f(bad, "import: ")
+}
+
+func TestDBCommandsNeedAStore(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir()}
+	for _, cmd := range []string{"stats", "check", "compact"} {
+		_, _, err := run(t, env, "db", cmd)
+		if err == nil || !strings.Contains(err.Error(), "no store at ") {
+			t.Errorf("db %s: err = %v, want no store", cmd, err)
+		}
+	}
+}
+
+func TestDBCommandsLocked(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	env := map[string]string{"DATA_DIR": dir, "LOCK_TIMEOUT": "100ms"}
+	want := "data directory " + dir + " is in use by another atroz process (lock not acquired within 100ms)"
+	for _, cmd := range []string{"stats", "check", "compact"} {
+		if _, _, err := run(t, env, "db", cmd); err == nil || err.Error() != want {
+			t.Errorf("db %s: err = %v, want %q", cmd, err, want)
+		}
+	}
+}
+
+func TestPrintProblems(t *testing.T) {
+	var b strings.Builder
+	n := printProblems(&b, errors.Join(errors.New("series 3: bad labels"), errors.New("chunk 3/100: overlaps")))
+	if n != 2 || b.String() != "series 3: bad labels\nchunk 3/100: overlaps\n" {
+		t.Errorf("printProblems = %d, %q", n, b.String())
+	}
+}
+
+func TestProgress(t *testing.T) {
+	var b strings.Builder
+	p := &progress{w: &b, every: time.Hour}
+	r := store.ImportResult{Samples: 2000, Duration: time.Second}
+	p.report(r)
+	p.report(r)
+	if b.String() != "imported 2000 samples so far (2000 samples/s)\n" {
+		t.Errorf("progress printed %q, want one line", b.String())
+	}
+}
+
+func TestCtxReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := ctxReader{ctx, strings.NewReader("abc")}
+	buf := make([]byte, 2)
+	if n, err := r.Read(buf); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	cancel()
+	if _, err := r.Read(buf); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read after cancel = %v, want context.Canceled", err)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	f := func(n int64, want string) {
+		t.Helper()
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+	f(0, "0 B")
+	f(1023, "1023 B")
+	f(1024, "1.0 KiB")
+	f(1536, "1.5 KiB")
+	f(32768, "32.0 KiB")
+	f(5<<20, "5.0 MiB")
+	f(3<<30, "3.0 GiB")
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"atroz/store"
+)
+
+func TestServeLockedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+
+	m, _, _ := testMain(nil)
+	start := time.Now()
+	err = m.Run(context.Background(), []string{"serve", "-data-dir", dir, "-lock-timeout", "300ms", "-listen-addr", "127.0.0.1:0"})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("serve took %s to give up", took)
+	}
+	want := "data directory " + dir + " is in use by another atroz process (lock not acquired within 300ms)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("serve error = %v, want %q", err, want)
+	}
+	if code := m.exitCode(err); code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+}
+
+func TestServeHealthAndShutdown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "data")
+	m, _, stderr := testMain(map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil) }()
+
+	addr := waitListening(t, stderr, done)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /health = %d, want 200", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after cancel, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"stopped","event_type":"shutdown","clean":true`) {
+		t.Errorf("log lacks a clean stop:\n%s", stderr)
+	}
+	if err := requireStore(&Config{DataDir: dir}); err != nil {
+		t.Errorf("store not created in the new data directory: %v", err)
+	}
+}
+
+// waitListening waits for serve's startup log line and returns its address.
+func waitListening(t *testing.T, log *syncBuffer, done <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped early: %v\n%s", err, log)
+		default:
+		}
+		for _, line := range strings.Split(log.String(), "\n") {
+			var ev struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &ev) == nil && ev.Msg == "listening" {
+				return ev.Addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal(errors.New("serve did not log its address"))
+	return ""
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// Every decoder of on-disk data must turn corrupt input into ErrCorrupt (or
+// another error), never a panic, and must give back what its encoder wrote.
+
+func FuzzWALRecord(f *testing.F) {
+	var w walWriter
+	w.add(1, []Sample{{1000, 1.5}, {2000, 2}, {2500, -3}})
+	w.add(7, []Sample{{-5, 0}})
+	f.Add(w.record())
+	f.Add([]byte{})
+	f.Add([]byte{1, 2, 3, 4, 5, 6})
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		var entries []walEntry
+		err := decodeWALRecord(rec, func(e walEntry) error {
+			entries = append(entries, walEntry{e.id, append([]Sample(nil), e.samples...)})
+			return nil
+		})
+		if err != nil {
+			return
+		}
+		var w walWriter
+		for _, e := range entries {
+			w.add(e.id, e.samples)
+		}
+		i := 0
+		err = decodeWALRecord(w.record(), func(e walEntry) error {
+			if e.id != entries[i].id || !slices.Equal(e.samples, entries[i].samples) {
+				t.Fatalf("entry %d does not survive a round trip", i)
+			}
+			i++
+			return nil
+		})
+		if err != nil || i != len(entries) {
+			t.Fatalf("re-encoded record: %v after %d of %d entries", err, i, len(entries))
+		}
+	})
+}
+
+func FuzzLabels(f *testing.F) {
+	f.Add(appendLabels(nil, lbl("up", "job", "a", "instance", "b")))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ls, err := decodeLabels(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		again, err := decodeLabels(appendLabels(nil, ls))
+		if err != nil || !again.Equal(ls) {
+			t.Fatalf("labels %v do not survive a round trip: %v, %v", ls, again, err)
+		}
+	})
+}
+
+func FuzzChunkKey(f *testing.F) {
+	f.Add(chunkKey(42, -1000))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, k []byte) {
+		id, start, err := parseChunkKey(k)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(chunkKey(id, start), k) {
+			t.Fatalf("key %x parses to %d/%d, which encodes differently", k, id, start)
+		}
+	})
+}
+
+func FuzzChunk(f *testing.F) {
+	f.Add(appendBlockValue(nil, 1000, 3000, encodeChunk([]Sample{{1000, 1}, {2000, 2}, {3000, 4}})))
+	f.Add([]byte{0})
+	f.Add([]byte{0x80, 0x80, 0x80})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		_, payload, err := parseBlockValue(1000, v)
+		if err != nil {
+			return
+		}
+		samples, err := decodeChunk(nil, payload)
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(samples); i++ {
+			if samples[i].T <= samples[i-1].T {
+				t.Fatalf("decoded samples out of order: %v", samples)
+			}
+		}
+	})
+}
+
+func FuzzRollup(f *testing.F) {
+	st := newRollupState()
+	for i := range 500 {
+		st.addRaw(Sample{int64(i) * 7000, float64(i % 13)}, rollupSink{minute: func([]Point) {}, hour: func([]Point) {}})
+	}
+	f.Add(st.encode(), encodeBlock(nil, st.m.block))
+	f.Add([]byte{1}, []byte{})
+	f.Fuzz(func(t *testing.T, state, block []byte) {
+		if _, err := decodeRollupState(state); err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("state error %v is not ErrCorrupt", err)
+		}
+		if _, err := decodeBlock(nil, block); err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("block error %v is not ErrCorrupt", err)
+		}
+	})
+}
+
+func FuzzMetaPage(f *testing.F) {
+	f.Add(make([]byte, pageHeaderSize+metaSize))
+	f.Fuzz(func(t *testing.T, page []byte) {
+		if len(page) < pageHeaderSize+metaSize {
+			return
+		}
+		_, _ = parseMeta(page)
+	})
+}

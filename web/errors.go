@@ -1,0 +1,33 @@
+package web
+
+import (
+	"github.com/gin-gonic/gin"
+)
+
+// ErrorType classifies an API error the way the Prometheus HTTP API does, so
+// clients written for Prometheus (Grafana among them) understand it.
+type ErrorType string
+
+// The error types of the Prometheus HTTP API.
+const (
+	ErrorBadData     ErrorType = "bad_data"
+	ErrorExecution   ErrorType = "execution"
+	ErrorCanceled    ErrorType = "canceled"
+	ErrorTimeout     ErrorType = "timeout"
+	ErrorNotFound    ErrorType = "not_found"
+	ErrorInternal    ErrorType = "internal"
+	ErrorUnavailable ErrorType = "unavailable"
+)
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Status    string    `json:"status"`
+	ErrorType ErrorType `json:"errorType"`
+	Error     string    `json:"error"`
+}
+
+// abortWithError answers with code and {"status":"error","errorType":typ,"error":err}
+// and stops the handler chain. It is the only place that writes an error body.
+func abortWithError(c *gin.Context, code int, typ ErrorType, err error) {
+	c.AbortWithStatusJSON(code, errorBody{Status: "error", ErrorType: typ, Error: err.Error()})
+}
