@@ -56,12 +56,17 @@ func BenchmarkBytesPerSample(b *testing.B) {
 		span = 10 * time.Minute // keeps make test quick; the figure needs the full day to amortise open chunks
 	}
 	for i := 0; i < b.N; i++ {
-		perSample := writeRealistic(b, 1000, span)
-		b.ReportMetric(perSample, "B/sample")
+		file, ds := writeRealistic(b, 1000, span)
+		samples := 1000 * span.Seconds()
+		b.ReportMetric(float64(file)/samples, "B/sample")
+		b.ReportMetric(float64(ds.Tiers[0].Bytes)/samples, "raw-B/sample")
+		b.ReportMetric(float64(ds.Tiers[1].Bytes+ds.Tiers[2].Bytes)/samples, "rollup-B/sample")
+		b.ReportMetric(float64(ds.Tiers[0].Bytes)/float64(ds.Tiers[0].Blocks), "B/chunk")
 	}
 }
 
-func writeRealistic(b *testing.B, series int, span time.Duration) float64 {
+// writeRealistic returns the compacted file's size and its contents' figures.
+func writeRealistic(b *testing.B, series int, span time.Duration) (int64, DiskStats) {
 	b.Helper()
 	rs := newRealisticSeries(series, 2)
 	t0 := baseTime.UnixMilli() - span.Milliseconds()
@@ -84,8 +89,16 @@ func writeRealistic(b *testing.B, series int, span time.Duration) float64 {
 	if _, _, err := Compact(path, nil); err != nil {
 		b.Fatal(err)
 	}
-	samples := float64(series) * span.Seconds()
-	return float64(fileSize(path)) / samples
+	db, err := Open(path, &Options{FlushInterval: -1, PruneInterval: -1, Now: clk.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ds, err := db.DiskStats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fileSize(path), ds
 }
 
 // oneSeries writes a single realistic series (a histogram's _sum, whose
