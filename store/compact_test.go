@@ -2,8 +2,8 @@ package store
 
 import (
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestCompactKeepsDataAndShrinks(t *testing.T) {

@@ -113,6 +113,7 @@ func oneSeries(b *testing.B, span time.Duration) (*DB, int64) {
 	clk := &testClock{baseTime}
 	db, _ := benchDB(b, clk)
 	for t, n := t0, 0; t < end; t, n = t+1000, n+1 {
+		clk.t = time.UnixMilli(t) // written as it happens, so nothing is older than retention
 		if err := db.Append(rs.labels[k], t, rs.gens[k]()); err != nil {
 			b.Fatal(err)
 		}
@@ -125,6 +126,7 @@ func oneSeries(b *testing.B, span time.Duration) (*DB, int64) {
 	if err := db.Flush(); err != nil {
 		b.Fatal(err)
 	}
+	clk.t = baseTime
 	return db, end
 }
 
@@ -215,4 +217,3 @@ func rssBytes() int64 {
 	}
 	return 0
 }
-

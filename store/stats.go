@@ -62,7 +62,7 @@ type Stats struct {
 	Refused           map[string]uint64 `json:"refused"`
 	Flushes           uint64            `json:"flushes"`
 	FlushErrors       uint64            `json:"flush_errors"`
-	LastFlush         time.Time         `json:"last_flush"`
+	LastFlush         time.Time         `json:"last_flush,omitzero"`
 	LastFlushDuration time.Duration     `json:"last_flush_duration_ns"`
 	PrunedBlocks      uint64            `json:"pruned_blocks"`
 }
