@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -48,7 +49,8 @@ func (db *DB) Flush() error {
 	}
 	db.walDelta = 0
 	if err := db.update(func(tx *bolt.Tx) error { return db.write(tx, b) }); err != nil {
-		db.restore(b)
+		// The closed chunks are still in their heads and the WAL record in
+		// db.carry: the next flush writes them again.
 		db.stats.flushErrors.Add(1)
 		return fmt.Errorf("flush: %w", err)
 	}
@@ -76,9 +78,10 @@ func (db *DB) collect(b *flushBatch) {
 		if s.headN > 0 && now-s.headOpened > maxAge {
 			s.cut()
 		}
-		if len(s.closed) > 0 {
-			b.chunks = append(b.chunks, seriesChunks{s, s.closed})
-			s.closed = nil
+		// Closed chunks stay in the head until commit drops them, so a read
+		// running meanwhile finds them in memory or on disk, never in neither.
+		if n := len(s.closed); n > 0 {
+			b.chunks = append(b.chunks, seriesChunks{s, s.closed[:n:n]})
 		}
 		if len(s.pending) > 0 {
 			b.wal.add(s.id, s.pending)
@@ -213,16 +216,6 @@ func (w *blockWriter) write(tx *bolt.Tx, id uint64) error {
 	return nil
 }
 
-// restore gives a failed flush's closed chunks back to their series. Its WAL
-// record stays in db.carry and is written by the next flush.
-func (db *DB) restore(b *flushBatch) {
-	for _, sc := range b.chunks {
-		sc.s.mu.Lock()
-		sc.s.closed = append(sc.chunks, sc.s.closed...)
-		sc.s.mu.Unlock()
-	}
-}
-
 // commit records in the heads what the flush made durable.
 func (db *DB) commit(b *flushBatch) {
 	for _, s := range b.newSeries {
@@ -235,8 +228,10 @@ func (db *DB) commit(b *flushBatch) {
 		for _, c := range sc.chunks {
 			n += int(chunkSamples(c.data))
 		}
+		maxT := sc.chunks[len(sc.chunks)-1].maxT
 		sc.s.mu.Lock()
-		sc.s.persistedMaxT = sc.chunks[len(sc.chunks)-1].maxT
+		sc.s.closed = slices.Delete(sc.s.closed, 0, len(sc.chunks)) // sc.chunks aliases these
+		sc.s.persistedMaxT = maxT
 		sc.s.mu.Unlock()
 		db.stats.headSamples.Add(-int64(n))
 	}

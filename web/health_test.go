@@ -28,7 +28,7 @@ func TestHealth(t *testing.T) {
 	if !ok {
 		t.Fatalf("store = %v, want an object", body["store"])
 	}
-	for _, k := range []string{"series", "head_samples", "file_bytes", "wal_bytes", "flushes", "appended", "refused", "last_flush"} {
+	for _, k := range []string{"series", "head_samples", "file_bytes", "wal_bytes", "flushes", "appended", "refused"} {
 		if _, ok := st[k]; !ok {
 			t.Errorf("store.%s missing in %s", k, w.Body)
 		}
