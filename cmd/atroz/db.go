@@ -127,3 +127,21 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// withExistingStore parses the settings from args, which must hold no
+// argument besides flags, opens the existing store, runs fn on it and closes it.
+func (e Env) withExistingStore(fs *flag.FlagSet, args []string, fn func(cfg *Config, db *store.DB) error) (err error) {
+	cfg, err := e.parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := e.wantArgs(fs, 0); err != nil {
+		return err
+	}
+	db, err := openExistingStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeStore(db)) }()
+	return fn(cfg, db)
+}

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"atroz/store"
 )
 
 // DBCheckCommand verifies the consistency of the store file.
@@ -15,26 +16,15 @@ type DBCheckCommand struct {
 
 // Run prints "ok" when the store is consistent, and otherwise each problem
 // found, failing.
-func (c *DBCheckCommand) Run(_ context.Context, args []string) (err error) {
-	fs := c.flagSet("db check", c.Usage)
-	cfg, err := c.parseConfig(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(fs, 0); err != nil {
-		return err
-	}
-	db, err := openExistingStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeStore(db)) }()
-	if err := db.Check(); err != nil {
-		n := printProblems(c.Stdout, err)
-		return fmt.Errorf("check %s: %d problem(s) found", cfg.StorePath(), n)
-	}
-	fmt.Fprintln(c.Stdout, "ok")
-	return nil
+func (c *DBCheckCommand) Run(_ context.Context, args []string) error {
+	return c.withExistingStore(c.flagSet("db check", c.Usage), args, func(cfg *Config, db *store.DB) error {
+		if err := db.Check(); err != nil {
+			n := printProblems(c.Stdout, err)
+			return fmt.Errorf("check %s: %d problem(s) found", cfg.StorePath(), n)
+		}
+		fmt.Fprintln(c.Stdout, "ok")
+		return nil
+	})
 }
 
 // printProblems writes each problem joined in err on its own line and returns

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -16,25 +15,14 @@ type DBStatsCommand struct {
 }
 
 // Run prints the store's series, samples and bytes per tier on Stdout.
-func (c *DBStatsCommand) Run(_ context.Context, args []string) (err error) {
-	fs := c.flagSet("db stats", c.Usage)
-	cfg, err := c.parseConfig(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(fs, 0); err != nil {
-		return err
-	}
-	db, err := openExistingStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, closeStore(db)) }()
-	ds, err := db.DiskStats()
-	if err != nil {
-		return fmt.Errorf("disk stats: %w", err)
-	}
-	return printDiskStats(c.Stdout, cfg.StorePath(), ds)
+func (c *DBStatsCommand) Run(_ context.Context, args []string) error {
+	return c.withExistingStore(c.flagSet("db stats", c.Usage), args, func(cfg *Config, db *store.DB) error {
+		ds, err := db.DiskStats()
+		if err != nil {
+			return fmt.Errorf("disk stats: %w", err)
+		}
+		return printDiskStats(c.Stdout, cfg.StorePath(), ds)
+	})
 }
 
 // printDiskStats writes ds as a summary followed by an aligned table of tiers.
