@@ -12,7 +12,7 @@ import (
 )
 
 // Current is the schema version this build writes.
-const Current = 2
+const Current = 3
 
 // Bucket names of the data file.
 var (
@@ -26,6 +26,7 @@ var (
 	BucketAlerts     = []byte("alerts")
 	BucketUsers      = []byte("users")
 	BucketTokens     = []byte("tokens")
+	BucketHeads      = []byte("heads")
 )
 
 // Keys of the meta bucket.
@@ -51,6 +52,7 @@ type step struct {
 var steps = []step{
 	{1, "time-series buckets", createBuckets(BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead)},
 	{2, "alert history, users and ingest tokens", createBuckets(BucketAlerts, BucketUsers, BucketTokens)},
+	{3, "checkpoints of open chunks", createBuckets(BucketHeads)},
 }
 
 // Version reads the schema version of the open file: 0 for an empty file.

@@ -30,6 +30,7 @@ func (db *DB) Check() error {
 		checkBlocks(tx, bRollup1m, ids, &p, checkRollupBlock)
 		checkBlocks(tx, bRollup1h, ids, &p, checkRollupBlock)
 		checkRollupStates(tx, ids, &p)
+		checkHeads(tx, ids, &p)
 		checkWAL(tx, ids, &p)
 		return nil
 	})
@@ -148,6 +149,22 @@ func checkWAL(tx *bolt.Tx, ids map[uint64]bool, p *problems) {
 		})
 		if err != nil {
 			p.add(fmt.Errorf("wal record %x: %w", k, err))
+		}
+		return nil
+	})
+}
+
+func checkHeads(tx *bolt.Tx, ids map[uint64]bool, p *problems) {
+	_ = tx.Bucket(bHeads).ForEach(func(k, v []byte) error {
+		id, err := parseSeriesKey(k)
+		if err == nil && !ids[id] {
+			err = fmt.Errorf("series %d does not exist", id)
+		}
+		if err == nil {
+			_, _, err = checkChunk(v)
+		}
+		if err != nil {
+			p.add(fmt.Errorf("checkpointed head %x: %w", k, err))
 		}
 		return nil
 	})

@@ -27,7 +27,7 @@ const (
 // durable on stdout, and repeats until it is killed. The background flusher
 // runs too, so kills also land inside its transactions.
 func crashChild(path, run string) {
-	db, err := Open(path, &Options{FlushInterval: 7 * time.Millisecond})
+	db, err := Open(path, &Options{FlushInterval: 7 * time.Millisecond, CheckpointBytes: 8 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)

@@ -61,7 +61,7 @@ func Open(path string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
-// pageSize is the bbolt page size of a new file. Chunks of up to 1 KiB pack
+// pageSize is the bbolt page size of a new file. Chunks of up to 4 KiB pack
 // into 16 KiB pages with little left over, where 4 KiB pages left about 15%
 // of each page empty (BenchmarkBytesPerSample). An existing file keeps the
 // page size it was created with.
@@ -158,7 +158,7 @@ func (db *DB) Close() error {
 		db.closed.Store(true)
 		close(db.done)
 		db.wg.Wait()
-		err := db.Flush()
+		err := db.flush(true) // a checkpoint: the next Open has no WAL to replay
 		db.closeErr = errors.Join(err, db.bolt.Close())
 	})
 	return db.closeErr
@@ -211,4 +211,5 @@ var (
 	bRollup1m   = migrations.BucketRollup1m
 	bRollup1h   = migrations.BucketRollup1h
 	bRollupHead = migrations.BucketRollupHead
+	bHeads      = migrations.BucketHeads
 )

@@ -11,10 +11,12 @@ no global lock and never touches the disk. Flush, run every
 Options.FlushInterval by a background goroutine and once more by Close,
 commits everything appended since the last flush in one bbolt transaction:
 the new samples of open chunks as one write-ahead-log record, and chunks that
-closed (at 240 samples, 1 KiB, or two hours) written whole, with their
+closed (at 480 samples, 4 KiB, or two hours) written whole, with their
 rollups. Log records that every open chunk has moved past are deleted in the
 same transaction, and Open replays the rest, so a crash loses at most what was
-appended since the last Flush that returned.
+appended since the last Flush that returned. Once the log passes
+Options.CheckpointBytes, and at Close, a flush checkpoints instead: it writes
+every open chunk and deletes the whole log.
 
 Reading. Select returns the series whose labels match Prometheus matchers in
 a time range, merging flushed chunks with the heads. Query.Resolution picks

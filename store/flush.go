@@ -22,6 +22,16 @@ type flushBatch struct {
 	newSeries []*memSeries
 	chunks    []seriesChunks
 	watermark uint64 // WAL records below it are no longer needed
+	// checkpoint writes every open chunk to the heads bucket, after which
+	// no WAL record is needed any more.
+	checkpoint bool
+	heads      []headCopy
+}
+
+// headCopy is an open chunk as a checkpoint writes it.
+type headCopy struct {
+	id   uint64
+	data []byte
 }
 
 type seriesChunks struct {
@@ -33,18 +43,25 @@ type seriesChunks struct {
 // chunks go into one WAL record, closed chunks and their rollups are written
 // whole, and WAL records no open chunk needs any more are deleted, all in one
 // bbolt transaction. If the transaction fails nothing is dropped: the next
-// Flush writes it again.
+// Flush writes it again. When the WAL has grown past
+// Options.CheckpointBytes, the flush checkpoints instead: it writes every
+// open chunk, compressed, and deletes the whole WAL.
 func (db *DB) Flush() error {
+	return db.flush(db.stats.walBytes.Load() > db.opts.CheckpointBytes)
+}
+
+func (db *DB) flush(checkpoint bool) error {
 	db.flushMu.Lock()
 	defer db.flushMu.Unlock()
 	start := time.Now()
 	b := &db.batch
+	b.checkpoint = checkpoint
 	db.collect(b)
 	if data := b.wal.record(); data != nil {
 		db.carry = append(db.carry, walRecord{seq: db.walSeq, data: data})
 		db.walSeq++
 	}
-	if len(b.newSeries) == 0 && len(b.chunks) == 0 && len(db.carry) == 0 {
+	if len(b.newSeries) == 0 && len(b.chunks) == 0 && len(db.carry) == 0 && !checkpoint {
 		return nil
 	}
 	db.walDelta = 0
@@ -64,7 +81,7 @@ func (db *DB) Flush() error {
 // collect takes new series, closed chunks and pending samples out of every head.
 func (db *DB) collect(b *flushBatch) {
 	b.wal.reset()
-	b.newSeries, b.chunks = b.newSeries[:0], b.chunks[:0]
+	b.newSeries, b.chunks, b.heads = b.newSeries[:0], b.chunks[:0], b.heads[:0]
 	b.list = db.idx.appendAll(b.list[:0])
 	seq := db.walSeq
 	b.watermark = seq + 1
@@ -93,6 +110,9 @@ func (db *DB) collect(b *flushBatch) {
 		if s.walSeq != 0 {
 			b.watermark = min(b.watermark, s.walSeq)
 		}
+		if b.checkpoint && s.headN > 0 {
+			b.heads = append(b.heads, headCopy{s.id, slices.Clone(s.head.Bytes())})
+		}
 		s.mu.Unlock()
 	}
 	for _, r := range db.carry {
@@ -108,7 +128,15 @@ func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
 			return fmt.Errorf("put series %d: %w", s.id, err)
 		}
 	}
-	if err := db.writeWAL(tx, b.watermark); err != nil {
+	if b.checkpoint {
+		if err := writeHeads(tx, b.heads); err != nil {
+			return err
+		}
+		// Every sample of an open chunk is in the heads bucket now, and every
+		// closed chunk is written below: no WAL record is needed.
+		b.watermark = db.walSeq
+	}
+	if err := db.writeWAL(tx, b.watermark, !b.checkpoint); err != nil {
 		return err
 	}
 	var buf []Sample
@@ -121,11 +149,33 @@ func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
 	return nil
 }
 
-// writeWAL puts the pending records and deletes those below watermark.
-func (db *DB) writeWAL(tx *bolt.Tx, watermark uint64) error {
+// writeHeads replaces the heads bucket with the open chunks in hs.
+func writeHeads(tx *bolt.Tx, hs []headCopy) error {
+	if err := tx.DeleteBucket(bHeads); err != nil {
+		return fmt.Errorf("clear heads: %w", err)
+	}
+	hb, err := tx.CreateBucket(bHeads)
+	if err != nil {
+		return fmt.Errorf("create heads: %w", err)
+	}
+	hb.FillPercent = 1 // written in key order
+	for _, h := range hs {
+		if err := hb.Put(seriesKey(h.id), h.data); err != nil {
+			return fmt.Errorf("put head %d: %w", h.id, err)
+		}
+	}
+	return nil
+}
+
+// writeWAL puts the pending records, unless a checkpoint makes them
+// needless, and deletes those below watermark.
+func (db *DB) writeWAL(tx *bolt.Tx, watermark uint64, put bool) error {
 	wb := tx.Bucket(bWAL)
 	wb.FillPercent = 1 // keys only ever grow
 	for _, r := range db.carry {
+		if !put {
+			break
+		}
 		if err := wb.Put(walKey(r.seq), r.data); err != nil {
 			return fmt.Errorf("put wal record %d: %w", r.seq, err)
 		}
@@ -218,6 +268,15 @@ func (w *blockWriter) write(tx *bolt.Tx, id uint64) error {
 
 // commit records in the heads what the flush made durable.
 func (db *DB) commit(b *flushBatch) {
+	if b.checkpoint {
+		// Open chunks are checkpointed up to the collect; what came later is
+		// pending and goes into the next record, which sets walSeq again.
+		for _, s := range b.list {
+			s.mu.Lock()
+			s.walSeq = 0
+			s.mu.Unlock()
+		}
+	}
 	for _, s := range b.newSeries {
 		s.mu.Lock()
 		s.written = true

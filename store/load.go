@@ -24,6 +24,9 @@ func (db *DB) load() error {
 			return err
 		}
 		db.loadPersisted(tx)
+		if err := db.loadHeads(tx); err != nil {
+			return err
+		}
 		return db.replayWAL(tx)
 	})
 }
@@ -59,6 +62,28 @@ func (db *DB) loadPersisted(tx *bolt.Tx) {
 			s.persistedMaxT = maxT
 		}
 	}
+}
+
+// loadHeads restores the open chunks the last checkpoint wrote, unless a
+// chunk written since holds them already.
+func (db *DB) loadHeads(tx *bolt.Tx) error {
+	now := db.opts.Now().UnixMilli()
+	return tx.Bucket(bHeads).ForEach(func(k, v []byte) error {
+		id, err := parseSeriesKey(k)
+		if err != nil {
+			return err
+		}
+		s := db.idx.byID(id)
+		if s == nil {
+			return fmt.Errorf("%w: checkpoint of series %d, which does not exist", ErrCorrupt, id)
+		}
+		n, err := s.restoreHead(v, now)
+		if err != nil {
+			return fmt.Errorf("checkpoint of series %d: %w", id, err)
+		}
+		db.stats.headSamples.Add(int64(n))
+		return nil
+	})
 }
 
 // replayWAL appends the records' samples that no chunk holds yet to the heads.

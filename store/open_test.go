@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,7 +160,7 @@ func TestOpenRefuses(t *testing.T) {
 	f(garbage, ErrNotStore)
 	f(short, ErrNotStore)
 	f(foreign, ErrNotStore)
-	f(copyFixture(t, "schema99.db"), migrations.ErrTooNew, "99", "2")
+	f(copyFixture(t, "schema99.db"), migrations.ErrTooNew, "99", strconv.Itoa(migrations.Current))
 	f(truncatedStore(t, dir), ErrNotStore, "truncated")
 }
 

@@ -20,6 +20,7 @@ const (
 	DefaultMaxFutureSkew       = 10 * time.Minute
 	DefaultMaxChunkAge         = time.Hour
 	DefaultPruneBatch          = 2000
+	DefaultCheckpointBytes     = 16 << 20
 )
 
 // Options configure a DB. A nil *Options, or any zero field, means the documented default.
@@ -65,6 +66,12 @@ type Options struct {
 	// at a flush, so slow or idle series do not pin the write-ahead log. Default 1h.
 	MaxChunkAge time.Duration
 
+	// CheckpointBytes is the WAL size past which a flush checkpoints: it
+	// writes every open chunk, compressed, and deletes the WAL. Larger means
+	// fewer rewrites of open chunks, smaller a smaller file and a faster
+	// Open. Default 16 MiB.
+	CheckpointBytes int64
+
 	// Now is the clock; tests inject one. Default time.Now.
 	Now func() time.Time
 }
@@ -84,6 +91,9 @@ func (o *Options) withDefaults() Options {
 	setDur(&r.MaxFutureSkew, DefaultMaxFutureSkew)
 	setDur(&r.MaxChunkAge, DefaultMaxChunkAge)
 	setInt(&r.PruneBatch, DefaultPruneBatch)
+	if r.CheckpointBytes == 0 {
+		r.CheckpointBytes = DefaultCheckpointBytes
+	}
 	setInt(&r.MaxSeries, DefaultMaxSeries)
 	setInt(&r.MaxLabels, DefaultMaxLabels)
 	setInt(&r.MaxLabelNameLength, DefaultMaxLabelNameLength)
@@ -120,6 +130,7 @@ func (o *Options) Validate() error {
 		{"MaxLabelValueLength", o.MaxLabelValueLength < 0},
 		{"MaxFutureSkew", o.MaxFutureSkew < 0},
 		{"MaxChunkAge", o.MaxChunkAge < 0},
+		{"CheckpointBytes", o.CheckpointBytes < 0},
 	} {
 		if c.bad {
 			return fmt.Errorf("store options: %s must not be negative", c.name)

@@ -117,6 +117,9 @@ func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
 			if err := tx.Bucket(bRollupHead).Delete(seriesKey(s.id)); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bHeads).Delete(seriesKey(s.id)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -98,6 +98,29 @@ func (s *memSeries) cut() {
 	s.walSeq = 0
 }
 
+// restoreHead makes a checkpointed chunk the open chunk again and returns
+// its sample count; a chunk already written since (its first sample is not
+// newer than persistedMaxT) is skipped.
+func (s *memSeries) restoreHead(data []byte, now int64) (int, error) {
+	samples, err := decodeChunk(nil, data)
+	if err != nil || len(samples) == 0 || samples[0].T <= s.persistedMaxT {
+		return 0, err
+	}
+	// Re-append rather than reuse the bytes: a chunk read back from bytes
+	// does not know how many bits of its last byte are free, and appending
+	// to it would corrupt the stream.
+	c := chunkenc.NewXORChunk()
+	app, _ := c.Appender() // an empty chunk's appender cannot fail
+	for _, smp := range samples {
+		app.Append(0, smp.T, smp.V)
+	}
+	last := samples[len(samples)-1]
+	s.head, s.app, s.headN = c, app, len(samples)
+	s.headMinT, s.headOpened = samples[0].T, now
+	s.lastT, s.lastV = last.T, last.V
+	return len(samples), nil
+}
+
 // headSnapshot is what a read needs of a series' memory: everything newer
 // than persistedMaxT, copied so appends can go on.
 type headSnapshot struct {
