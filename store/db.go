@@ -24,6 +24,8 @@ type DB struct {
 	idx  *index
 	log  *slog.Logger
 
+	tokens tokenSet // what VerifyToken reads
+
 	flushMu sync.Mutex // one flush at a time; guards the fields below
 	walSeq  uint64     // key of the next WAL record
 	carry   []walRecord
@@ -137,11 +139,8 @@ func (db *DB) append(ls Labels, t int64, v float64) error {
 
 // series checks t and returns the series of ls, creating it if it is new.
 func (db *DB) series(ls Labels, t, now int64) (*memSeries, error) {
-	if t > now+db.opts.MaxFutureSkew.Milliseconds() {
-		return nil, fmt.Errorf("%w: %s is more than %s ahead of the clock", ErrTooFarInFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.MaxFutureSkew)
-	}
-	if t < now-db.opts.RawRetention.Milliseconds() {
-		return nil, fmt.Errorf("%w: %s is older than the %s raw retention", ErrTooOld, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.RawRetention)
+	if err := db.checkTime(t, now); err != nil {
+		return nil, err
 	}
 	ls = ls.normalize()
 	h := ls.hash()
@@ -149,6 +148,17 @@ func (db *DB) series(ls Labels, t, now int64) (*memSeries, error) {
 		return s, nil
 	}
 	return db.idx.create(ls, h, db.opts.MaxSeries, func() error { return ls.validate(&db.opts) })
+}
+
+// checkTime refuses a timestamp outside [now - raw retention, now + MaxFutureSkew].
+func (db *DB) checkTime(t, now int64) error {
+	if t > now+db.opts.MaxFutureSkew.Milliseconds() {
+		return fmt.Errorf("%w: %s is more than %s ahead of the clock", ErrTooFarInFuture, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.MaxFutureSkew)
+	}
+	if t < now-db.opts.RawRetention.Milliseconds() {
+		return fmt.Errorf("%w: %s is older than the %s raw retention", ErrTooOld, time.UnixMilli(t).UTC().Format(time.RFC3339Nano), db.opts.RawRetention)
+	}
+	return nil
 }
 
 // Close stops the background work, flushes what was appended and closes the
@@ -212,4 +222,5 @@ var (
 	bRollup1h   = migrations.BucketRollup1h
 	bRollupHead = migrations.BucketRollupHead
 	bHeads      = migrations.BucketHeads
+	bTokens     = migrations.BucketTokens
 )

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 )
 
-// ImportOptions configure Import.
+// ImportOptions configure Import and AppendText.
 type ImportOptions struct {
 	// Progress, when set, is called every ProgressEvery samples with the figures so far.
 	Progress func(ImportResult)
@@ -21,16 +22,23 @@ type ImportOptions struct {
 	// "# EOF" is OpenMetrics (timestamps in seconds) and any other is the
 	// Prometheus text format (timestamps in milliseconds).
 	OpenMetrics bool
+	// Strict refuses the whole text, appending nothing, when any sample has
+	// a non-finite value, a timestamp outside the accepted window, or labels
+	// the store would refuse; the error names the sample. Without it such
+	// samples are skipped (too old) or rejected one by one and counted.
+	Strict bool
+	// Time is the timestamp (unix ms) of samples that carry none. Default: now.
+	Time int64
 }
 
-// ImportResult counts what an Import did.
+// ImportResult counts what an import did.
 type ImportResult struct {
-	Samples     int64         // appended
-	Series      int64         // distinct series among them
-	SkippedOld  int64         // older than the raw retention, not appended
-	Rejected    int64         // refused by Append (out of order, limits, ...)
-	Duration    time.Duration // time spent so far
-	FirstErrors []string      // the first few rejections, for the report
+	Samples     int64         `json:"samples"`     // appended
+	Series      int64         `json:"series"`      // distinct series among them
+	SkippedOld  int64         `json:"skipped_old"` // older than the raw retention, not appended
+	Rejected    int64         `json:"rejected"`    // refused by Append (out of order, limits, ...)
+	Duration    time.Duration `json:"-"`           // time spent so far
+	FirstErrors []string      `json:"errors,omitempty"`
 }
 
 // Rate returns samples appended per second.
@@ -43,29 +51,43 @@ func (r ImportResult) Rate() float64 {
 
 const maxReportedErrors = 10
 
-// Import bulk-loads Prometheus text exposition or OpenMetrics from r,
-// parsed by Prometheus' own parsers. The whole input is parsed before the
-// first sample is appended, so a syntax error changes nothing. Samples
-// without a timestamp get the current time. Finally it flushes.
+// Import bulk-loads Prometheus text exposition or OpenMetrics from r with
+// AppendText, then flushes.
 func (db *DB) Import(r io.Reader, o ImportOptions) (ImportResult, error) {
 	start := time.Now()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import: read: %w", err)
 	}
+	res, err := db.AppendText(b, o)
+	if err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	if err := db.Flush(); err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// AppendText appends the samples of Prometheus text exposition or
+// OpenMetrics in b, parsed by Prometheus' own parsers. The whole text is
+// parsed (and, with Strict, checked) before the first sample is appended,
+// so a syntax error changes nothing.
+func (db *DB) AppendText(b []byte, o ImportOptions) (ImportResult, error) {
+	start := time.Now()
 	contentType := "text/plain"
 	if o.OpenMetrics || bytes.HasSuffix(bytes.TrimRight(b, " \t\r\n"), []byte("# EOF")) {
 		contentType = "application/openmetrics-text"
 	}
-	if err := eachSample(b, contentType, func(Labels, *int64, float64) {}); err != nil {
-		return ImportResult{}, fmt.Errorf("import: %w", err)
-	}
 	imp := importer{db: db, o: o, start: start, seen: map[uint64]struct{}{}, now: db.opts.Now().UnixMilli()}
-	_ = eachSample(b, contentType, imp.add)
-	imp.res.Duration = time.Since(start)
-	if err := db.Flush(); err != nil {
-		return imp.res, fmt.Errorf("import: %w", err)
+	if imp.o.Time == 0 {
+		imp.o.Time = imp.now
 	}
+	if err := eachSample(b, contentType, imp.check); err != nil {
+		return ImportResult{}, err
+	}
+	_ = eachSample(b, contentType, imp.add)
 	imp.res.Duration = time.Since(start)
 	return imp.res, nil
 }
@@ -76,28 +98,51 @@ type importer struct {
 	res   ImportResult
 	start time.Time
 	now   int64
+	n     int64 // samples seen by check
 	seen  map[uint64]struct{}
 }
 
-func (imp *importer) add(ls Labels, ts *int64, v float64) {
-	t := imp.now
-	if ts != nil {
-		t = *ts
+// check vets one sample in the first pass; only Strict finds fault here.
+func (imp *importer) check(ls Labels, ts *int64, v float64) error {
+	imp.n++
+	if !imp.o.Strict {
+		return nil
 	}
+	err := imp.db.checkSample(ls, imp.time(ts), v)
+	if err != nil {
+		return fmt.Errorf("sample %d (%s): %w", imp.n, ls, err)
+	}
+	return nil
+}
+
+func (imp *importer) time(ts *int64) int64 {
+	if ts != nil {
+		return *ts
+	}
+	return imp.o.Time
+}
+
+func (imp *importer) add(ls Labels, ts *int64, v float64) error {
+	t := imp.time(ts)
 	if t < imp.now-imp.db.opts.RawRetention.Milliseconds() {
 		imp.res.SkippedOld++
-		return
+		return nil
 	}
 	if err := imp.db.Append(ls, t, v); err != nil {
 		imp.res.Rejected++
 		if len(imp.res.FirstErrors) < maxReportedErrors {
 			imp.res.FirstErrors = append(imp.res.FirstErrors, err.Error())
 		}
-		return
+		return nil
 	}
 	imp.res.Samples++
 	imp.seen[ls.normalize().hash()] = struct{}{}
 	imp.res.Series = int64(len(imp.seen))
+	imp.progress()
+	return nil
+}
+
+func (imp *importer) progress() {
 	every := imp.o.ProgressEvery
 	if every <= 0 {
 		every = 100_000
@@ -108,9 +153,23 @@ func (imp *importer) add(ls Labels, ts *int64, v float64) {
 	}
 }
 
-// eachSample parses b and calls fn for every float sample. Native
-// histograms have no place in the store and are a parse error.
-func eachSample(b []byte, contentType string, fn func(Labels, *int64, float64)) error {
+// checkSample reports what Append would refuse in ls, t and v without
+// appending, for inputs that must be taken whole or not at all. (An order
+// conflict with what is stored is the one refusal it cannot foresee.)
+func (db *DB) checkSample(ls Labels, t int64, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ErrNonFinite
+	}
+	if err := db.checkTime(t, db.opts.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return ls.normalize().validate(&db.opts)
+}
+
+// eachSample parses b and calls fn for every float sample, stopping at
+// fn's first error. Native histograms have no place in the store and are
+// a parse error.
+func eachSample(b []byte, contentType string, fn func(Labels, *int64, float64) error) error {
 	p, err := textparse.New(b, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
 	if p == nil {
 		return fmt.Errorf("parser for %s: %w", contentType, err)
@@ -128,7 +187,9 @@ func eachSample(b []byte, contentType string, fn func(Labels, *int64, float64)) 
 		case textparse.EntrySeries:
 			_, ts, v := p.Series()
 			p.Labels(&lset)
-			fn(fromPromLabels(lset), ts, v)
+			if err := fn(fromPromLabels(lset), ts, v); err != nil {
+				return err
+			}
 		case textparse.EntryHistogram:
 			return errors.New("parse: native histograms are not supported")
 		}

@@ -77,3 +77,32 @@ func TestImportProgress(t *testing.T) {
 		t.Fatal("store not usable after import")
 	}
 }
+
+func TestAppendTextStrict(t *testing.T) {
+	clk := &testClock{baseTime}
+	db := openTest(t, filepath.Join(t.TempDir(), "i.db"), clk, nil)
+	now := baseTime.UnixMilli()
+	f := func(text string, want error) {
+		t.Helper()
+		_, err := db.AppendText([]byte(text), ImportOptions{Strict: true})
+		if !errors.Is(err, want) {
+			t.Fatalf("%q: %v, want %v", text, err, want)
+		}
+		if n := db.Stats().Series; n != 0 {
+			t.Fatalf("%q: a refused text created %d series", text, n)
+		}
+	}
+	f("ok 1\nbad NaN\n", ErrNonFinite)
+	f("ok 1\nbad +Inf\n", ErrNonFinite)
+	f(fmt.Sprintf("ok 1\nlate 1 %d\n", now+11*60_000), ErrTooFarInFuture)
+	f(fmt.Sprintf("ok 1\nearly 1 %d\n", now-16*24*3600_000), ErrTooOld)
+	f("ok 1\nlong{v=\""+strings.Repeat("x", 3000)+"\"} 1\n", ErrLabelTooLong)
+	res, err := db.AppendText([]byte("ok 1\nalso_ok{a=\"b\"} 2\n"), ImportOptions{Strict: true, Time: now - 1000})
+	if err != nil || res.Samples != 2 {
+		t.Fatalf("valid strict text: %+v, %v", res, err)
+	}
+	got := selectRaw(t, db, eq(MetricName, "ok"))
+	if len(got) != 1 || got[0].Samples[0].T != now-1000 {
+		t.Fatalf("sample without timestamp stored at %+v, want %d", got, now-1000)
+	}
+}

@@ -5,6 +5,7 @@
 //
 //	atroz [serve] [flags]
 //	atroz db import|stats|check|compact [flags]
+//	atroz token create|list|revoke [flags] [NAME]
 //	atroz version
 //	atroz help
 package main
@@ -69,6 +70,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&ServeCommand{m.Env}).Run(ctx, args)
 	case "db":
 		return (&DBCommand{m.Env}).Run(ctx, args)
+	case "token":
+		return (&TokenCommand{m.Env}).Run(ctx, args)
 	case "version":
 		return (&VersionCommand{m.Env}).Run(ctx, args)
 	case "help":
@@ -109,6 +112,7 @@ Commands:
 
 	serve      run the HTTP server over the store (the default)
 	db         import into, inspect, check and compact the store file
+	token      create, list and revoke ingest tokens
 	version    print the version, commit and Go version
 	help       print this help, or "atroz help <command>" for one command
 

@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Beacon is one frame-rate report from a browser, as beacon.js sends it:
+//
+//	{"service":"shop","page":"/checkout","fps":[58.9,60,41.2],"long_frames":2,"duration_ms":10000,"ts":1732700000000}
+//
+// fps holds one frame rate per second measured; ts is unix milliseconds at
+// sending (0 or absent: the time it arrives).
+type Beacon struct {
+	Service    string    `json:"service"`
+	Page       string    `json:"page"`
+	FPS        []float64 `json:"fps"`
+	LongFrames int64     `json:"long_frames"`
+	DurationMs float64   `json:"duration_ms"`
+	TS         int64     `json:"ts"`
+}
+
+// Limits of a beacon.
+const (
+	MaxBeaconBytes   = 64 << 10
+	MaxBeaconSamples = 600 // ten minutes of one-second frame rates
+	MaxFPS           = 1000
+)
+
+// DecodeBeacon parses and vets a beacon body. Any fault is an *InputError
+// naming the field; a beacon that decodes is entirely valid.
+func DecodeBeacon(body []byte, w Window) (Beacon, error) {
+	var b Beacon
+	if err := decodeJSON(body, &b, ""); err != nil {
+		return Beacon{}, err
+	}
+	return b, b.check(w)
+}
+
+func (b *Beacon) check(w Window) error {
+	if err := checkLabel("service", b.Service); err != nil {
+		return err
+	}
+	if err := checkLabel("page", b.Page); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(b.Page, "/") {
+		return badInput("page", "must be a path starting with /, got %q", b.Page)
+	}
+	if err := b.checkSamples(); err != nil {
+		return err
+	}
+	if err := checkNumber("long_frames", float64(b.LongFrames), 0, 1e9); err != nil {
+		return err
+	}
+	if err := checkNumber("duration_ms", b.DurationMs, 0, 24*3600*1000); err != nil {
+		return err
+	}
+	var err error
+	b.TS, err = w.checkTime("ts", b.TS)
+	return err
+}
+
+func (b *Beacon) checkSamples() error {
+	switch n := len(b.FPS); {
+	case n == 0:
+		return badInput("fps", "must hold at least one frame rate")
+	case n > MaxBeaconSamples:
+		return badInput("fps", "holds %d frame rates, at most %d allowed", n, MaxBeaconSamples)
+	}
+	for i, v := range b.FPS {
+		if err := checkNumber("fps["+itoa(i)+"]", v, 0, MaxFPS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// frontendMetrics holds the beacon metrics per service and page.
+type frontendMetrics struct {
+	set   *metrics.Set
+	pages *valueCap
+
+	mu     sync.RWMutex
+	series map[pageKey]*pageSeries
+}
+
+type pageKey struct{ service, page string }
+
+type pageSeries struct {
+	fps        *metrics.PrometheusHistogram
+	longFrames *metrics.Counter
+	beacons    *metrics.Counter
+}
+
+func newFrontendMetrics(set *metrics.Set, o Options) *frontendMetrics {
+	return &frontendMetrics{set: set, pages: newValueCap(o.MaxServices, o.MaxPagesPerService), series: map[pageKey]*pageSeries{}}
+}
+
+func (f *frontendMetrics) get(k pageKey) *pageSeries {
+	f.mu.RLock()
+	s := f.series[k]
+	f.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s = f.series[k]; s == nil {
+		kv := []string{"service", k.service, "page", k.page}
+		s = &pageSeries{
+			fps:        f.set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
+			longFrames: f.set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
+			beacons:    f.set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
+		}
+		f.series[k] = s
+	}
+	return s
+}
+
+// RecordBeacon counts a beacon that DecodeBeacon accepted: every frame rate
+// into the frontend_fps histogram of its service and normalised page.
+func (c *Collector) RecordBeacon(b Beacon) {
+	service, page := c.front.pages.admit(b.Service, NormalizePage(b.Page))
+	s := c.front.get(pageKey{service, page})
+	for _, v := range b.FPS {
+		s.fps.Update(v)
+	}
+	s.longFrames.AddInt64(b.LongFrames)
+	s.beacons.Inc()
+	c.fresh.mark("beacons:"+service, time.UnixMilli(b.TS))
+}

@@ -1,0 +1,155 @@
+// Package collector owns AtroZ's metric objects. Middleware, beacon and
+// request-event handlers, the host sampler and WebSocket hooks only update
+// counters, gauges and Prometheus-style histograms in a
+// VictoriaMetrics/metrics Set, without locks on the hot path and without
+// touching the disk. Every scrape interval the Set is written in the
+// Prometheus text format, the same text /metrics serves, and appended to the
+// store with one timestamp.
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"atroz/store"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Options configure a Collector. Zero fields take the documented defaults.
+type Options struct {
+	// Service is the service label of AtroZ's own requests. Default "atroz".
+	Service string
+	// ScrapeInterval is how often the metrics are appended to the store. Default 5s.
+	ScrapeInterval time.Duration
+	// MaxServices caps the services that reported data may name; more
+	// become "<other>". Default 50.
+	MaxServices int
+	// MaxPagesPerService caps the pages a service's beacons may name; more
+	// become "<other>". Default 200.
+	MaxPagesPerService int
+	// MaxRoutesPerService caps the routes a service's request events may
+	// name; more become "<other>". Default 200.
+	MaxRoutesPerService int
+	// DataDir is the directory whose volume's free space is sampled. Default ".".
+	DataDir string
+	// Logger receives failed scrapes. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Service == "" {
+		r.Service = "atroz"
+	}
+	if r.ScrapeInterval <= 0 {
+		r.ScrapeInterval = 5 * time.Second
+	}
+	r.MaxServices = orDefault(r.MaxServices, 50)
+	r.MaxPagesPerService = orDefault(r.MaxPagesPerService, 200)
+	r.MaxRoutesPerService = orDefault(r.MaxRoutesPerService, 200)
+	if r.DataDir == "" {
+		r.DataDir = "."
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return r
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Collector holds the metric objects and appends them to the store.
+type Collector struct {
+	opts  Options
+	db    *store.DB
+	set   *metrics.Set
+	http  *httpMetrics
+	front *frontendMetrics
+	sys   *systemMetrics
+	ws    *wsMetrics
+	cache *cacheMetrics
+	fresh *freshness
+	// routes caps the services and routes request events may name.
+	routes *valueCap
+
+	scrapeMu  sync.Mutex
+	scrapeBuf bytes.Buffer
+}
+
+// New returns a Collector over db with every metric of Defs registered.
+func New(db *store.DB, opts *Options) *Collector {
+	o := opts.withDefaults()
+	set := metrics.NewSet()
+	c := &Collector{opts: o, db: db, set: set}
+	c.http = newHTTPMetrics(set)
+	c.front = newFrontendMetrics(set, o)
+	c.sys = newSystemMetrics(set, o.DataDir)
+	c.ws = newWSMetrics(set)
+	c.cache = newCacheMetrics(set)
+	c.fresh = newFreshness(set)
+	c.routes = newValueCap(o.MaxServices, o.MaxRoutesPerService)
+	registerStoreMetrics(set, db)
+	return c
+}
+
+// WritePrometheus writes every metric in the Prometheus text format: the
+// collector's own, then the Go runtime and process metrics.
+func (c *Collector) WritePrometheus(w io.Writer) {
+	c.set.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}
+
+// Scrape samples the host, then appends every metric to the store with
+// timestamp now: the same numbers WritePrometheus shows.
+func (c *Collector) Scrape() error {
+	c.scrapeMu.Lock()
+	defer c.scrapeMu.Unlock()
+	now := c.opts.Now()
+	c.sys.sample()
+	c.fresh.mark("host", now)
+	c.scrapeBuf.Reset()
+	c.WritePrometheus(&c.scrapeBuf)
+	res, err := c.db.AppendText(c.scrapeBuf.Bytes(), store.ImportOptions{Time: now.UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("scrape: %w", err)
+	}
+	if res.Rejected > 0 {
+		return fmt.Errorf("scrape: store refused %d of %d samples, first: %s", res.Rejected, res.Rejected+res.Samples, res.FirstErrors[0])
+	}
+	return nil
+}
+
+// Run scrapes every ScrapeInterval until ctx is done.
+func (c *Collector) Run(ctx context.Context) {
+	t := time.NewTicker(c.opts.ScrapeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Scrape(); err != nil {
+				c.opts.Logger.Error("self-scrape failed", "event_type", "collector", "error", err)
+			}
+		}
+	}
+}
