@@ -90,6 +90,8 @@ type Collector struct {
 	fresh *freshness
 	// routes caps the services and routes request events may name.
 	routes *valueCap
+	// rejected counts refused payloads per ingest endpoint.
+	rejected map[string]*metrics.Counter
 
 	scrapeMu  sync.Mutex
 	scrapeBuf bytes.Buffer
@@ -107,6 +109,7 @@ func New(db *store.DB, opts *Options) *Collector {
 	c.cache = newCacheMetrics(set)
 	c.fresh = newFreshness(set)
 	c.routes = newValueCap(o.MaxServices, o.MaxRoutesPerService)
+	c.rejected = newRejected(set)
 	registerStoreMetrics(set, db)
 	return c
 }
@@ -153,3 +156,6 @@ func (c *Collector) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Now returns the collector's clock.
+func (c *Collector) Now() time.Time { return c.opts.Now() }

@@ -28,15 +28,15 @@ func newValueCap(maxKeys, max int) *valueCap {
 // admit returns key and value, or OtherValue for whichever is past its cap.
 func (c *valueCap) admit(key, value string) (string, string) {
 	c.mu.RLock()
-	vals, ok := c.seen[key]
-	_, known := vals[value]
+	_, known := c.seen[key][value]
 	c.mu.RUnlock()
 	if known {
 		return key, value
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if vals, ok = c.seen[key]; !ok {
+	vals, ok := c.seen[key]
+	if !ok {
 		if len(c.seen) >= c.maxKeys {
 			key = OtherValue
 		}

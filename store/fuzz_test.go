@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -121,5 +122,23 @@ func FuzzMetaPage(f *testing.F) {
 			return
 		}
 		_, _ = parseMeta(page)
+	})
+}
+
+// FuzzAppendText feeds arbitrary text to the import path in strict mode:
+// it must refuse or take the text whole, never panic, and a refused text
+// must leave the store empty.
+func FuzzAppendText(f *testing.F) {
+	f.Add([]byte("# TYPE up gauge\nup{job=\"a\"} 1\n"))
+	f.Add([]byte("# TYPE x counter\nx_total 1 1000\n# EOF\n"))
+	f.Add([]byte("bad{ 1\n"))
+	f.Add([]byte("m NaN\n"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		clk := &testClock{baseTime}
+		db := openTest(t, filepath.Join(t.TempDir(), "f.db"), clk, nil)
+		_, err := db.AppendText(text, ImportOptions{Strict: true})
+		if err != nil && db.Stats().Series != 0 {
+			t.Fatalf("refused text %q left %d series", text, db.Stats().Series)
+		}
 	})
 }

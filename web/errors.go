@@ -17,6 +17,10 @@ const (
 	ErrorNotFound    ErrorType = "not_found"
 	ErrorInternal    ErrorType = "internal"
 	ErrorUnavailable ErrorType = "unavailable"
+	// Beyond Prometheus' set: authentication, origin and size refusals.
+	ErrorUnauthorized ErrorType = "unauthorized"
+	ErrorForbidden    ErrorType = "forbidden"
+	ErrorTooLarge     ErrorType = "too_large"
 )
 
 // errorBody is the JSON body of every error answer.

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"atroz/collector"
 	"atroz/store"
 )
 
@@ -49,5 +50,6 @@ func newTestServer(t testing.TB) (*Server, *syncBuffer) {
 	})
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	return New(Config{Version: "v1.2.3"}, db, log), &logs
+	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
+	return New(Config{Version: "v1.2.3", Development: true, MetricsOnMain: true}, db, col, log), &logs
 }

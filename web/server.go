@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"atroz/collector"
 	"atroz/store"
 )
 
@@ -22,6 +23,8 @@ const (
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 30 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
+	DefaultSlowRequest       = 500 * time.Millisecond
+	DefaultMaxImportBytes    = 16 << 20
 )
 
 // Config configures a Server. Zero fields mean the documented default.
@@ -42,6 +45,25 @@ type Config struct {
 	// IdleTimeout is how long a keep-alive connection may wait for its next
 	// request. Default 120s.
 	IdleTimeout time.Duration
+
+	// Development accepts beacons from any origin.
+	Development bool
+	// AllowedOrigins are the origins (scheme://host[:port]) whose pages may
+	// send beacons; outside development, others get 403.
+	AllowedOrigins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed for the
+	// client IP; none by default, so a client cannot forge its address.
+	TrustedProxies []string
+	// MetricsOnMain serves /metrics on this server. Off when metrics are off
+	// or served on a port of their own.
+	MetricsOnMain bool
+	// SlowRequest is the duration past which a request logs a high_latency
+	// alert line. Default 500ms.
+	SlowRequest time.Duration
+	// TruncateIPs logs client addresses cut to their /24 (IPv4) or /48 (IPv6).
+	TruncateIPs bool
+	// MaxImportBytes bounds a Prometheus text push. Default 16 MiB.
+	MaxImportBytes int64
 }
 
 // Validate reports the first field that is out of range.
@@ -54,9 +76,15 @@ func (c Config) Validate() error {
 		{"ReadTimeout", c.ReadTimeout},
 		{"WriteTimeout", c.WriteTimeout},
 		{"IdleTimeout", c.IdleTimeout},
+		{"SlowRequest", c.SlowRequest},
 	} {
 		if f.d < 0 {
 			return fmt.Errorf("web config: %s must not be negative, got %s", f.name, f.d)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("web config: AllowedOrigins: %w", err)
 		}
 	}
 	return nil
@@ -68,6 +96,10 @@ func (c Config) withDefaults() Config {
 	c.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
 	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
 	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	c.SlowRequest = orDefault(c.SlowRequest, DefaultSlowRequest)
+	if c.MaxImportBytes <= 0 {
+		c.MaxImportBytes = DefaultMaxImportBytes
+	}
 	return c
 }
 
@@ -83,16 +115,22 @@ func orDefault(d, def time.Duration) time.Duration {
 type Server struct {
 	cfg     Config
 	db      *store.DB
+	col     *collector.Collector
 	log     *slog.Logger
+	origins map[string]bool
 	started time.Time
 	engine  *gin.Engine
 	http    *http.Server
 }
 
-// New builds a Server over db. It does not listen until Serve is called.
-func New(cfg Config, db *store.DB, log *slog.Logger) *Server {
+// New builds a Server over db, recording its requests and ingested data in
+// col. It does not listen until Serve is called.
+func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, db: db, log: log, started: time.Now()}
+	s := &Server{cfg: cfg, db: db, col: col, log: log, started: time.Now(), origins: map[string]bool{}}
+	for _, o := range cfg.AllowedOrigins {
+		s.origins[o] = true
+	}
 	s.engine = s.routes()
 	s.http = &http.Server{
 		Handler:           s.engine,
@@ -128,13 +166,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	// No proxy is trusted: ClientIP is the TCP peer, so a client cannot spoof
-	// its address with X-Forwarded-For. A nil list never fails.
-	_ = e.SetTrustedProxies(nil)
-	e.Use(s.recovery())
+	// Without trusted proxies ClientIP is the TCP peer, so a client cannot
+	// spoof its address with X-Forwarded-For. Config.Validate vetted the list.
+	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
+	// The request ID comes first so every later line carries it; the metrics
+	// sit outside recovery so a request that panicked is counted as the 500
+	// it became.
+	e.Use(requestID(), s.accessLog(), s.col.Middleware(), s.recovery())
 	e.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	e.GET("/health", s.health)
+	if s.cfg.MetricsOnMain {
+		e.GET("/metrics", metricsHandler(s.col))
+	}
+	e.GET("/beacon.js", beaconJS)
+	e.POST("/api/v1/beacons", s.beacons)
+	api := e.Group("/api/v1", s.requireToken)
+	api.POST("/ingest/requests", s.ingestRequests)
+	api.POST("/import/prometheus", s.importPrometheus)
 	return e
 }

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"atroz/collector"
 	"atroz/store"
+	"atroz/web"
 )
 
 // Config holds every setting of atroz. Defaults come first, then environment
@@ -51,6 +53,42 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGINT or
 	// SIGTERM (SHUTDOWN_TIMEOUT, -shutdown-timeout). Default 10s.
 	ShutdownTimeout time.Duration
+
+	// AllowedOrigins lists, comma-separated, the origins whose pages may send
+	// beacons (ALLOWED_ORIGINS, -allowed-origins); development accepts any.
+	AllowedOrigins string
+
+	// TrustedProxies lists, comma-separated, the proxy addresses or CIDRs
+	// whose X-Forwarded-For is believed (TRUSTED_PROXIES, -trusted-proxies).
+	// Default none.
+	TrustedProxies string
+
+	// EnableMetrics serves /metrics (ENABLE_METRICS, -enable-metrics). Default true.
+	EnableMetrics bool
+
+	// MetricsPort serves /metrics on a port of its own instead of the main
+	// one; 0 means the main port (METRICS_PORT, -metrics-port). Default 0.
+	MetricsPort int
+
+	// ScrapeInterval is how often the metrics are stored
+	// (SCRAPE_INTERVAL, -scrape-interval). Default 5s.
+	ScrapeInterval time.Duration
+
+	// ServiceName is the service label of AtroZ's own requests
+	// (SERVICE_NAME, -service-name). Default atroz.
+	ServiceName string
+
+	// SlowRequestThreshold is the latency past which a request logs a
+	// high_latency alert (SLOW_REQUEST_THRESHOLD, -slow-request-threshold). Default 500ms.
+	SlowRequestThreshold time.Duration
+
+	// GDPREnabled truncates client IPs in logs to their /24 or /48
+	// (GDPR_ENABLED, -gdpr-enabled). Default false.
+	GDPREnabled bool
+
+	// MaxPagesPerService caps the pages a service's beacons may name; more are
+	// counted as <other> (MAX_PAGES_PER_SERVICE, -max-pages-per-service). Default 200.
+	MaxPagesPerService int
 }
 
 // DefaultConfig returns the configuration used when nothing is set: a
@@ -66,6 +104,12 @@ func DefaultConfig() Config {
 		MaxSeries:       100_000,
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
+
+		EnableMetrics:        true,
+		ScrapeInterval:       5 * time.Second,
+		ServiceName:          "atroz",
+		SlowRequestThreshold: 500 * time.Millisecond,
+		MaxPagesPerService:   200,
 	}
 }
 
@@ -88,6 +132,15 @@ func (c *Config) settings() []setting {
 		{"max-series", "maximum number of series", &c.MaxSeries},
 		{"log-level", "debug, info, warn or error", &c.LogLevel},
 		{"shutdown-timeout", "how long to wait for requests in flight on shutdown", &c.ShutdownTimeout},
+		{"allowed-origins", "comma-separated origins whose pages may send beacons", &c.AllowedOrigins},
+		{"trusted-proxies", "comma-separated proxy addresses or CIDRs trusted for X-Forwarded-For", &c.TrustedProxies},
+		{"enable-metrics", "serve /metrics", &c.EnableMetrics},
+		{"metrics-port", "serve /metrics on this port instead of the main one (0: main)", &c.MetricsPort},
+		{"scrape-interval", "how often the metrics are stored", &c.ScrapeInterval},
+		{"service-name", "service label of AtroZ's own requests", &c.ServiceName},
+		{"slow-request-threshold", "latency past which a request logs a high_latency alert", &c.SlowRequestThreshold},
+		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48", &c.GDPREnabled},
+		{"max-pages-per-service", "pages per service kept apart before the rest count as <other>", &c.MaxPagesPerService},
 	}
 }
 
@@ -123,6 +176,8 @@ func register(fs *flag.FlagSet, ptr any, name, usage string) {
 		fs.IntVar(p, name, *p, usage)
 	case *time.Duration:
 		fs.DurationVar(p, name, *p, usage)
+	case *bool:
+		fs.BoolVar(p, name, *p, usage)
 	}
 }
 
@@ -133,6 +188,8 @@ func kind(ptr any) string {
 		return "a whole number"
 	case *time.Duration:
 		return "a duration such as 500ms, 5s or 2m"
+	case *bool:
+		return "true or false"
 	}
 	return "a string"
 }
@@ -156,6 +213,17 @@ func (c *Config) Validate() error {
 	_, err := parseLevel(c.LogLevel)
 	check(err != nil, "LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
 	check(c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "must be positive, got %s", c.ShutdownTimeout)
+	check(c.MetricsPort < 0 || c.MetricsPort > 65535, "METRICS_PORT", "must be 0 (the main port) or a port number, got %d", c.MetricsPort)
+	check(c.ScrapeInterval < time.Second, "SCRAPE_INTERVAL", "must be at least 1s, got %s", c.ScrapeInterval)
+	check(c.ServiceName == "", "SERVICE_NAME", "must not be empty")
+	check(c.SlowRequestThreshold <= 0, "SLOW_REQUEST_THRESHOLD", "must be positive, got %s", c.SlowRequestThreshold)
+	check(c.MaxPagesPerService < 1, "MAX_PAGES_PER_SERVICE", "must be at least 1, got %d", c.MaxPagesPerService)
+	if err := c.WebConfig("").Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
+	}
+	for _, p := range splitList(c.TrustedProxies) {
+		check(!validProxy(p), "TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+	}
 	return errors.Join(errs...)
 }
 
@@ -204,4 +272,47 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return slog.LevelInfo, fmt.Errorf("unknown log level %q", s)
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func validProxy(p string) bool {
+	if net.ParseIP(p) != nil {
+		return true
+	}
+	_, _, err := net.ParseCIDR(p)
+	return err == nil
+}
+
+// WebConfig maps the configuration to the HTTP server's.
+func (c *Config) WebConfig(version string) web.Config {
+	return web.Config{
+		Version:        version,
+		Development:    c.Environment == "development",
+		AllowedOrigins: splitList(c.AllowedOrigins),
+		TrustedProxies: splitList(c.TrustedProxies),
+		MetricsOnMain:  c.EnableMetrics && c.MetricsPort == 0,
+		SlowRequest:    c.SlowRequestThreshold,
+		TruncateIPs:    c.GDPREnabled,
+	}
+}
+
+// CollectorOptions maps the configuration to the collector's.
+func (c *Config) CollectorOptions(log *slog.Logger) *collector.Options {
+	return &collector.Options{
+		Service:            c.ServiceName,
+		ScrapeInterval:     c.ScrapeInterval,
+		MaxPagesPerService: c.MaxPagesPerService,
+		DataDir:            c.DataDir,
+		Logger:             log,
+	}
 }

@@ -62,6 +62,7 @@ func TestConfigInvalidEnv(t *testing.T) {
 	f("FLUSH_INTERVAL", "soon", `config FLUSH_INTERVAL: invalid value "soon", want a duration`)
 	f("MAX_SERIES", "lots", `config MAX_SERIES: invalid value "lots"`)
 	f("DATA_RETENTION_DAYS", "1.5", `config DATA_RETENTION_DAYS: invalid value "1.5", want a whole number`)
+	f("ENABLE_METRICS", "maybe", `config ENABLE_METRICS: invalid value "maybe", want true or false`)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -81,6 +82,13 @@ func TestConfigValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "INFO" }, `LOG_LEVEL: must be debug, info, warn or error, got "INFO"`},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT: must be positive, got 0s"},
 		{"several at once", func(c *Config) { c.DataDir, c.MaxSeries = "", 0 }, "DATA_DIR: must not be empty\nconfig MAX_SERIES"},
+		{"metrics port", func(c *Config) { c.MetricsPort = 70000 }, "METRICS_PORT: must be 0 (the main port) or a port number, got 70000"},
+		{"scrape interval", func(c *Config) { c.ScrapeInterval = 100 * time.Millisecond }, "SCRAPE_INTERVAL: must be at least 1s, got 100ms"},
+		{"service name", func(c *Config) { c.ServiceName = "" }, "SERVICE_NAME: must not be empty"},
+		{"slow request", func(c *Config) { c.SlowRequestThreshold = 0 }, "SLOW_REQUEST_THRESHOLD: must be positive"},
+		{"pages", func(c *Config) { c.MaxPagesPerService = 0 }, "MAX_PAGES_PER_SERVICE: must be at least 1"},
+		{"origin", func(c *Config) { c.AllowedOrigins = "https://shop.example, shop.example/path" }, `ALLOWED_ORIGINS: web config: AllowedOrigins: "shop.example/path" is not an origin`},
+		{"proxy", func(c *Config) { c.TrustedProxies = "10.0.0.0/8,proxy.local" }, `TRUSTED_PROXIES: "proxy.local" is not an IP address or CIDR`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
+	"atroz/collector"
 	"atroz/store"
 	"atroz/web"
 )
@@ -48,38 +51,88 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	return serve(ctx, cfg, db, log)
 }
 
-// serve listens on cfg.ListenAddr and serves until ctx is done, then shuts
-// the server down gracefully.
+// serve listens on cfg.ListenAddr (and METRICS_PORT when set) and serves
+// until ctx is done, then shuts the servers down gracefully and stores the
+// metrics one last time.
 func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := web.New(web.Config{Version: version}, db, log)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	col := collector.New(db, cfg.CollectorOptions(log))
+	srv := web.New(cfg.WebConfig(version), db, col, log)
+	servers := []server{{srv, ln}}
+	if cfg.EnableMetrics && cfg.MetricsPort != 0 {
+		mln, err := net.Listen("tcp", metricsAddr(cfg))
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		servers = append(servers, server{metricsServer(col, log), mln})
+	}
+	scraping, stopScraping := context.WithCancel(context.Background())
+	scraped := make(chan struct{})
+	go func() { defer close(scraped); col.Run(scraping) }()
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve http: %w", err)
-	case <-ctx.Done():
+	err = runServers(ctx, servers, cfg.ShutdownTimeout, log)
+	stopScraping()
+	<-scraped
+	if serr := col.Scrape(); serr != nil { // the last requests' counts, before the store closes
+		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
-	return shutdown(srv, served, cfg.ShutdownTimeout, log)
+	return err
 }
 
-// shutdown stops srv, waiting up to timeout for requests in flight.
-func shutdown(srv *web.Server, served <-chan error, timeout time.Duration, log *slog.Logger) error {
+// server is an HTTP server and the listener it serves.
+type server struct {
+	srv interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+	}
+	ln net.Listener
+}
+
+// runServers serves until ctx is done or one server fails, then shuts all down.
+func runServers(ctx context.Context, servers []server, timeout time.Duration, log *slog.Logger) error {
+	served := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { served <- s.srv.Serve(s.ln) }()
+	}
+	var first error
+	select {
+	case err := <-served:
+		first = fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
 	log.Info("shutting down", slog.String("event_type", "shutdown"), slog.Duration("timeout", timeout))
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		return fmt.Errorf("shut down http: %w", err)
+	errs := []error{first}
+	for _, s := range servers {
+		if err := s.srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+		}
 	}
-	if err := <-served; err != nil {
-		return fmt.Errorf("serve http: %w", err)
+	return errors.Join(errs...)
+}
+
+// metricsAddr is the main listen address's host with METRICS_PORT.
+func metricsAddr(cfg *Config) string {
+	host, _, _ := net.SplitHostPort(cfg.ListenAddr) // Validate checked it
+	return net.JoinHostPort(host, strconv.Itoa(cfg.MetricsPort))
+}
+
+// metricsServer serves /metrics alone, with the main server's timeouts.
+func metricsServer(col *collector.Collector, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           web.MetricsHandler(col),
+		ReadHeaderTimeout: web.DefaultReadHeaderTimeout,
+		ReadTimeout:       web.DefaultReadTimeout,
+		WriteTimeout:      web.DefaultWriteTimeout,
+		IdleTimeout:       web.DefaultIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return nil
 }
 
 // Usage prints the command's help on Stderr.

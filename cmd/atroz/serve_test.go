@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -92,4 +93,57 @@ func waitListening(t *testing.T, log *syncBuffer, done <-chan error) string {
 	}
 	t.Fatal(errors.New("serve did not log its address"))
 	return ""
+}
+
+// TestServeMetricsPlacement checks where /metrics is served: on the main
+// port by default, on METRICS_PORT when set, nowhere when disabled.
+func TestServeMetricsPlacement(t *testing.T) {
+	free := freePort(t)
+	f := func(env map[string]string, mainCode int, metricsPort string) {
+		t.Helper()
+		env["DATA_DIR"], env["LISTEN_ADDR"] = t.TempDir(), "127.0.0.1:0"
+		m, _, stderr := testMain(env)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx, nil) }()
+		addr := waitListening(t, stderr, done)
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+		if code := get(t, client, "http://"+addr+"/metrics"); code != mainCode {
+			t.Errorf("%v: main port /metrics = %d, want %d", env, code, mainCode)
+		}
+		if metricsPort != "" {
+			if code := get(t, client, "http://127.0.0.1:"+metricsPort+"/metrics"); code != http.StatusOK {
+				t.Errorf("%v: metrics port /metrics = %d, want 200", env, code)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	}
+	f(map[string]string{}, http.StatusOK, "")
+	f(map[string]string{"ENABLE_METRICS": "false"}, http.StatusNotFound, "")
+	f(map[string]string{"METRICS_PORT": free}, http.StatusNotFound, free)
+}
+
+func get(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// freePort returns a loopback port nothing listens on at the moment.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }

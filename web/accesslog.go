@@ -1,0 +1,66 @@
+package web
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// accessLog writes one line per request, and a high_latency alert line for
+// a request slower than Config.SlowRequest.
+func (s *Server) accessLog() gin.HandlerFunc {
+	slow := s.cfg.SlowRequest
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		d := time.Since(start)
+		route := c.FullPath()
+		if route == "" {
+			route = "<unmatched>"
+		}
+		id := c.GetString(ctxRequestID)
+		s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+			slog.String("event_type", "access"),
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.Int("status", c.Writer.Status()),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+			slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.String("request_id", id),
+			slog.String("client_ip", s.clientIP(c)))
+		if d > slow {
+			s.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "slow request",
+				slog.String("event_type", "alert"),
+				slog.String("alert_type", "high_latency"),
+				slog.String("metric", "http_request_duration_seconds"),
+				slog.Float64("value", float64(d.Microseconds())/1000),
+				slog.Float64("threshold", float64(slow.Microseconds())/1000),
+				slog.String("endpoint", route),
+				slog.String("method", c.Request.Method),
+				slog.String("request_id", id))
+		}
+	}
+}
+
+// clientIP is the client's address as logged: truncated when Config.TruncateIPs.
+func (s *Server) clientIP(c *gin.Context) string {
+	ip := c.ClientIP()
+	if !s.cfg.TruncateIPs {
+		return ip
+	}
+	return truncateIP(ip)
+}
+
+// truncateIP keeps an IPv4 address's /24 and an IPv6 address's /48.
+func truncateIP(s string) string {
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return ""
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String()
+	}
+	return ip.Mask(net.CIDRMask(48, 128)).String()
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"atroz/collector"
+	"atroz/store"
+	"atroz/ui"
+
+	"github.com/gin-gonic/gin"
+)
+
+// readBody reads the request body, answering 413 past limit bytes.
+func readBody(c *gin.Context, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		abortWithError(c, http.StatusRequestEntityTooLarge, ErrorTooLarge, fmt.Errorf("body exceeds %d bytes", limit))
+		return nil, false
+	case err != nil:
+		abortWithError(c, http.StatusBadRequest, ErrorBadData, fmt.Errorf("read body: %w", err))
+		return nil, false
+	}
+	return body, true
+}
+
+// badInput answers a refused payload with 400 naming the field and reason,
+// and counts it.
+func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
+	s.col.CountRejected(endpoint)
+	abortWithError(c, http.StatusBadRequest, ErrorBadData, err)
+}
+
+// beacons takes a frame-rate beacon from a browser: JSON sent as text/plain
+// by navigator.sendBeacon, so no preflight; 204 when recorded.
+func (s *Server) beacons(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	if err := s.allowOrigin(origin); err != nil {
+		s.col.CountRejected(collector.EndpointBeacons)
+		abortWithError(c, http.StatusForbidden, ErrorForbidden, err)
+		return
+	}
+	if origin != "" {
+		c.Header("Access-Control-Allow-Origin", origin)
+		c.Header("Vary", "Origin")
+	}
+	body, ok := readBody(c, collector.MaxBeaconBytes)
+	if !ok {
+		return
+	}
+	b, err := collector.DecodeBeacon(body, s.col.Window())
+	if err != nil {
+		s.badInput(c, collector.EndpointBeacons, err)
+		return
+	}
+	s.col.RecordBeacon(b)
+	c.Status(http.StatusNoContent)
+}
+
+// allowOrigin admits beacons from AllowedOrigins, or from anywhere in development.
+func (s *Server) allowOrigin(origin string) error {
+	switch {
+	case s.cfg.Development:
+		return nil
+	case origin == "":
+		return errors.New("beacons need an Origin header from an allowed origin")
+	case !s.origins[origin]:
+		return fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin)
+	}
+	return nil
+}
+
+// checkOrigin vets an ALLOWED_ORIGINS entry: scheme://host[:port], nothing more.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an origin like https://shop.example.com", o)
+	}
+	return nil
+}
+
+// ingestRequests takes a batch of request events from another service.
+func (s *Server) ingestRequests(c *gin.Context) {
+	body, ok := readBody(c, collector.MaxEventsBytes)
+	if !ok {
+		return
+	}
+	events, err := collector.DecodeRequestEvents(body, s.col.Window())
+	if err != nil {
+		s.badInput(c, collector.EndpointRequests, err)
+		return
+	}
+	s.col.RecordRequests(events)
+	c.JSON(http.StatusOK, gin.H{"status": "success", "data": gin.H{"accepted": len(events)}})
+}
+
+// importPrometheus appends pushed Prometheus text exposition to the store.
+// The text is taken whole or not at all: a syntax error, a non-finite
+// value, a timestamp out of range or labels the store refuses change nothing.
+func (s *Server) importPrometheus(c *gin.Context) {
+	body, ok := readBody(c, s.cfg.MaxImportBytes)
+	if !ok {
+		return
+	}
+	res, err := s.db.AppendText(body, store.ImportOptions{Strict: true})
+	if err != nil {
+		s.badInput(c, collector.EndpointImport, err)
+		return
+	}
+	s.col.MarkFresh(collector.EndpointImport, s.col.Now())
+	c.JSON(http.StatusOK, gin.H{"status": "success", "data": res})
+}
+
+// requireToken admits requests bearing a valid ingest token.
+func (s *Server) requireToken(c *gin.Context) {
+	const prefix = "Bearer "
+	h := c.GetHeader("Authorization")
+	if !strings.HasPrefix(h, prefix) {
+		c.Header("WWW-Authenticate", `Bearer realm="atroz"`)
+		abortWithError(c, http.StatusUnauthorized, ErrorUnauthorized, errors.New("an ingest token is required: Authorization: Bearer <token> (atroz token create NAME)"))
+		return
+	}
+	name, ok := s.db.VerifyToken(strings.TrimSpace(h[len(prefix):]))
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="atroz", error="invalid_token"`)
+		abortWithError(c, http.StatusUnauthorized, ErrorUnauthorized, errors.New("the ingest token is unknown or revoked"))
+		return
+	}
+	c.Set("token", name)
+}
+
+// beaconJS serves the frame-rate script that frontends include from any
+// origin; browsers may cache it for an hour.
+func beaconJS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=3600")
+	c.Header("Cross-Origin-Resource-Policy", "cross-origin")
+	c.Data(http.StatusOK, "application/javascript; charset=utf-8", ui.BeaconJS())
+}
+
+// metricsHandler serves the collector's metrics in the Prometheus text format.
+func metricsHandler(col *collector.Collector) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		c.Status(http.StatusOK)
+		col.WritePrometheus(c.Writer)
+	}
+}
+
+// MetricsHandler serves the collector's metrics on a port of their own.
+func MetricsHandler(col *collector.Collector) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.GET("/metrics", metricsHandler(col))
+	return e
+}
