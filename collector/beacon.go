@@ -2,7 +2,6 @@ package collector
 
 import (
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -81,11 +80,8 @@ func (b *Beacon) checkSamples() error {
 
 // frontendMetrics holds the beacon metrics per service and page.
 type frontendMetrics struct {
-	set   *metrics.Set
-	pages *valueCap
-
-	mu     sync.RWMutex
-	series map[pageKey]*pageSeries
+	pages  *valueCap
+	series *registry[pageKey, *pageSeries]
 }
 
 type pageKey struct{ service, page string }
@@ -97,35 +93,24 @@ type pageSeries struct {
 }
 
 func newFrontendMetrics(set *metrics.Set, o Options) *frontendMetrics {
-	return &frontendMetrics{set: set, pages: newValueCap(o.MaxServices, o.MaxPagesPerService), series: map[pageKey]*pageSeries{}}
-}
-
-func (f *frontendMetrics) get(k pageKey) *pageSeries {
-	f.mu.RLock()
-	s := f.series[k]
-	f.mu.RUnlock()
-	if s != nil {
-		return s
+	return &frontendMetrics{
+		pages: newValueCap(o.MaxServices, o.MaxPagesPerService),
+		series: newRegistry(func(k pageKey) *pageSeries {
+			kv := []string{"service", k.service, "page", k.page}
+			return &pageSeries{
+				fps:        set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
+				longFrames: set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
+				beacons:    set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
+			}
+		}),
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if s = f.series[k]; s == nil {
-		kv := []string{"service", k.service, "page", k.page}
-		s = &pageSeries{
-			fps:        f.set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
-			longFrames: f.set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
-			beacons:    f.set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
-		}
-		f.series[k] = s
-	}
-	return s
 }
 
 // RecordBeacon counts a beacon that DecodeBeacon accepted: every frame rate
 // into the frontend_fps histogram of its service and normalised page.
 func (c *Collector) RecordBeacon(b Beacon) {
 	service, page := c.front.pages.admit(b.Service, NormalizePage(b.Page))
-	s := c.front.get(pageKey{service, page})
+	s := c.front.series.get(pageKey{service, page})
 	for _, v := range b.FPS {
 		s.fps.Update(v)
 	}

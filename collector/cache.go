@@ -1,46 +1,20 @@
 package collector
 
-import (
-	"sync"
-
-	"github.com/VictoriaMetrics/metrics"
-)
-
-// cacheMetrics counts lookups per cache and result.
-type cacheMetrics struct {
-	set *metrics.Set
-
-	mu       sync.RWMutex
-	counters map[cacheKey]*metrics.Counter
-}
+import "github.com/VictoriaMetrics/metrics"
 
 type cacheKey struct {
 	cache string
 	hit   bool
 }
 
-func newCacheMetrics(set *metrics.Set) *cacheMetrics {
-	return &cacheMetrics{set: set, counters: map[cacheKey]*metrics.Counter{}}
-}
-
-func (m *cacheMetrics) get(k cacheKey) *metrics.Counter {
-	m.mu.RLock()
-	c := m.counters[k]
-	m.mu.RUnlock()
-	if c != nil {
-		return c
-	}
-	result := "miss"
-	if k.hit {
-		result = "hit"
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c = m.counters[k]; c == nil {
-		c = m.set.GetOrCreateCounter(name("cache_requests_total", "cache", k.cache, "result", result))
-		m.counters[k] = c
-	}
-	return c
+func newCacheMetrics(set *metrics.Set) *registry[cacheKey, *metrics.Counter] {
+	return newRegistry(func(k cacheKey) *metrics.Counter {
+		result := "miss"
+		if k.hit {
+			result = "hit"
+		}
+		return set.GetOrCreateCounter(name("cache_requests_total", "cache", k.cache, "result", result))
+	})
 }
 
 // CacheResult counts one lookup in the named cache as a hit or a miss, in

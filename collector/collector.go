@@ -86,7 +86,7 @@ type Collector struct {
 	front *frontendMetrics
 	sys   *systemMetrics
 	ws    *wsMetrics
-	cache *cacheMetrics
+	cache *registry[cacheKey, *metrics.Counter]
 	fresh *freshness
 	// routes caps the services and routes request events may name.
 	routes *valueCap

@@ -2,21 +2,16 @@ package collector
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/gin-gonic/gin"
 )
 
-// httpMetrics holds the request metrics, one entry per label set, cached so
-// that recording a request builds no name and allocates nothing.
+// httpMetrics holds the request metrics, one entry per label set.
 type httpMetrics struct {
-	set      *metrics.Set
 	inFlight *metrics.Gauge
-
-	mu     sync.RWMutex
-	series map[httpKey]*httpSeries
+	series   *registry[httpKey, *httpSeries]
 }
 
 type httpKey struct {
@@ -31,34 +26,18 @@ type httpSeries struct {
 
 func newHTTPMetrics(set *metrics.Set) *httpMetrics {
 	return &httpMetrics{
-		set:      set,
 		inFlight: set.NewGauge("http_requests_in_flight", nil),
-		series:   map[httpKey]*httpSeries{},
+		series: newRegistry(func(k httpKey) *httpSeries {
+			return &httpSeries{
+				requests: set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", strconv.Itoa(k.code))),
+				duration: set.GetOrCreatePrometheusHistogramExt(name("http_request_duration_seconds", "service", k.service, "route", k.route, "method", k.method), durationBuckets),
+			}
+		}),
 	}
-}
-
-// get returns the metrics of k, creating them on first use.
-func (h *httpMetrics) get(k httpKey) *httpSeries {
-	h.mu.RLock()
-	s := h.series[k]
-	h.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s = h.series[k]; s == nil {
-		s = &httpSeries{
-			requests: h.set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", strconv.Itoa(k.code))),
-			duration: h.set.GetOrCreatePrometheusHistogramExt(name("http_request_duration_seconds", "service", k.service, "route", k.route, "method", k.method), durationBuckets),
-		}
-		h.series[k] = s
-	}
-	return s
 }
 
 func (h *httpMetrics) record(k httpKey, seconds float64) {
-	s := h.get(k)
+	s := h.series.get(k)
 	s.requests.Inc()
 	s.duration.Update(seconds)
 }

@@ -1,0 +1,32 @@
+package collector
+
+import "sync"
+
+// registry hands out the metric objects of one label set, creating them on
+// first use. A hit takes a read lock and allocates nothing, so recording on
+// a hot path stays cheap; the label-building name() call runs once per set.
+type registry[K comparable, V any] struct {
+	mu     sync.RWMutex
+	m      map[K]V
+	create func(K) V
+}
+
+func newRegistry[K comparable, V any](create func(K) V) *registry[K, V] {
+	return &registry[K, V]{m: map[K]V{}, create: create}
+}
+
+func (r *registry[K, V]) get(k K) V {
+	r.mu.RLock()
+	v, ok := r.m[k]
+	r.mu.RUnlock()
+	if ok {
+		return v
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok = r.m[k]; !ok {
+		v = r.create(k)
+		r.m[k] = v
+	}
+	return v
+}
