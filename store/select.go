@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -250,4 +251,37 @@ func before(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 		return c.Last()
 	}
 	return c.Prev()
+}
+
+// LabelNames returns the sorted label names of the series the matchers
+// select, or of every series without matchers.
+func (db *DB) LabelNames(ms ...*labels.Matcher) []string {
+	seen := map[string]struct{}{}
+	for _, s := range db.idx.match(ms) {
+		for _, l := range s.lset {
+			seen[l.Name] = struct{}{}
+		}
+	}
+	return sortedKeys(seen)
+}
+
+// LabelValues returns the sorted values label name takes among the series
+// the matchers select.
+func (db *DB) LabelValues(name string, ms ...*labels.Matcher) []string {
+	seen := map[string]struct{}{}
+	for _, s := range db.idx.match(ms) {
+		if v := s.lset.Get(name); v != "" {
+			seen[v] = struct{}{}
+		}
+	}
+	return sortedKeys(seen)
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

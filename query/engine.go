@@ -1,0 +1,201 @@
+// Package query evaluates PromQL over the store with Prometheus' own engine:
+// the store is a storage.Queryable, so no PromQL is written here. Coarse
+// range queries read the rollup tiers, and a small result cache serves the
+// many viewers of one dashboard panel.
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"atroz/store"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// Options configure an Engine. Zero fields take the documented defaults.
+type Options struct {
+	// Timeout bounds one query. Default 2m, as Prometheus.
+	Timeout time.Duration
+	// MaxSamples bounds the samples one query may hold in memory. Default 50,000,000, as Prometheus.
+	MaxSamples int
+	// MaxPoints bounds the points per series of a range query. Default 11,000, as Prometheus.
+	MaxPoints int
+	// LookbackDelta is how far back an instant selector looks. Default 5m.
+	LookbackDelta time.Duration
+	// NoRollups reads raw samples only.
+	NoRollups bool
+	// CacheBytes bounds the result cache; negative disables it. Default 64 MiB.
+	CacheBytes int64
+	// CacheResult is told of every cache lookup (the collector's CacheResult("query", hit)).
+	CacheResult func(hit bool)
+	// Now is the clock, for what counts as recent. Default time.Now.
+	Now func() time.Time
+	// Logger receives the engine's own messages. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 2 * time.Minute
+	}
+	if r.MaxSamples <= 0 {
+		r.MaxSamples = 50_000_000
+	}
+	if r.MaxPoints <= 0 {
+		r.MaxPoints = 11_000
+	}
+	if r.LookbackDelta <= 0 {
+		r.LookbackDelta = 5 * time.Minute
+	}
+	if r.CacheBytes == 0 {
+		r.CacheBytes = 64 << 20
+	}
+	if r.CacheResult == nil {
+		r.CacheResult = func(bool) {}
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+// Engine runs PromQL over a store.
+type Engine struct {
+	opts   Options
+	db     *store.DB
+	eng    *promql.Engine
+	raw    *Queryable
+	rolled *Queryable
+	parser parser.Parser
+	cache  *resultCache
+}
+
+// New returns an Engine over db.
+func New(db *store.DB, opts *Options) *Engine {
+	o := opts.withDefaults()
+	return &Engine{
+		opts: o,
+		db:   db,
+		eng: promql.NewEngine(promql.EngineOpts{
+			Logger:               o.Logger,
+			MaxSamples:           o.MaxSamples,
+			Timeout:              o.Timeout,
+			LookbackDelta:        o.LookbackDelta,
+			EnableAtModifier:     true,
+			EnableNegativeOffset: true,
+		}),
+		raw:    NewQueryable(db, false),
+		rolled: NewQueryable(db, !o.NoRollups),
+		parser: parser.NewParser(parser.Options{}),
+		cache:  newResultCache(o.CacheBytes),
+	}
+}
+
+// Errors the Engine returns besides the engine's own; the HTTP API maps
+// them to Prometheus' error types.
+var (
+	// ErrBadQuery is returned for a query that does not parse or parameters out of range.
+	ErrBadQuery = errors.New("bad query")
+)
+
+// Instant evaluates qs at ts. Instant queries read raw samples.
+func (e *Engine) Instant(ctx context.Context, qs string, ts time.Time) (parser.Value, annotations.Annotations, error) {
+	if _, err := e.parser.ParseExpr(qs); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	q, err := e.eng.NewInstantQuery(ctx, e.raw, nil, qs, ts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Warnings, res.Err
+	}
+	return detach(res.Value), res.Warnings, nil
+}
+
+// Range evaluates qs at every step from start to end. Steps of a minute or
+// more may be served from rollups; the part of the range older than one
+// step before now may be served from the result cache.
+func (e *Engine) Range(ctx context.Context, qs string, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
+	if err := e.checkRange(start, end, step); err != nil {
+		return nil, nil, err
+	}
+	expr, err := e.parser.ParseExpr(qs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	run := qs
+	if !e.opts.NoRollups && step >= time.Minute {
+		if rewritten, changed := rewriteForRollups(expr); changed {
+			run = rewritten.String()
+		}
+	}
+	return e.cachedRange(ctx, run, start, end, step)
+}
+
+// checkRange refuses ranges Prometheus refuses: end before start, a step
+// that is not positive, more than MaxPoints points per series.
+func (e *Engine) checkRange(start, end time.Time, step time.Duration) error {
+	switch {
+	case end.Before(start):
+		return fmt.Errorf("%w: end timestamp must not be before start time", ErrBadQuery)
+	case step <= 0:
+		return fmt.Errorf("%w: zero or negative query resolution step widths are not accepted. Try a positive integer", ErrBadQuery)
+	case end.Sub(start)/step > time.Duration(e.opts.MaxPoints):
+		return fmt.Errorf("%w: exceeded maximum resolution of %d points per timeseries. Try decreasing the query resolution (?step=XX)", ErrBadQuery, e.opts.MaxPoints)
+	}
+	return nil
+}
+
+// evalRange runs a range query through the engine.
+func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
+	q, err := e.eng.NewRangeQuery(ctx, e.rolled, nil, qs, start, end, step)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, res.Warnings, res.Err
+	}
+	m, err := res.Matrix()
+	if err != nil {
+		return nil, res.Warnings, err
+	}
+	return detach(m).(promql.Matrix), res.Warnings, nil
+}
+
+// detach copies a result's points out of the engine's pools, which Close
+// hands them back to for the next query to overwrite.
+func detach(v parser.Value) parser.Value {
+	switch v := v.(type) {
+	case promql.Matrix:
+		out := make(promql.Matrix, len(v))
+		for i, s := range v {
+			out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats), Histograms: slices.Clone(s.Histograms)}
+		}
+		return out
+	case promql.Vector:
+		return slices.Clone(v)
+	}
+	return v
+}
+
+// Queryable returns the raw-sample Queryable, for the series and label endpoints.
+func (e *Engine) Queryable() *Queryable { return e.raw }
