@@ -14,6 +14,7 @@ import (
 
 	"atroz/store"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -199,3 +200,46 @@ func detach(v parser.Value) parser.Value {
 
 // Queryable returns the raw-sample Queryable, for the series and label endpoints.
 func (e *Engine) Queryable() *Queryable { return e.raw }
+
+// Series returns the labels of the series the matchers select, whatever
+// the time: the index keeps a series until all its data has expired.
+func (e *Engine) Series(ms []*labels.Matcher) []labels.Labels {
+	var out []labels.Labels
+	for _, ls := range e.db.Series(ms...) {
+		out = append(out, promLabels(ls))
+	}
+	return out
+}
+
+// LabelNames returns the label names of the series any matcher set selects
+// (every series without sets), sorted.
+func (e *Engine) LabelNames(sets [][]*labels.Matcher) []string {
+	if len(sets) == 0 {
+		return e.db.LabelNames()
+	}
+	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelNames(ms...) })
+}
+
+// LabelValues returns the values of label name among the series any
+// matcher set selects (every series without sets), sorted.
+func (e *Engine) LabelValues(name string, sets [][]*labels.Matcher) []string {
+	if len(sets) == 0 {
+		return e.db.LabelValues(name)
+	}
+	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelValues(name, ms...) })
+}
+
+func union(sets [][]*labels.Matcher, fn func([]*labels.Matcher) []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ms := range sets {
+		for _, v := range fn(ms) {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

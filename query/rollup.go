@@ -23,7 +23,9 @@ import (
 //	count_over_time        count     rewritten to sum_over_time of the count
 //	avg_over_time          sum/count rewritten to sum_over_time(sum) / sum_over_time(count)
 //	last_over_time         last      exact: a point's time is its last sample's
-//	rate, increase         counter   resets added back; extrapolation sees fewer points
+//	rate, increase         counter   resets added back; the window must hold 5 intervals,
+//	                                 and extrapolation from one point per interval
+//	                                 moves the answer by a few percent
 //	plain selectors        last      1-minute tier only: the 5-minute lookback needs points within it
 //
 // Every other function reads raw samples. Where a window's edge cuts an
@@ -57,7 +59,7 @@ type selectPlan struct {
 func planSelect(h *storage.SelectHints, ms []*labels.Matcher, rollups bool) (selectPlan, []*labels.Matcher) {
 	forced, ms := takeRollupMatcher(ms)
 	if forced != nil { // a rewritten query asked for this aggregate
-		return selectPlan{tier: coarsest(h), aggregate: *forced}, ms
+		return selectPlan{tier: coarsest(h, *forced), aggregate: *forced}, ms
 	}
 	raw := selectPlan{tier: store.TierRaw}
 	if !rollups || h == nil || h.Step < minuteMs {
@@ -67,15 +69,25 @@ func planSelect(h *storage.SelectHints, ms []*labels.Matcher, rollups bool) (sel
 		return selectPlan{tier: store.TierMinute, aggregate: store.AggregateLast}, ms
 	}
 	agg, ok := rollupFuncs[h.Func]
-	if !ok || h.Range < minuteMs {
+	if !ok || h.Range < minWindow(agg)*minuteMs {
 		return raw, ms
 	}
-	return selectPlan{tier: coarsest(h), aggregate: agg}, ms
+	return selectPlan{tier: coarsest(h, agg), aggregate: agg}, ms
+}
+
+// minWindow is how many intervals of a tier a range must hold for agg:
+// rate and increase extrapolate from the points they see, so they need
+// several; the other aggregates are exact over whole intervals.
+func minWindow(agg store.Aggregate) int64 {
+	if agg == store.AggregateCounter {
+		return 5
+	}
+	return 1
 }
 
 // coarsest is the coarsest rollup tier both the step and the range allow.
-func coarsest(h *storage.SelectHints) store.Tier {
-	if h != nil && h.Step >= hourMs && h.Range >= hourMs {
+func coarsest(h *storage.SelectHints, agg store.Aggregate) store.Tier {
+	if h != nil && h.Step >= hourMs && h.Range >= minWindow(agg)*hourMs {
 		return store.TierHour
 	}
 	return store.TierMinute

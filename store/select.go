@@ -253,6 +253,16 @@ func before(c *bolt.Cursor, k []byte) ([]byte, []byte) {
 	return c.Prev()
 }
 
+// Series returns the labels of the series the matchers select, sorted.
+func (db *DB) Series(ms ...*labels.Matcher) []Labels {
+	matched := db.idx.match(ms)
+	out := make([]Labels, len(matched))
+	for i, s := range matched {
+		out[i] = s.lset
+	}
+	return out
+}
+
 // LabelNames returns the sorted label names of the series the matchers
 // select, or of every series without matchers.
 func (db *DB) LabelNames(ms ...*labels.Matcher) []string {

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"atroz/collector"
+	"atroz/query"
 	"atroz/store"
 )
 
@@ -64,6 +65,11 @@ type Config struct {
 	TruncateIPs bool
 	// MaxImportBytes bounds a Prometheus text push. Default 16 MiB.
 	MaxImportBytes int64
+
+	// Revision is the commit /api/v1/status/buildinfo reports.
+	Revision string
+	// Query configures the PromQL engine behind the query API.
+	Query query.Options
 }
 
 // Validate reports the first field that is out of range.
@@ -116,6 +122,7 @@ type Server struct {
 	cfg     Config
 	db      *store.DB
 	col     *collector.Collector
+	query   *query.Engine
 	log     *slog.Logger
 	origins map[string]bool
 	started time.Time
@@ -131,6 +138,10 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) *
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[o] = true
 	}
+	qo := cfg.Query
+	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
+	qo.Logger = log
+	s.query = query.New(db, &qo)
 	s.engine = s.routes()
 	s.http = &http.Server{
 		Handler:           s.engine,
@@ -182,8 +193,9 @@ func (s *Server) routes() *gin.Engine {
 	}
 	e.GET("/beacon.js", beaconJS)
 	e.POST("/api/v1/beacons", s.beacons)
-	api := e.Group("/api/v1", s.requireToken)
-	api.POST("/ingest/requests", s.ingestRequests)
-	api.POST("/import/prometheus", s.importPrometheus)
+	ingest := e.Group("/api/v1", s.requireToken)
+	ingest.POST("/ingest/requests", s.ingestRequests)
+	ingest.POST("/import/prometheus", s.importPrometheus)
+	s.promAPI(e.Group("/api/v1"))
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"atroz/collector"
+	"atroz/query"
 	"atroz/store"
 	"atroz/web"
 )
@@ -89,6 +90,17 @@ type Config struct {
 	// MaxPagesPerService caps the pages a service's beacons may name; more are
 	// counted as <other> (MAX_PAGES_PER_SERVICE, -max-pages-per-service). Default 200.
 	MaxPagesPerService int
+
+	// QueryTimeout bounds one PromQL query (QUERY_TIMEOUT, -query-timeout). Default 2m.
+	QueryTimeout time.Duration
+
+	// QueryMaxSamples bounds the samples one query may hold in memory
+	// (QUERY_MAX_SAMPLES, -query-max-samples). Default 50000000.
+	QueryMaxSamples int
+
+	// QueryCacheMB bounds the range-query result cache; 0 disables it
+	// (QUERY_CACHE_MB, -query-cache-mb). Default 64.
+	QueryCacheMB int
 }
 
 // DefaultConfig returns the configuration used when nothing is set: a
@@ -110,6 +122,10 @@ func DefaultConfig() Config {
 		ServiceName:          "atroz",
 		SlowRequestThreshold: 500 * time.Millisecond,
 		MaxPagesPerService:   200,
+
+		QueryTimeout:    2 * time.Minute,
+		QueryMaxSamples: 50_000_000,
+		QueryCacheMB:    64,
 	}
 }
 
@@ -141,6 +157,9 @@ func (c *Config) settings() []setting {
 		{"slow-request-threshold", "latency past which a request logs a high_latency alert", &c.SlowRequestThreshold},
 		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48", &c.GDPREnabled},
 		{"max-pages-per-service", "pages per service kept apart before the rest count as <other>", &c.MaxPagesPerService},
+		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
+		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
+		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
 	}
 }
 
@@ -218,6 +237,9 @@ func (c *Config) Validate() error {
 	check(c.ServiceName == "", "SERVICE_NAME", "must not be empty")
 	check(c.SlowRequestThreshold <= 0, "SLOW_REQUEST_THRESHOLD", "must be positive, got %s", c.SlowRequestThreshold)
 	check(c.MaxPagesPerService < 1, "MAX_PAGES_PER_SERVICE", "must be at least 1, got %d", c.MaxPagesPerService)
+	check(c.QueryTimeout <= 0, "QUERY_TIMEOUT", "must be positive, got %s", c.QueryTimeout)
+	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
+	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
 	if err := c.WebConfig("").Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
 	}
@@ -303,7 +325,17 @@ func (c *Config) WebConfig(version string) web.Config {
 		MetricsOnMain:  c.EnableMetrics && c.MetricsPort == 0,
 		SlowRequest:    c.SlowRequestThreshold,
 		TruncateIPs:    c.GDPREnabled,
+		Query:          c.QueryOptions(),
 	}
+}
+
+// QueryOptions maps the configuration to the PromQL engine's.
+func (c *Config) QueryOptions() query.Options {
+	cache := int64(c.QueryCacheMB) << 20
+	if cache == 0 {
+		cache = -1
+	}
+	return query.Options{Timeout: c.QueryTimeout, MaxSamples: c.QueryMaxSamples, CacheBytes: cache}
 }
 
 // CollectorOptions maps the configuration to the collector's.

@@ -60,7 +60,9 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 		return fmt.Errorf("listen: %w", err)
 	}
 	col := collector.New(db, cfg.CollectorOptions(log))
-	srv := web.New(cfg.WebConfig(version), db, col, log)
+	wc := cfg.WebConfig(version)
+	wc.Revision = commit
+	srv := web.New(wc, db, col, log)
 	servers := []server{{srv, ln}}
 	if cfg.EnableMetrics && cfg.MetricsPort != 0 {
 		mln, err := net.Listen("tcp", metricsAddr(cfg))

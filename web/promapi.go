@@ -1,0 +1,290 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"atroz/collector"
+	"atroz/query"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+// The Prometheus HTTP API, in its shapes and status codes, for GET and
+// form-encoded POST, so Grafana's Prometheus data source, promtool and
+// scripts written for Prometheus read AtroZ unchanged.
+
+func (s *Server) promAPI(api *gin.RouterGroup) {
+	for _, r := range []struct {
+		path string
+		h    gin.HandlerFunc
+	}{
+		{"/query", s.instantQuery},
+		{"/query_range", s.rangeQuery},
+		{"/series", s.series},
+		{"/labels", s.labelNames},
+		{"/label/:name/values", s.labelValues},
+		{"/metadata", s.metadata},
+		{"/status/buildinfo", s.buildInfo},
+	} {
+		api.GET(r.path, r.h)
+		api.POST(r.path, r.h)
+	}
+}
+
+// success writes {"status":"success","data":data} with any warnings.
+func success(c *gin.Context, data any, warnings annotations.Annotations) {
+	body := gin.H{"status": "success", "data": data}
+	ws, infos := warnings.AsStrings("", 10, 10)
+	if len(ws) > 0 {
+		body["warnings"] = ws
+	}
+	if len(infos) > 0 {
+		body["infos"] = infos
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// queryResult is the data of a query answer.
+type queryResult struct {
+	ResultType parser.ValueType `json:"resultType"`
+	Result     parser.Value     `json:"result"`
+}
+
+func (s *Server) instantQuery(c *gin.Context) {
+	ts, err := timeParam(c, "time", time.Now())
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	ctx, cancel, err := s.queryContext(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	defer cancel()
+	v, ws, err := s.query.Instant(ctx, c.Request.Form.Get("query"), ts)
+	if err != nil {
+		queryError(c, err)
+		return
+	}
+	success(c, queryResult{v.Type(), v}, ws)
+}
+
+func (s *Server) rangeQuery(c *gin.Context) {
+	start, err := requiredTime(c, "start")
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	end, err := requiredTime(c, "end")
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	step, err := durationParam(c, "step")
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	ctx, cancel, err := s.queryContext(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	defer cancel()
+	m, ws, err := s.query.Range(ctx, c.Request.Form.Get("query"), start, end, step)
+	if err != nil {
+		queryError(c, err)
+		return
+	}
+	if m == nil {
+		m = promql.Matrix{}
+	}
+	success(c, queryResult{parser.ValueTypeMatrix, m}, ws)
+}
+
+// queryContext bounds the query by its timeout parameter, when given.
+func (s *Server) queryContext(c *gin.Context) (context.Context, context.CancelFunc, error) {
+	if err := c.Request.ParseForm(); err != nil {
+		return nil, nil, fmt.Errorf("parse form: %w", err)
+	}
+	if c.Request.Form.Get("query") == "" {
+		return nil, nil, errors.New("query is required")
+	}
+	if c.Request.Form.Get("timeout") == "" {
+		ctx, cancel := context.WithCancel(c.Request.Context())
+		return ctx, cancel, nil
+	}
+	d, err := durationParam(c, "timeout")
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+	return ctx, cancel, nil
+}
+
+func (s *Server) series(c *gin.Context) {
+	sets, err := matchParams(c, true)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	seen := map[uint64]bool{}
+	out := []labels.Labels{}
+	for _, ms := range sets {
+		for _, ls := range s.query.Series(ms) {
+			if h := ls.Hash(); !seen[h] {
+				seen[h] = true
+				out = append(out, ls)
+			}
+		}
+	}
+	success(c, out, nil)
+}
+
+func (s *Server) labelNames(c *gin.Context) {
+	sets, err := matchParams(c, false)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	success(c, s.query.LabelNames(sets), nil)
+}
+
+func (s *Server) labelValues(c *gin.Context) {
+	name := c.Param("name")
+	if !model.UTF8Validation.IsValidLabelName(name) {
+		badRequest(c, fmt.Errorf("invalid label name: %q", name))
+		return
+	}
+	sets, err := matchParams(c, false)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	success(c, s.query.LabelValues(name, sets), nil)
+}
+
+// metadata answers from the collector's definitions: type, help and unit per metric.
+func (s *Server) metadata(c *gin.Context) {
+	_ = c.Request.ParseForm()
+	want := c.Request.Form.Get("metric")
+	out := map[string][]gin.H{}
+	for _, d := range collector.Defs {
+		if want == "" || want == d.Name {
+			out[d.Name] = []gin.H{{"type": d.Type, "help": d.Help, "unit": ""}}
+		}
+	}
+	success(c, out, nil)
+}
+
+func (s *Server) buildInfo(c *gin.Context) {
+	success(c, gin.H{"version": s.cfg.Version, "revision": s.cfg.Revision, "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()}, nil)
+}
+
+func badRequest(c *gin.Context, err error) {
+	abortWithError(c, http.StatusBadRequest, ErrorBadData, err)
+}
+
+// queryError maps the engine's errors to Prometheus' types and codes.
+func queryError(c *gin.Context, err error) {
+	var (
+		timeout  promql.ErrQueryTimeout
+		canceled promql.ErrQueryCanceled
+		storage  promql.ErrStorage
+		samples  promql.ErrTooManySamples
+	)
+	switch {
+	case errors.Is(err, query.ErrBadQuery):
+		abortWithError(c, http.StatusBadRequest, ErrorBadData, err)
+	case errors.As(err, &timeout), errors.Is(err, context.DeadlineExceeded):
+		abortWithError(c, http.StatusServiceUnavailable, ErrorTimeout, err)
+	case errors.As(err, &canceled), errors.Is(err, context.Canceled):
+		abortWithError(c, http.StatusServiceUnavailable, ErrorCanceled, err)
+	case errors.As(err, &storage):
+		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
+	case errors.As(err, &samples):
+		abortWithError(c, http.StatusUnprocessableEntity, ErrorExecution, err)
+	default:
+		abortWithError(c, http.StatusUnprocessableEntity, ErrorExecution, err)
+	}
+}
+
+// timeParam reads a time as Prometheus does: unix seconds, or RFC 3339.
+func timeParam(c *gin.Context, name string, def time.Time) (time.Time, error) {
+	if err := c.Request.ParseForm(); err != nil {
+		return time.Time{}, err
+	}
+	v := c.Request.Form.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		s, ns := math.Modf(f)
+		return time.Unix(int64(s), int64(math.Round(ns*1e9))).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("invalid parameter %q: cannot parse %q to a valid timestamp", name, v)
+}
+
+func requiredTime(c *gin.Context, name string) (time.Time, error) {
+	t, err := timeParam(c, name, time.Time{})
+	if err == nil && t.IsZero() {
+		err = fmt.Errorf("invalid parameter %q: missing", name)
+	}
+	return t, err
+}
+
+// durationParam reads a duration: seconds as a number, or a Prometheus duration such as 15s.
+func durationParam(c *gin.Context, name string) (time.Duration, error) {
+	if err := c.Request.ParseForm(); err != nil {
+		return 0, err
+	}
+	v := c.Request.Form.Get(name)
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		d := f * float64(time.Second)
+		if d >= float64(math.MaxInt64) || d <= float64(math.MinInt64) || math.IsNaN(d) {
+			return 0, fmt.Errorf("invalid parameter %q: cannot parse %q to a valid duration. It overflows int64", name, v)
+		}
+		return time.Duration(d), nil
+	}
+	if d, err := model.ParseDuration(v); err == nil {
+		return time.Duration(d), nil
+	}
+	return 0, fmt.Errorf("invalid parameter %q: cannot parse %q to a valid duration", name, v)
+}
+
+// matchParams parses the match[] selectors; required makes at least one mandatory.
+func matchParams(c *gin.Context, required bool) ([][]*labels.Matcher, error) {
+	if err := c.Request.ParseForm(); err != nil {
+		return nil, err
+	}
+	raw := c.Request.Form["match[]"]
+	if required && len(raw) == 0 {
+		return nil, errors.New("no match[] parameter provided")
+	}
+	p := parser.NewParser(parser.Options{})
+	sets := make([][]*labels.Matcher, 0, len(raw))
+	for _, m := range raw {
+		ms, err := p.ParseMetricSelector(m)
+		if err != nil {
+			return nil, fmt.Errorf("invalid parameter \"match[]\": %w", err)
+		}
+		sets = append(sets, ms)
+	}
+	return sets, nil
+}
