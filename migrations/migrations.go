@@ -12,7 +12,7 @@ import (
 )
 
 // Current is the schema version this build writes.
-const Current = 3
+const Current = 4
 
 // Bucket names of the data file.
 var (
@@ -27,6 +27,8 @@ var (
 	BucketUsers      = []byte("users")
 	BucketTokens     = []byte("tokens")
 	BucketHeads      = []byte("heads")
+	BucketAlertState = []byte("alert_state")
+	BucketSilences   = []byte("silences")
 )
 
 // Keys of the meta bucket.
@@ -53,6 +55,7 @@ var steps = []step{
 	{1, "time-series buckets", createBuckets(BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead)},
 	{2, "alert history, users and ingest tokens", createBuckets(BucketAlerts, BucketUsers, BucketTokens)},
 	{3, "checkpoints of open chunks", createBuckets(BucketHeads)},
+	{4, "alert state and silences", createBuckets(BucketAlertState, BucketSilences)},
 }
 
 // Version reads the schema version of the open file: 0 for an empty file.

@@ -34,7 +34,7 @@ func TestUpgradeStepByStep(t *testing.T) {
 		t.Fatalf("upgrade: from %d, %v", from, err)
 	}
 	_ = db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead, BucketAlerts, BucketUsers, BucketTokens, BucketHeads} {
+		for _, b := range [][]byte{BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead, BucketAlerts, BucketUsers, BucketTokens, BucketHeads, BucketAlertState, BucketSilences} {
 			if tx.Bucket(b) == nil {
 				t.Errorf("bucket %s missing", b)
 			}
@@ -66,7 +66,7 @@ func TestUpgradeRefuses(t *testing.T) {
 			return m.Put(KeyVersion, []byte(v))
 		}
 	}
-	f("newer", meta("4"), ErrTooNew)
+	f("newer", meta("5"), ErrTooNew)
 	f("garbled version", meta("two"), ErrNoVersion)
 	f("other application's file", func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("x")); return err }, ErrNoVersion)
 }

@@ -37,6 +37,16 @@ func (db *DB) Prune() (int, error) {
 		}
 	}
 	db.stats.pruned.Add(uint64(total))
+	// Alert history is kept as long as the longest tier, within DATA_RETENTION_DAYS.
+	for {
+		n, err := db.pruneAlertEvents(now - db.longestRetention())
+		if err != nil {
+			return total, fmt.Errorf("prune alert history: %w", err)
+		}
+		if n < db.opts.PruneBatch {
+			break
+		}
+	}
 	return total, db.forgetExpired(list, now-db.longestRetention())
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 )
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // readBody reads the request body, answering 413 past limit bytes.
 func readBody(c *gin.Context, limit int64) ([]byte, bool) {

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"atroz/alert"
 	"atroz/collector"
 	"atroz/query"
 	"atroz/store"
@@ -123,6 +125,7 @@ type Server struct {
 	db      *store.DB
 	col     *collector.Collector
 	query   *query.Engine
+	alerts  atomic.Pointer[alert.Manager]
 	log     *slog.Logger
 	origins map[string]bool
 	started time.Time
@@ -197,5 +200,6 @@ func (s *Server) routes() *gin.Engine {
 	ingest.POST("/ingest/requests", s.ingestRequests)
 	ingest.POST("/import/prometheus", s.importPrometheus)
 	s.promAPI(e.Group("/api/v1"))
+	s.alertAPI(e.Group("/api/v1"))
 	return e
 }

@@ -1,0 +1,92 @@
+package alert
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// notifyStatus is the status of a batch: firing when any of it fires.
+func notifyStatus(ns []*Notification) string {
+	for _, n := range ns {
+		if n.Firing() {
+			return StatusFiring
+		}
+	}
+	return StatusResolved
+}
+
+// notifyTitle is a batch's one-line title, as Alertmanager's default
+// templates write it: "[FIRING:2] HighLatency".
+func notifyTitle(ns []*Notification) string {
+	status := strings.ToUpper(notifyStatus(ns))
+	if len(ns) > 1 {
+		status += ":" + strconv.Itoa(len(ns))
+	}
+	var names []string
+	for _, n := range ns {
+		if name := n.Labels["alertname"]; !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return "[" + status + "] " + strings.Join(names, ", ")
+}
+
+// notifySummary is the notification's summary annotation, else its
+// description, else its alert name.
+func notifySummary(n *Notification) string {
+	for _, k := range []string{"summary", "description"} {
+		if s := n.Annotations[k]; s != "" {
+			return s
+		}
+	}
+	return n.Labels["alertname"]
+}
+
+// notifyValue formats the alert's value in as few digits as round-trip.
+func notifyValue(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// notifyLabelNames returns the label names sorted, alertname first.
+func notifyLabelNames(labels map[string]string) []string {
+	names := slices.Sorted(maps.Keys(labels))
+	if i := slices.Index(names, "alertname"); i > 0 {
+		copy(names[1:i+1], names[:i])
+		names[0] = "alertname"
+	}
+	return names
+}
+
+// notifyCommon returns the name/value pairs every map in ms shares.
+func notifyCommon(ms []map[string]string) map[string]string {
+	common := map[string]string{}
+	if len(ms) == 0 {
+		return common
+	}
+	for k, v := range ms[0] {
+		if notifyAllHave(ms[1:], k, v) {
+			common[k] = v
+		}
+	}
+	return common
+}
+
+// notifyAllHave reports whether every map in ms maps k to v.
+func notifyAllHave(ms []map[string]string, k, v string) bool {
+	for _, m := range ms {
+		if w, ok := m[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// notifyMap returns m, or an empty map when m is nil, so that JSON gets {}.
+func notifyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

@@ -1,0 +1,217 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"time"
+
+	"atroz/store"
+
+	"github.com/prometheus/prometheus/rules"
+)
+
+// change is the outcome of one alert's evaluation.
+type change struct {
+	event  *Event
+	notify *Notification
+	save   *known // nil with drop: forget the alert
+	key    string
+	drop   bool
+}
+
+// reconcile compares a rule's alerts after an evaluation with what is
+// known of them, and records, logs and notifies every transition.
+func (m *Manager) reconcile(g *group, r *rules.AlertingRule, ts time.Time) {
+	m.mu.Lock()
+	first := !m.restored[r]
+	m.restored[r] = true
+	var changes []change
+	seen := map[string]bool{}
+	r.ForEachActiveAlert(func(a *rules.Alert) {
+		key := fingerprint(a.Labels)
+		seen[key] = true
+		if first {
+			m.restore(a, m.known[key])
+		}
+		if c, ok := m.transition(r, a, key, ts); ok {
+			changes = append(changes, c)
+		}
+	})
+	changes = append(changes, m.vanished(r, seen, ts)...)
+	m.mu.Unlock()
+	m.apply(changes, ts)
+}
+
+// restore gives an alert found again after a restart its remembered start,
+// and its firing state, so it is neither re-notified nor re-pending.
+func (m *Manager) restore(a *rules.Alert, k *known) {
+	if k == nil || (k.State != StatePending && k.State != StateFiring) {
+		return
+	}
+	a.ActiveAt = k.ActiveAt
+	if k.State == StateFiring {
+		a.State, a.FiredAt = rules.StateFiring, k.FiredAt
+	}
+}
+
+// transition works out what changed for one alert. The caller holds m.mu.
+func (m *Manager) transition(r *rules.AlertingRule, a *rules.Alert, key string, ts time.Time) (change, bool) {
+	k, state := m.known[key], stateOf(a)
+	if k != nil && k.State == state {
+		return m.reminder(r, a, k, key, ts)
+	}
+	if k == nil && state == StateResolved {
+		return change{}, false
+	}
+	next := &known{Rule: r.Name(), State: state, Labels: a.Labels.Map(), ActiveAt: a.ActiveAt, FiredAt: a.FiredAt}
+	if k != nil {
+		next.LastSent, next.Notified = k.LastSent, k.Notified
+	}
+	c := change{key: key, save: next, event: m.event(r, a, state, ts)}
+	switch {
+	case state == StateFiring && !c.event.Silenced:
+		c.notify = m.notification(r, a, StatusFiring, false)
+		next.LastSent, next.Notified = ts, true
+	case state == StateResolved && next.Notified:
+		c.notify = m.notification(r, a, StatusResolved, false)
+		next.Notified = false
+	}
+	return c, true
+}
+
+// reminder repeats a firing alert's notification every RepeatInterval.
+func (m *Manager) reminder(r *rules.AlertingRule, a *rules.Alert, k *known, key string, ts time.Time) (change, bool) {
+	if k.State != StateFiring || ts.Sub(k.LastSent) < m.opts.RepeatInterval || m.silences.match(a.Labels, ts) {
+		return change{}, false
+	}
+	next := *k
+	next.LastSent, next.Notified = ts, true
+	return change{key: key, save: &next, notify: m.notification(r, a, StatusFiring, true)}, true
+}
+
+// vanished handles alerts the rule no longer reports: a pending alert whose
+// condition cleared becomes inactive; a resolved one is forgotten.
+func (m *Manager) vanished(r *rules.AlertingRule, seen map[string]bool, ts time.Time) []change {
+	var out []change
+	for key, k := range m.known {
+		if k.Rule != r.Name() || seen[key] {
+			continue
+		}
+		c := change{key: key, drop: true}
+		if k.State == StatePending {
+			c.event = &Event{Time: ts, AlertName: k.Rule, State: StateInactive, Labels: k.Labels, Value: math.NaN()}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (m *Manager) event(r *rules.AlertingRule, a *rules.Alert, state string, ts time.Time) *Event {
+	return &Event{Time: ts, AlertName: r.Name(), State: state, Labels: a.Labels.Map(), Value: a.Value,
+		Summary: a.Annotations.Get("summary"), Silenced: m.silences.match(a.Labels, ts)}
+}
+
+// apply persists, records, logs and dispatches the changes of one evaluation.
+func (m *Manager) apply(changes []change, ts time.Time) {
+	var events [][]byte
+	for _, c := range changes {
+		m.mu.Lock()
+		if c.drop {
+			delete(m.known, c.key)
+		} else {
+			m.known[c.key] = c.save
+		}
+		m.mu.Unlock()
+		m.persist(c)
+		if c.event != nil {
+			m.logEvent(c)
+			if b, err := json.Marshal(eventJSON(c.event)); err == nil {
+				events = append(events, b)
+			}
+		}
+		if c.notify != nil && m.disp != nil {
+			m.disp.Dispatch(c.notify)
+		}
+	}
+	if len(events) > 0 {
+		if err := m.db.AppendAlertEvents(ts, events); err != nil {
+			m.opts.Logger.Error("alert history write failed", "event_type", "alert_history", "error", err)
+		}
+	}
+}
+
+func (m *Manager) persist(c change) {
+	var err error
+	if c.drop {
+		err = m.db.DeleteRecord(store.RecordAlertState, c.key)
+	} else if b, merr := json.Marshal(c.save); merr == nil {
+		err = m.db.PutRecord(store.RecordAlertState, c.key, b)
+	}
+	if err != nil {
+		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
+	}
+}
+
+// logEvent writes the seed's alert log line for a transition.
+func (m *Manager) logEvent(c change) {
+	e := c.event
+	level := slog.LevelInfo
+	if e.State == StateFiring {
+		level = slog.LevelWarn
+	}
+	var r *rules.AlertingRule
+	for _, g := range m.groups {
+		for _, gr := range g.Rules {
+			if gr.Name() == e.AlertName {
+				r = gr
+			}
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String("event_type", "alert"),
+		slog.String("alert_type", alertType(e.AlertName)),
+		slog.String("alertname", e.AlertName),
+		slog.String("state", e.State),
+		slog.Any("labels", e.Labels),
+		slog.Bool("silenced", e.Silenced),
+	}
+	if !math.IsNaN(e.Value) {
+		attrs = append(attrs, slog.Float64("value", e.Value))
+	}
+	if r != nil {
+		attrs = append(attrs, slog.String("metric", metricName(r.Query())))
+		if th := threshold(r.Query()); !math.IsNaN(th) {
+			attrs = append(attrs, slog.Float64("threshold", th))
+		}
+	}
+	if e.Summary != "" {
+		attrs = append(attrs, slog.String("summary", e.Summary))
+	}
+	m.opts.Logger.LogAttrs(context.Background(), level, "alert "+e.State, attrs...)
+}
+
+// eventJSON keeps NaN values (unknown) out of JSON, which cannot hold them.
+func eventJSON(e *Event) any {
+	if math.IsNaN(e.Value) {
+		c := *e
+		c.Value = 0
+		return c
+	}
+	return e
+}
+
+// notification builds what receivers get for an alert.
+func (m *Manager) notification(r *rules.AlertingRule, a *rules.Alert, status string, reminder bool) *Notification {
+	n := &Notification{
+		Status: status, Labels: a.Labels.Map(), Annotations: a.Annotations.Map(),
+		StartsAt: a.FiredAt, EndsAt: a.ResolvedAt, Value: a.Value, Threshold: threshold(r.Query()),
+		Expr: rulesExpr(r), Fingerprint: fingerprint(a.Labels), Reminder: reminder,
+		GeneratorURL: m.opts.ExternalURL + "/#alerts?alertname=" + r.Name(),
+	}
+	if n.StartsAt.IsZero() {
+		n.StartsAt = a.ActiveAt
+	}
+	return n
+}

@@ -1,0 +1,196 @@
+package alert
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"atroz/store"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Silence mutes the notifications of alerts whose labels match all its
+// matchers between StartsAt and EndsAt. A silenced alert still changes
+// state and is recorded. The shape is Alertmanager's.
+type Silence struct {
+	ID        string    `json:"id"`
+	Matchers  []Matcher `json:"matchers"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
+}
+
+// Matcher is one label condition of a silence.
+type Matcher struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	IsRegex bool   `json:"isRegex"`
+	IsEqual *bool  `json:"isEqual,omitempty"` // absent means true
+}
+
+// Active reports whether the silence applies at ts.
+func (s *Silence) Active(ts time.Time) bool { return !ts.Before(s.StartsAt) && ts.Before(s.EndsAt) }
+
+// compile turns the matchers into Prometheus label matchers.
+func (s *Silence) compile() ([]*labels.Matcher, error) {
+	if len(s.Matchers) == 0 {
+		return nil, errors.New("matchers: at least one is required")
+	}
+	out := make([]*labels.Matcher, 0, len(s.Matchers))
+	for i, m := range s.Matchers {
+		if m.Name == "" {
+			return nil, fmt.Errorf("matchers[%d].name is required", i)
+		}
+		typ := labels.MatchEqual
+		switch eq := m.IsEqual == nil || *m.IsEqual; {
+		case m.IsRegex && eq:
+			typ = labels.MatchRegexp
+		case m.IsRegex:
+			typ = labels.MatchNotRegexp
+		case !eq:
+			typ = labels.MatchNotEqual
+		}
+		lm, err := labels.NewMatcher(typ, m.Name, m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("matchers[%d]: %w", i, err)
+		}
+		out = append(out, lm)
+	}
+	return out, nil
+}
+
+// Validate checks a silence before it is stored.
+func (s *Silence) Validate() error {
+	if _, err := s.compile(); err != nil {
+		return err
+	}
+	switch {
+	case s.EndsAt.IsZero():
+		return errors.New("endsAt is required")
+	case !s.EndsAt.After(s.StartsAt):
+		return errors.New("endsAt must be after startsAt")
+	case len(s.Comment) > 1024 || len(s.CreatedBy) > 256:
+		return errors.New("comment (1024 bytes) or createdBy (256 bytes) too long")
+	}
+	return nil
+}
+
+// silences holds the stored silences with their compiled matchers.
+type silences struct {
+	mu       sync.RWMutex
+	db       *store.DB
+	all      map[string]*Silence
+	matchers map[string][]*labels.Matcher
+}
+
+func loadSilences(db *store.DB) (*silences, error) {
+	s := &silences{db: db, all: map[string]*Silence{}, matchers: map[string][]*labels.Matcher{}}
+	var bad error
+	err := db.Records(store.RecordSilence, func(id string, v []byte) bool {
+		var sil Silence
+		if err := json.Unmarshal(v, &sil); err != nil {
+			bad = fmt.Errorf("silence %s: %w", id, err)
+			return false
+		}
+		ms, err := sil.compile()
+		if err != nil {
+			bad = fmt.Errorf("silence %s: %w", id, err)
+			return false
+		}
+		s.all[id], s.matchers[id] = &sil, ms
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, bad
+}
+
+// match reports whether an active silence covers ls at ts.
+func (s *silences) match(ls labels.Labels, ts time.Time) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, sil := range s.all {
+		if sil.Active(ts) && matchesAll(s.matchers[id], ls) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchesAll(ms []*labels.Matcher, ls labels.Labels) bool {
+	for _, m := range ms {
+		if !m.Matches(ls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// AddSilence validates and stores a silence, giving it an ID, and returns it.
+func (m *Manager) AddSilence(s Silence) (Silence, error) {
+	if s.StartsAt.IsZero() {
+		s.StartsAt = m.opts.Now()
+	}
+	if err := s.Validate(); err != nil {
+		return Silence{}, err
+	}
+	ms, _ := s.compile() // Validate compiled them
+	var id [8]byte
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails on supported platforms
+	s.ID = hex.EncodeToString(id[:])
+	b, err := json.Marshal(s)
+	if err != nil {
+		return Silence{}, err
+	}
+	if err := m.db.PutRecord(store.RecordSilence, s.ID, b); err != nil {
+		return Silence{}, fmt.Errorf("store silence: %w", err)
+	}
+	m.silences.mu.Lock()
+	m.silences.all[s.ID], m.silences.matchers[s.ID] = &s, ms
+	m.silences.mu.Unlock()
+	return s, nil
+}
+
+// ErrSilenceNotFound is returned by DeleteSilence for an unknown ID.
+var ErrSilenceNotFound = errors.New("silence not found")
+
+// DeleteSilence removes a silence.
+func (m *Manager) DeleteSilence(id string) error {
+	m.silences.mu.Lock()
+	defer m.silences.mu.Unlock()
+	if _, ok := m.silences.all[id]; !ok {
+		return fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
+	}
+	if err := m.db.DeleteRecord(store.RecordSilence, id); err != nil {
+		return fmt.Errorf("delete silence: %w", err)
+	}
+	delete(m.silences.all, id)
+	delete(m.silences.matchers, id)
+	return nil
+}
+
+// Silences returns every stored silence, newest start first.
+func (m *Manager) Silences() []Silence {
+	m.silences.mu.RLock()
+	defer m.silences.mu.RUnlock()
+	out := make([]Silence, 0, len(m.silences.all))
+	for _, s := range m.silences.all {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b Silence) int {
+		if c := b.StartsAt.Compare(a.StartsAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}

@@ -1,0 +1,148 @@
+package alert
+
+import (
+	"encoding/json"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/prometheus/rules"
+)
+
+// ActiveAlert is an alert in the shape of Prometheus' /api/v1/alerts.
+type ActiveAlert struct {
+	Labels          map[string]string `json:"labels"`
+	Annotations     map[string]string `json:"annotations"`
+	State           string            `json:"state"`
+	ActiveAt        time.Time         `json:"activeAt"`
+	KeepFiringSince *time.Time        `json:"keepFiringSince,omitempty"`
+	Value           string            `json:"value"`
+	Silenced        bool              `json:"silenced"`
+}
+
+// Alerts returns the pending and firing alerts of every rule.
+func (m *Manager) Alerts() []ActiveAlert {
+	var out []ActiveAlert
+	for _, g := range m.groups {
+		for _, r := range g.Rules {
+			out = append(out, m.activeOf(r)...)
+		}
+	}
+	return out
+}
+
+func (m *Manager) activeOf(r *rules.AlertingRule) []ActiveAlert {
+	out := []ActiveAlert{}
+	now := m.opts.Now()
+	for _, a := range r.ActiveAlerts() {
+		aa := ActiveAlert{
+			Labels: a.Labels.Map(), Annotations: a.Annotations.Map(), State: stateOf(a), ActiveAt: a.ActiveAt,
+			Value: strconv.FormatFloat(a.Value, 'e', -1, 64), Silenced: m.silences.match(a.Labels, now),
+		}
+		if !a.KeepFiringSince.IsZero() {
+			t := a.KeepFiringSince
+			aa.KeepFiringSince = &t
+		}
+		out = append(out, aa)
+	}
+	return out
+}
+
+// RuleStatus is a rule in the shape of Prometheus' /api/v1/rules.
+type RuleStatus struct {
+	Name           string            `json:"name"`
+	Query          string            `json:"query"`
+	Duration       float64           `json:"duration"`
+	KeepFiringFor  float64           `json:"keepFiringFor"`
+	Labels         map[string]string `json:"labels"`
+	Annotations    map[string]string `json:"annotations"`
+	Alerts         []ActiveAlert     `json:"alerts"`
+	Health         string            `json:"health"`
+	LastError      string            `json:"lastError,omitempty"`
+	EvaluationTime float64           `json:"evaluationTime"`
+	LastEvaluation time.Time         `json:"lastEvaluation"`
+	State          string            `json:"state"`
+	Type           string            `json:"type"`
+}
+
+// GroupStatus is a rule group in the shape of Prometheus' /api/v1/rules.
+type GroupStatus struct {
+	Name           string       `json:"name"`
+	File           string       `json:"file"`
+	Interval       float64      `json:"interval"`
+	Rules          []RuleStatus `json:"rules"`
+	LastEvaluation time.Time    `json:"lastEvaluation"`
+	EvaluationTime float64      `json:"evaluationTime"`
+}
+
+// Groups returns every group's rules with their health and alerts.
+func (m *Manager) Groups() []GroupStatus {
+	out := make([]GroupStatus, 0, len(m.groups))
+	for _, g := range m.groups {
+		gs := GroupStatus{Name: g.Name, File: g.File, Interval: g.interval.Seconds(), Rules: []RuleStatus{},
+			EvaluationTime: time.Duration(g.lastDuration.Load()).Seconds()}
+		if ns := g.lastEval.Load(); ns > 0 {
+			gs.LastEvaluation = time.Unix(0, ns).UTC()
+		}
+		for _, r := range g.Rules {
+			gs.Rules = append(gs.Rules, m.ruleStatus(r))
+		}
+		out = append(out, gs)
+	}
+	return out
+}
+
+func (m *Manager) ruleStatus(r *rules.AlertingRule) RuleStatus {
+	rs := RuleStatus{
+		Name: r.Name(), Query: r.Query().String(), Duration: r.HoldDuration().Seconds(), KeepFiringFor: r.KeepFiringFor().Seconds(),
+		Labels: r.Labels().Map(), Annotations: r.Annotations().Map(), Alerts: m.activeOf(r), Health: string(r.Health()),
+		EvaluationTime: r.GetEvaluationDuration().Seconds(), LastEvaluation: r.GetEvaluationTimestamp(),
+		State: r.State().String(), Type: "alerting",
+	}
+	if err := r.LastError(); err != nil {
+		rs.LastError = err.Error()
+	}
+	return rs
+}
+
+// History returns the recorded transitions from from to to, oldest first,
+// of the alert called name (every alert when name is "").
+func (m *Manager) History(from, to time.Time, name string) ([]Event, error) {
+	out := []Event{}
+	err := m.db.AlertEvents(from, to, func(_ time.Time, b []byte) bool {
+		var e Event
+		if json.Unmarshal(b, &e) == nil && (name == "" || e.AlertName == name) {
+			out = append(out, e)
+		}
+		return len(out) < 10_000
+	})
+	return out, err
+}
+
+// labelEscaper applies the text format's three escapes to a label value.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// WriteMetrics writes the evaluation figures and alert counts in the
+// Prometheus text format, for /metrics and the self-scrape.
+func (m *Manager) WriteMetrics(w io.Writer) {
+	counts := map[string]int{StatePending: 0, StateFiring: 0}
+	for _, a := range m.Alerts() {
+		counts[a.State]++
+	}
+	for _, s := range []string{StatePending, StateFiring} {
+		metrics.WriteGaugeUint64(w, `alerts{state="`+s+`"}`, uint64(counts[s])) // #nosec G115 -- a count
+	}
+	for _, g := range slices.Clone(m.groups) {
+		lbl := `{group="` + labelEscaper.Replace(g.Name) + `"}`
+		metrics.WriteGaugeFloat64(w, "alert_rule_group_last_duration_seconds"+lbl, time.Duration(g.lastDuration.Load()).Seconds())
+		metrics.WriteCounterUint64(w, "alert_rule_group_evaluations_total"+lbl, g.evals.Load())
+		metrics.WriteCounterUint64(w, "alert_rule_group_evaluation_failures_total"+lbl, g.failures.Load())
+		metrics.WriteCounterUint64(w, "alert_rule_group_iterations_missed_total"+lbl, g.missed.Load())
+	}
+	if m.disp != nil {
+		m.disp.WriteMetrics(w)
+	}
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"atroz/migrations"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RecordKind names a bucket of small records other packages keep in the
+// data file, so everything AtroZ knows lives in one file.
+type RecordKind int
+
+// The record buckets.
+const (
+	// RecordAlertState holds each alert's last known state, keyed by its fingerprint.
+	RecordAlertState RecordKind = iota
+	// RecordSilence holds silences, keyed by ID.
+	RecordSilence
+)
+
+func (k RecordKind) bucket() []byte {
+	if k == RecordSilence {
+		return migrations.BucketSilences
+	}
+	return migrations.BucketAlertState
+}
+
+// PutRecord stores value under key, replacing what was there, durably.
+func (db *DB) PutRecord(kind RecordKind, key string, value []byte) error {
+	return db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(kind.bucket()).Put([]byte(key), value)
+	})
+}
+
+// DeleteRecord removes key; a missing key is no error.
+func (db *DB) DeleteRecord(kind RecordKind, key string) error {
+	return db.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(kind.bucket()).Delete([]byte(key))
+	})
+}
+
+// Records calls fn with every record of kind, in key order, until fn returns false.
+func (db *DB) Records(kind RecordKind, fn func(key string, value []byte) bool) error {
+	return db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(kind.bucket()).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if !fn(string(k), v) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Alert history lives in the alerts bucket, keyed by time (unix ms, 8 bytes
+// big-endian) and a sequence number (4 bytes), so a time range is a
+// cursor walk and events of one millisecond keep their order.
+
+// AppendAlertEvents stores alert history events of time t, in order, in one transaction.
+func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
+	return db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(migrations.BucketAlerts)
+		b.FillPercent = 1 // keys only grow
+		for _, e := range events {
+			seq, _ := b.NextSequence() // cannot fail in a writable transaction
+			key := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
+			key = binary.BigEndian.AppendUint32(key, uint32(seq))                     // #nosec G115 -- wraps after 4e9 events, order within one ms only
+			if err := b.Put(key, e); err != nil {
+				return fmt.Errorf("put alert event: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// AlertEvents calls fn with the events from from to to inclusive, oldest
+// first, until fn returns false.
+func (db *DB) AlertEvents(from, to time.Time, fn func(t time.Time, event []byte) bool) error {
+	return db.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(migrations.BucketAlerts).Cursor()
+		start := binary.BigEndian.AppendUint64(nil, uint64(from.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
+		for k, v := c.Seek(start); k != nil && len(k) == 12; k, v = c.Next() {
+			ms := int64(binary.BigEndian.Uint64(k) ^ (1 << 63)) // #nosec G115 -- undoes the flip
+			if ms > to.UnixMilli() || !fn(time.UnixMilli(ms), v) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// pruneAlertEvents deletes history older than cutoff (unix ms) in one transaction.
+func (db *DB) pruneAlertEvents(cutoff int64) (int, error) {
+	n := 0
+	err := db.update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(migrations.BucketAlerts).Cursor()
+		for k, _ := c.First(); k != nil && n < db.opts.PruneBatch; k, _ = c.First() {
+			if len(k) == 12 && int64(binary.BigEndian.Uint64(k)^(1<<63)) >= cutoff { // #nosec G115 -- undoes the flip
+				return nil
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

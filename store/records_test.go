@@ -1,0 +1,51 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestRecordsAndAlertEvents(t *testing.T) {
+	clk := &testClock{baseTime}
+	path := filepath.Join(t.TempDir(), "r.db")
+	db := openTest(t, path, clk, func(o *Options) { o.RetentionCap = 24 * time.Hour })
+	if err := db.PutRecord(RecordSilence, "b", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.PutRecord(RecordSilence, "a", []byte("1"))
+	_ = db.PutRecord(RecordAlertState, "a", []byte("other kind"))
+	_ = db.DeleteRecord(RecordSilence, "missing")
+	var got []string
+	_ = db.Records(RecordSilence, func(k string, v []byte) bool { got = append(got, k+"="+string(v)); return true })
+	if fmt.Sprint(got) != "[a=1 b=2]" {
+		t.Fatalf("silences %v", got)
+	}
+	old, recent := baseTime.Add(-48*time.Hour), baseTime.Add(-time.Hour)
+	_ = db.AppendAlertEvents(old, [][]byte{[]byte("old")})
+	_ = db.AppendAlertEvents(recent, [][]byte{[]byte("first"), []byte("second")})
+	_ = db.AppendAlertEvents(baseTime, [][]byte{[]byte("now")})
+	events := func(from, to time.Time) (out []string) {
+		_ = db.AlertEvents(from, to, func(t time.Time, e []byte) bool { out = append(out, string(e)); return true })
+		return out
+	}
+	if got := fmt.Sprint(events(recent, recent)); got != "[first second]" {
+		t.Fatalf("events at one instant: %s", got)
+	}
+	if _, err := db.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(events(time.Time{}, baseTime)); got != "[first second now]" {
+		t.Fatalf("events after pruning past a 24 h retention: %s", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openTest(t, path, clk, nil)
+	got = got[:0]
+	_ = db2.Records(RecordSilence, func(k string, v []byte) bool { got = append(got, k); return false })
+	if fmt.Sprint(got) != "[a]" {
+		t.Fatalf("after reopen, stopping at the first: %v", got)
+	}
+}
