@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,8 @@ type Manager struct {
 	groups []*group
 
 	mu       sync.Mutex
-	known    map[string]*known // by fingerprint
+	known    map[string]*known            // by fingerprint
+	byRule   map[string]map[string]*known // by rule name, then fingerprint
 	restored map[*rules.AlertingRule]bool
 	silences *silences
 }
@@ -89,7 +91,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *Dispa
 	if err != nil {
 		return nil, fmt.Errorf("alert external URL: %w", err)
 	}
-	m := &Manager{opts: o, db: db, eng: eng, disp: disp, extURL: ext, known: map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
+	m := &Manager{opts: o, db: db, eng: eng, disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
 	for _, g := range groups {
 		iv := g.Interval
 		if iv <= 0 {
@@ -144,26 +146,45 @@ func (m *Manager) EvalAt(ctx context.Context, ts time.Time) {
 	}
 }
 
+// evalGroup evaluates a group's rules, several at once on a machine with
+// several cores: alerting rules read only the store, never each other.
 func (m *Manager) evalGroup(ctx context.Context, g *group, ts time.Time) {
 	start := time.Now()
-	for _, r := range g.Rules {
-		rs := time.Now()
-		_, err := r.Eval(ctx, 0, ts, m.queryFunc, m.extURL, 0)
-		r.SetEvaluationTimestamp(ts)
-		r.SetEvaluationDuration(time.Since(rs))
-		r.SetLastError(err)
-		if err != nil {
-			r.SetHealth(rules.HealthBad)
-			g.failures.Add(1)
-			m.opts.Logger.Error("alert rule evaluation failed", "event_type", "alert_evaluation", "alertname", r.Name(), "error", err)
-			continue
-		}
-		r.SetHealth(rules.HealthGood)
-		m.reconcile(g, r, ts)
+	work := make(chan *rules.AlertingRule)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(g.Rules)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				m.evalRule(ctx, g, r, ts)
+			}
+		}()
 	}
+	for _, r := range g.Rules {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
 	g.evals.Add(1)
 	g.lastEval.Store(ts.UnixNano())
 	g.lastDuration.Store(int64(time.Since(start)))
+}
+
+func (m *Manager) evalRule(ctx context.Context, g *group, r *rules.AlertingRule, ts time.Time) {
+	start := time.Now()
+	_, err := r.Eval(ctx, 0, ts, m.queryFunc, m.extURL, 0)
+	r.SetEvaluationTimestamp(ts)
+	r.SetEvaluationDuration(time.Since(start))
+	r.SetLastError(err)
+	if err != nil {
+		r.SetHealth(rules.HealthBad)
+		g.failures.Add(1)
+		m.opts.Logger.Error("alert rule evaluation failed", "event_type", "alert_evaluation", "alertname", r.Name(), "error", err)
+		return
+	}
+	r.SetHealth(rules.HealthGood)
+	m.reconcile(g, r, ts)
 }
 
 // queryFunc evaluates a rule's expression at ts over raw samples.

@@ -77,14 +77,14 @@ func (o *DispatcherOptions) withDefaults() DispatcherOptions {
 	if o != nil {
 		c = *o
 	}
-	notifyDefault(&c.Timeout, 10 * time.Second)
+	notifyDefault(&c.Timeout, 10*time.Second)
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 5
 	}
-	notifyDefault(&c.BackoffBase, 500 * time.Millisecond)
-	notifyDefault(&c.BackoffMax, 30 * time.Second)
+	notifyDefault(&c.BackoffBase, 500*time.Millisecond)
+	notifyDefault(&c.BackoffMax, 30*time.Second)
 	notifyDefault(&c.QueueSize, 1000)
-	notifyDefault(&c.DrainTimeout, 5 * time.Second)
+	notifyDefault(&c.DrainTimeout, 5*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -2,9 +2,11 @@ package alert
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // notifyStatus is the status of a batch: firing when any of it fires.
@@ -47,6 +49,28 @@ func notifySummary(n *Notification) string {
 // notifyValue formats the alert's value in as few digits as round-trip.
 func notifyValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// notifyJSONValue is v as a JSON number, or as a string ("NaN", "+Inf",
+// "-Inf") where JSON has no number for it.
+func notifyJSONValue(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return notifyValue(v)
+	}
+	return v
+}
+
+// notifyTruncate shortens s to at most limit bytes, ending in "..." when
+// cut, without splitting a character.
+func notifyTruncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // notifyLabelNames returns the label names sorted, alertname first.

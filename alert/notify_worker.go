@@ -47,7 +47,7 @@ func (w *notifyWorker) run(ctx context.Context, stop <-chan struct{}) {
 	for {
 		select {
 		case ns := <-w.queue:
-			w.deliver(ctx, ns)
+			w.handle(ctx, ns)
 		case <-stop:
 			w.drain(ctx)
 			return
@@ -55,20 +55,25 @@ func (w *notifyWorker) run(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-// drain sends what is left in the queue, dropping it once ctx is done.
+// drain sends what is left in the queue.
 func (w *notifyWorker) drain(ctx context.Context) {
 	for {
 		select {
 		case ns := <-w.queue:
-			if ctx.Err() != nil {
-				w.drop(ns, "shutdown")
-				continue
-			}
-			w.deliver(ctx, ns)
+			w.handle(ctx, ns)
 		default:
 			return
 		}
 	}
+}
+
+// handle delivers ns, or drops it once ctx is done (Close gave up waiting).
+func (w *notifyWorker) handle(ctx context.Context, ns []*Notification) {
+	if ctx.Err() != nil {
+		w.drop(ns, "shutdown")
+		return
+	}
+	w.deliver(ctx, ns)
 }
 
 // deliver sends ns, retrying retryable failures with backoff.

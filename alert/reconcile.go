@@ -95,8 +95,8 @@ func (m *Manager) reminder(r *rules.AlertingRule, a *rules.Alert, k *known, key 
 // condition cleared becomes inactive; a resolved one is forgotten.
 func (m *Manager) vanished(r *rules.AlertingRule, seen map[string]bool, ts time.Time) []change {
 	var out []change
-	for key, k := range m.known {
-		if k.Rule != r.Name() || seen[key] {
+	for key, k := range m.byRule[r.Name()] {
+		if seen[key] {
 			continue
 		}
 		c := change{key: key, drop: true}
@@ -113,18 +113,26 @@ func (m *Manager) event(r *rules.AlertingRule, a *rules.Alert, state string, ts 
 		Summary: a.Annotations.Get("summary"), Silenced: m.silences.match(a.Labels, ts)}
 }
 
-// apply persists, records, logs and dispatches the changes of one evaluation.
+// apply persists, records, logs and dispatches the changes of one
+// evaluation: state and history each in one transaction.
 func (m *Manager) apply(changes []change, ts time.Time) {
 	var events [][]byte
+	put, del := map[string][]byte{}, []string(nil)
+	m.mu.Lock()
 	for _, c := range changes {
-		m.mu.Lock()
 		if c.drop {
-			delete(m.known, c.key)
-		} else {
-			m.known[c.key] = c.save
+			m.forget(c.key)
+			del = append(del, c.key)
+		} else if b, err := json.Marshal(c.save); err == nil {
+			m.remember(c.key, c.save)
+			put[c.key] = b
 		}
-		m.mu.Unlock()
-		m.persist(c)
+	}
+	m.mu.Unlock()
+	if err := m.db.WriteRecords(store.RecordAlertState, put, del); err != nil {
+		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
+	}
+	for _, c := range changes {
 		if c.event != nil {
 			m.logEvent(c)
 			if b, err := json.Marshal(eventJSON(c.event)); err == nil {
@@ -139,18 +147,6 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 		if err := m.db.AppendAlertEvents(ts, events); err != nil {
 			m.opts.Logger.Error("alert history write failed", "event_type", "alert_history", "error", err)
 		}
-	}
-}
-
-func (m *Manager) persist(c change) {
-	var err error
-	if c.drop {
-		err = m.db.DeleteRecord(store.RecordAlertState, c.key)
-	} else if b, merr := json.Marshal(c.save); merr == nil {
-		err = m.db.PutRecord(store.RecordAlertState, c.key, b)
-	}
-	if err != nil {
-		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
 	}
 }
 
@@ -214,4 +210,21 @@ func (m *Manager) notification(r *rules.AlertingRule, a *rules.Alert, status str
 		n.StartsAt = a.ActiveAt
 	}
 	return n
+}
+
+// remember and forget keep m.known and its per-rule index in step. The
+// caller holds m.mu.
+func (m *Manager) remember(key string, k *known) {
+	m.known[key] = k
+	if m.byRule[k.Rule] == nil {
+		m.byRule[k.Rule] = map[string]*known{}
+	}
+	m.byRule[k.Rule][key] = k
+}
+
+func (m *Manager) forget(key string) {
+	if k, ok := m.known[key]; ok {
+		delete(m.byRule[k.Rule], key)
+		delete(m.known, key)
+	}
 }

@@ -42,7 +42,7 @@ func (m *Manager) loadKnown() error {
 			bad = fmt.Errorf("alert state %s: %w", key, err)
 			return false
 		}
-		m.known[key] = &k
+		m.remember(key, &k)
 		return true
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"fmt"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -42,6 +43,7 @@ func decodeChunkRange(dst []Sample, payload []byte, mint, maxt int64) ([]Sample,
 		return dst, err
 	}
 	n := c.NumSamples()
+	dst = slices.Grow(dst, n) // at most one allocation per chunk, none when the caller sized dst
 	it := c.Iterator(nil)
 	last := minInt64
 	for i := 0; i < n; i++ {

@@ -18,9 +18,11 @@ type index struct {
 	count  atomic.Int64
 	nextID atomic.Uint64
 
-	mu     sync.RWMutex
-	all    []*memSeries // in id order
-	byName map[string][]*memSeries
+	mu  sync.RWMutex
+	all []*memSeries // in id order
+	// postings lists the series of each label name and value, so a
+	// matcher like {svc="billing"} reads its series, not every series.
+	postings map[string]map[string][]*memSeries
 }
 
 type indexShard struct {
@@ -29,7 +31,7 @@ type indexShard struct {
 }
 
 func newIndex() *index {
-	ix := &index{byName: map[string][]*memSeries{}}
+	ix := &index{postings: map[string]map[string][]*memSeries{}}
 	for i := range ix.shards {
 		ix.shards[i].m = map[uint64][]*memSeries{}
 	}
@@ -95,8 +97,14 @@ func (ix *index) add(s *memSeries) {
 	defer ix.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(ix.all, s.id, func(a *memSeries, id uint64) int { return cmp.Compare(a.id, id) })
 	ix.all = slices.Insert(ix.all, i, s)
-	name := s.lset.Get(MetricName)
-	ix.byName[name] = append(ix.byName[name], s)
+	for _, l := range s.lset {
+		vals := ix.postings[l.Name]
+		if vals == nil {
+			vals = map[string][]*memSeries{}
+			ix.postings[l.Name] = vals
+		}
+		vals[l.Value] = append(vals[l.Value], s)
+	}
 }
 
 // remove drops a series whose data has all expired.
@@ -112,10 +120,15 @@ func (ix *index) remove(s *memSeries) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.all = slices.DeleteFunc(ix.all, func(o *memSeries) bool { return o == s })
-	name := s.lset.Get(MetricName)
-	ix.byName[name] = slices.DeleteFunc(ix.byName[name], func(o *memSeries) bool { return o == s })
-	if len(ix.byName[name]) == 0 {
-		delete(ix.byName, name)
+	for _, l := range s.lset {
+		vals := ix.postings[l.Name]
+		vals[l.Value] = slices.DeleteFunc(vals[l.Value], func(o *memSeries) bool { return o == s })
+		if len(vals[l.Value]) == 0 {
+			delete(vals, l.Value)
+		}
+		if len(vals) == 0 {
+			delete(ix.postings, l.Name)
+		}
 	}
 }
 
@@ -141,9 +154,11 @@ func (ix *index) match(ms []*labels.Matcher) []*memSeries {
 	ix.mu.RLock()
 	cands := ix.all
 	for _, m := range ms {
-		if m.Name == MetricName && m.Type == labels.MatchEqual {
-			cands = ix.byName[m.Value]
-			break
+		// The shortest postings list of an equality matcher bounds the scan.
+		if m.Type == labels.MatchEqual && m.Value != "" {
+			if p := ix.postings[m.Name][m.Value]; len(p) < len(cands) {
+				cands = p
+			}
 		}
 	}
 	var out []*memSeries

@@ -36,6 +36,27 @@ func (db *DB) PutRecord(kind RecordKind, key string, value []byte) error {
 	})
 }
 
+// WriteRecords stores put and removes del in one transaction.
+func (db *DB) WriteRecords(kind RecordKind, put map[string][]byte, del []string) error {
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(kind.bucket())
+		for k, v := range put {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		for _, k := range del {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // DeleteRecord removes key; a missing key is no error.
 func (db *DB) DeleteRecord(kind RecordKind, key string) error {
 	return db.update(func(tx *bolt.Tx) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"errors"
 	"fmt"
 	"math"
@@ -144,6 +145,11 @@ func (s *memSeries) snapshot() headSnapshot {
 // samples decodes the snapshot's samples newer than after within [mint, maxt].
 func (hs headSnapshot) samples(dst []Sample, after, mint, maxt int64) ([]Sample, error) {
 	mint = max(mint, after+1)
+	n := 0
+	for _, c := range hs.chunks {
+		n += int(chunkSamples(c))
+	}
+	dst = slices.Grow(dst, n)
 	var err error
 	for _, c := range hs.chunks {
 		if dst, err = decodeChunkRange(dst, c, mint, maxt); err != nil {
