@@ -100,6 +100,9 @@ func CheckRules(path string) (int, []error) {
 		return 0, []error{err}
 	}
 	groups, errs := parseRules(b, path, slog.New(slog.DiscardHandler))
+	for i, err := range errs {
+		errs[i] = fmt.Errorf("%s:%w", path, err) // rulefmt's errors start with line:column
+	}
 	n := 0
 	for _, g := range groups {
 		n += len(g.Rules)

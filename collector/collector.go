@@ -159,3 +159,9 @@ func (c *Collector) Run(ctx context.Context) {
 
 // Now returns the collector's clock.
 func (c *Collector) Now() time.Time { return c.opts.Now() }
+
+// AddWriter has fn write more metrics (the alert manager's, say) wherever
+// the collector's are written: /metrics and the self-scrape.
+func (c *Collector) AddWriter(fn func(w io.Writer)) {
+	c.set.RegisterMetricsWriter(fn)
+}

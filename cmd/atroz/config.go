@@ -101,6 +101,13 @@ type Config struct {
 	// QueryCacheMB bounds the range-query result cache; 0 disables it
 	// (QUERY_CACHE_MB, -query-cache-mb). Default 64.
 	QueryCacheMB int
+
+	// ExternalURL is the dashboard's address as users reach it, for links
+	// in notifications (EXTERNAL_URL, -external-url). Default http://localhost:8080.
+	ExternalURL string
+
+	// Alerting: see alert.go for the settings of rules and receivers.
+	Alert AlertConfig
 }
 
 // DefaultConfig returns the configuration used when nothing is set: a
@@ -126,6 +133,9 @@ func DefaultConfig() Config {
 		QueryTimeout:    2 * time.Minute,
 		QueryMaxSamples: 50_000_000,
 		QueryCacheMB:    64,
+
+		ExternalURL: "http://localhost:8080",
+		Alert:       defaultAlertConfig(),
 	}
 }
 
@@ -138,7 +148,7 @@ type setting struct {
 
 // settings lists every setting of c, pointing into c.
 func (c *Config) settings() []setting {
-	return []setting{
+	list := []setting{
 		{"environment", "development or production", &c.Environment},
 		{"listen-addr", "HTTP listen address, host:port", &c.ListenAddr},
 		{"data-dir", "directory of the store file atroz.db", &c.DataDir},
@@ -160,7 +170,9 @@ func (c *Config) settings() []setting {
 		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
 		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
 		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
+		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
 	}
+	return append(list, c.Alert.settings()...)
 }
 
 // envName returns the environment variable of a flag: listen-addr is LISTEN_ADDR.
@@ -174,6 +186,7 @@ func envName(flagName string) string {
 func newConfig(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) (*Config, error) {
 	c := DefaultConfig()
 	var errs []error
+	fs.StringVar(&c.Alert.RulesFile, "rules-file", "", "same as -alert-rules-file")
 	for _, s := range c.settings() {
 		env := envName(s.flag)
 		register(fs, s.ptr, s.flag, s.usage+" ($"+env+")")
@@ -240,6 +253,7 @@ func (c *Config) Validate() error {
 	check(c.QueryTimeout <= 0, "QUERY_TIMEOUT", "must be positive, got %s", c.QueryTimeout)
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
 	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
+	errs = append(errs, c.Alert.validate()...)
 	if err := c.WebConfig("").Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
 	}

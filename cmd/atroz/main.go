@@ -74,6 +74,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&TokenCommand{m.Env}).Run(ctx, args)
 	case "version":
 		return (&VersionCommand{m.Env}).Run(ctx, args)
+	case "rules":
+		return (&RulesCommand{m.Env}).Run(ctx, args)
 	case "help":
 		return m.help(ctx, args)
 	}
@@ -113,6 +115,7 @@ Commands:
 	serve      run the HTTP server over the store (the default)
 	db         import into, inspect, check and compact the store file
 	token      create, list and revoke ingest tokens
+	rules      check alert rule files ("atroz rules check FILE")
 	version    print the version, commit and Go version
 	help       print this help, or "atroz help <command>" for one command
 

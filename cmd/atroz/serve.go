@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"atroz/alert"
 	"atroz/collector"
 	"atroz/store"
 	"atroz/web"
@@ -63,6 +64,12 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
 	srv := web.New(wc, db, col, log)
+	alerts, disp, err := startAlerting(cfg, db, srv, col, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer disp.Close() // after the evaluation below has stopped: delivers what is queued
 	servers := []server{{srv, ln}}
 	if cfg.EnableMetrics && cfg.MetricsPort != 0 {
 		mln, err := net.Listen("tcp", metricsAddr(cfg))
@@ -75,11 +82,14 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	scraping, stopScraping := context.WithCancel(context.Background())
 	scraped := make(chan struct{})
 	go func() { defer close(scraped); col.Run(scraping) }()
+	evaluated := make(chan struct{})
+	go func() { defer close(evaluated); alerts.Run(scraping) }()
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
 	err = runServers(ctx, servers, cfg.ShutdownTimeout, log)
 	stopScraping()
 	<-scraped
+	<-evaluated
 	if serr := col.Scrape(); serr != nil { // the last requests' counts, before the store closes
 		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
@@ -146,4 +156,29 @@ Usage:
 	atroz serve [flags]
 `)
 	printSettings(c.Stderr)
+}
+
+// startAlerting loads the rules, builds the receivers and the alert
+// manager, and attaches it to the server and the metrics.
+func startAlerting(cfg *Config, db *store.DB, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *alert.Dispatcher, error) {
+	groups, err := alert.LoadRules(cfg.Alert.RulesFile, splitList(cfg.Alert.DisabledRules), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	receivers, err := cfg.Alert.receivers(cfg.ExternalURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("alert receivers: %w", err)
+	}
+	disp := alert.NewDispatcher(receivers, &alert.DispatcherOptions{Logger: log})
+	m, err := alert.NewManager(db, srv.Query(), groups, disp, &alert.Options{
+		EvalInterval: cfg.Alert.EvalInterval, RepeatInterval: cfg.Alert.RepeatInterval,
+		ExternalURL: cfg.ExternalURL, Logger: log,
+	})
+	if err != nil {
+		disp.Close()
+		return nil, nil, err
+	}
+	srv.SetAlerts(m)
+	col.AddWriter(m.WriteMetrics)
+	return m, disp, nil
 }
