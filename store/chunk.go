@@ -1,8 +1,8 @@
 package store
 
 import (
-	"slices"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )

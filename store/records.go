@@ -87,9 +87,9 @@ func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
 		b := tx.Bucket(migrations.BucketAlerts)
 		b.FillPercent = 1 // keys only grow
 		for _, e := range events {
-			seq, _ := b.NextSequence() // cannot fail in a writable transaction
+			seq, _ := b.NextSequence()                                               // cannot fail in a writable transaction
 			key := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
-			key = binary.BigEndian.AppendUint32(key, uint32(seq))                     // #nosec G115 -- wraps after 4e9 events, order within one ms only
+			key = binary.BigEndian.AppendUint32(key, uint32(seq))                    // #nosec G115 -- wraps after 4e9 events, order within one ms only
 			if err := b.Put(key, e); err != nil {
 				return fmt.Errorf("put alert event: %w", err)
 			}

@@ -1,10 +1,10 @@
 package store
 
 import (
-	"slices"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
