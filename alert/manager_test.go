@@ -43,7 +43,7 @@ func (c *captureReceiver) Send(_ context.Context, ns []*Notification) error {
 	return nil
 }
 
-func newRig(t *testing.T, path string, rulesFile string) *rig {
+func newRig(t *testing.T, path string, rulesFile string, extra ...Receiver) *rig {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "a.db")
@@ -58,7 +58,7 @@ func newRig(t *testing.T, path string, rulesFile string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.disp = NewDispatcher([]Receiver{r.rec}, nil)
+	r.disp = NewDispatcher(append([]Receiver{r.rec}, extra...), nil)
 	r.m, err = NewManager(r.db, query.New(r.db, &query.Options{CacheBytes: -1}), groups, r.disp, &Options{Now: func() time.Time { return r.now }, RepeatInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -27,9 +28,9 @@ type DispatcherOptions struct {
 	// Timeout bounds one Send attempt. Default 10s.
 	Timeout time.Duration
 	// MaxRetries is how many times a retryable failure is tried again after
-	// the first attempt. Default 5: a dead receiver costs its queue about a
-	// minute per notification with the default backoff. A negative value
-	// disables retries.
+	// the first attempt. Default 5: with the default backoff the waits add
+	// up to at most 15.5s (half that on average), plus the attempts' own
+	// time. A negative value disables retries.
 	MaxRetries int
 	// BackoffBase is the first retry's maximum wait; it doubles per retry,
 	// with full jitter (a uniform wait in [0, cap)). Default 500ms.
@@ -147,10 +148,13 @@ func NewDispatcher(receivers []Receiver, opts *DispatcherOptions) *Dispatcher {
 	return d
 }
 
-// Dispatch enqueues the notifications as one batch to every receiver. It
-// never blocks: a receiver whose queue is full, or a closed Dispatcher,
-// drops the batch, logs it and counts it as dropped.
+// Dispatch enqueues the notifications (nil ones are skipped) as one batch
+// to every receiver. It never blocks: a receiver whose queue is full, or a
+// closed Dispatcher, drops the batch, logs it and counts it as dropped. The
+// receivers read the notifications later, from other goroutines: the caller
+// must not change them afterwards.
 func (d *Dispatcher) Dispatch(ns ...*Notification) {
+	ns = slices.DeleteFunc(slices.Clone(ns), func(n *Notification) bool { return n == nil })
 	if len(ns) == 0 {
 		return
 	}

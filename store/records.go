@@ -104,7 +104,7 @@ func (db *DB) AlertEvents(from, to time.Time, fn func(t time.Time, event []byte)
 	return db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(migrations.BucketAlerts).Cursor()
 		start := binary.BigEndian.AppendUint64(nil, uint64(from.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
-		for k, v := c.Seek(start); k != nil && len(k) == 12; k, v = c.Next() {
+		for k, v := c.Seek(start); len(k) == 12; k, v = c.Next() {
 			ms := int64(binary.BigEndian.Uint64(k) ^ (1 << 63)) // #nosec G115 -- undoes the flip
 			if ms > to.UnixMilli() || !fn(time.UnixMilli(ms), v) {
 				return nil
