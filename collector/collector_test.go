@@ -166,3 +166,18 @@ func TestEscapedLabelValues(t *testing.T) {
 		t.Fatalf("stored %g", got)
 	}
 }
+
+// TestScrapeStoresEverySample checks that nothing the exposition holds is
+// refused by the store (labels with empty values, such as a trimmed build's
+// GOROOT, are absent labels).
+func TestScrapeStoresEverySample(t *testing.T) {
+	c, db := newTest(t, nil)
+	if err := c.Scrape(); err != nil {
+		t.Fatal(err)
+	}
+	for reason, n := range db.Stats().Refused {
+		if n != 0 {
+			t.Fatalf("the store refused %d scraped samples as %s", n, reason)
+		}
+	}
+}

@@ -167,3 +167,13 @@ func TestAppendLimits(t *testing.T) {
 type labelsMatcher = labels.Matcher
 
 func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+func TestEmptyLabelValueMeansAbsent(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "e.db"), &testClock{baseTime}, nil)
+	mustAppend(t, db, Labels{{MetricName, "go_info"}, {"GOROOT", ""}, {"version", "go1.26"}}, baseTime.UnixMilli(), 1)
+	mustAppend(t, db, Labels{{MetricName, "go_info"}, {"version", "go1.26"}}, baseTime.UnixMilli()+1, 1)
+	got := selectRaw(t, db, eq(MetricName, "go_info"))
+	if len(got) != 1 || len(got[0].Samples) != 2 || got[0].Labels.String() != `go_info{version="go1.26"}` {
+		t.Fatalf("got %+v", got)
+	}
+}

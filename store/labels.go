@@ -86,14 +86,24 @@ func (ls Labels) sorted() bool {
 	return true
 }
 
-// normalize returns ls sorted by name, copying only when it is not sorted already.
+// normalize returns ls sorted by name without empty values (an empty value
+// means the label is absent, as in Prometheus), copying only when needed.
 func (ls Labels) normalize() Labels {
-	if ls.sorted() {
+	if ls.sorted() && !ls.hasEmpty() {
 		return ls
 	}
-	c := slices.Clone(ls)
+	c := slices.DeleteFunc(slices.Clone(ls), func(l Label) bool { return l.Value == "" })
 	slices.SortStableFunc(c, func(a, b Label) int { return strings.Compare(a.Name, b.Name) })
 	return c
+}
+
+func (ls Labels) hasEmpty() bool {
+	for _, l := range ls {
+		if l.Value == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // validate checks sorted labels against the limits in o.
@@ -121,8 +131,6 @@ func (l Label) validate(o *Options) error {
 	switch {
 	case l.Name == "":
 		return fmt.Errorf("%w: empty label name", ErrInvalidLabels)
-	case l.Value == "":
-		return fmt.Errorf("%w: label %q has an empty value", ErrInvalidLabels, l.Name)
 	case len(l.Name) > o.MaxLabelNameLength:
 		return fmt.Errorf("%w: label name of %d bytes, limit %d", ErrLabelTooLong, len(l.Name), o.MaxLabelNameLength)
 	case len(l.Value) > o.MaxLabelValueLength:
