@@ -19,7 +19,7 @@ func (s *Server) SetAlerts(m *alert.Manager) { s.alerts.Store(m) }
 // Query returns the PromQL engine behind the query API, for the alert manager to share.
 func (s *Server) Query() *query.Engine { return s.query }
 
-func (s *Server) alertAPI(api *gin.RouterGroup) {
+func (s *Server) alertAPI(api, admin *gin.RouterGroup) {
 	api.GET("/alerts", s.withAlerts(func(c *gin.Context, m *alert.Manager) {
 		success(c, gin.H{"alerts": nonNil(m.Alerts())}, nil)
 	}))
@@ -28,8 +28,8 @@ func (s *Server) alertAPI(api *gin.RouterGroup) {
 	}))
 	api.GET("/alerts/history", s.withAlerts(s.alertHistory))
 	api.GET("/silences", s.withAlerts(func(c *gin.Context, m *alert.Manager) { success(c, m.Silences(), nil) }))
-	api.POST("/silences", s.withAlerts(s.addSilence))
-	api.DELETE("/silences/:id", s.withAlerts(s.deleteSilence))
+	admin.POST("/silences", s.withAlerts(s.addSilence))
+	admin.DELETE("/silences/:id", s.withAlerts(s.deleteSilence))
 }
 
 // withAlerts answers 503 until an alert manager is attached.

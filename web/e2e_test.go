@@ -21,11 +21,12 @@ import (
 // liveServer is a Server listening on a loopback port, over a real store
 // and collector with the real clock.
 type liveServer struct {
-	url   string
-	s     *Server
-	db    *store.DB
-	col   *collector.Collector
-	token string
+	url     string
+	s       *Server
+	db      *store.DB
+	col     *collector.Collector
+	token   string // ingest token
+	session string // viewer login token
 }
 
 func startLive(t testing.TB, log *slog.Logger) *liveServer {
@@ -39,7 +40,10 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 		t.Fatal(err)
 	}
 	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
-	s := New(Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true}, db, col, log)
+	s, err := New(Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true, Auth: testAuth}, db, col, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +59,7 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token}
+	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token, session: login(t, s.Handler(), db, "viewer", store.RoleViewer)}
 }
 
 func (ls *liveServer) post(t testing.TB, c *http.Client, path, body string, header ...string) int {
@@ -140,7 +144,9 @@ func TestEndToEnd(t *testing.T) {
 		{[]*labels.Matcher{m("__name__", "http_request_duration_seconds_bucket"), m("service", "billing"), m("route", "/invoices/:id"), m("le", "0.1")}, `http_request_duration_seconds_bucket{service="billing",route="/invoices/:id",method="GET",le="0.1"} 2`, 2},
 		{[]*labels.Matcher{m("__name__", "jobs_done_total")}, "", 42},
 	}
-	resp, err := c.Get(ls.url + "/metrics")
+	mreq, _ := http.NewRequest("GET", ls.url+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+ls.token)
+	resp, err := c.Do(mreq)
 	if err != nil {
 		t.Fatal(err)
 	}

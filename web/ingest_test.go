@@ -16,11 +16,12 @@ import (
 
 // ingestServer is a Server with an ingest token, over a store whose clock is fixed.
 type ingestServer struct {
-	s     *Server
-	db    *store.DB
-	col   *collector.Collector
-	token string
-	logs  *syncBuffer
+	s       *Server
+	db      *store.DB
+	col     *collector.Collector
+	token   string // ingest token
+	session string // admin login token
+	logs    *syncBuffer
 }
 
 var ingestNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -39,12 +40,17 @@ func newIngestServer(t testing.TB, cfg Config) *ingestServer {
 	}
 	col := collector.New(db, &collector.Options{Now: now, DataDir: t.TempDir()})
 	var logs syncBuffer
-	s := New(cfg, db, col, slog.New(slog.NewJSONHandler(&logs, nil)))
-	return &ingestServer{s: s, db: db, col: col, token: token, logs: &logs}
+	cfg.Auth = testAuth
+	s, err := New(cfg, db, col, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ingestServer{s: s, db: db, col: col, token: token, logs: &logs, session: login(t, s.Handler(), db, "tester", store.RoleAdmin)}
 }
 
 func (is *ingestServer) do(method, path, body string, header ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+is.session)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -55,7 +61,7 @@ func (is *ingestServer) do(method, path, body string, header ...string) *httptes
 
 func (is *ingestServer) metrics(t *testing.T) string {
 	t.Helper()
-	return is.do("GET", "/metrics", "").Body.String()
+	return is.do("GET", "/metrics", "", "Authorization", "Bearer "+is.token).Body.String()
 }
 
 func TestIngestRefusals(t *testing.T) {
@@ -79,11 +85,11 @@ func TestIngestRefusals(t *testing.T) {
 	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","fps":[-3]}`, 400, "fps[0] must be between 0 and 1000, got -3", origin...)
 	f("POST", "/api/v1/beacons", `{"service":"shop"`, 400, "truncated", origin...)
 	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","fps":[`+strings.Repeat("60,", 30000)+`60]}`, 413, "body exceeds 65536 bytes", origin...)
-	f("POST", "/api/v1/ingest/requests", event, 401, "ingest token is required")
+	f("POST", "/api/v1/ingest/requests", event, 401, "ingest token is required", "Authorization", "")
 	f("POST", "/api/v1/ingest/requests", event, 401, "unknown or revoked", "Authorization", "Bearer atz_nope")
 	f("POST", "/api/v1/ingest/requests", `[{"service":"billing","route":"/x","method":"GET","status":700}]`, 400, "events[0].status must be between 100 and 599, got 700", "Authorization", auth)
 	f("POST", "/api/v1/ingest/requests", strings.Repeat(" ", 1<<20+1), 413, "body exceeds 1048576 bytes", "Authorization", auth)
-	f("POST", "/api/v1/import/prometheus", "up 1\n", 401, "ingest token is required")
+	f("POST", "/api/v1/import/prometheus", "up 1\n", 401, "ingest token is required", "Authorization", "")
 	f("POST", "/api/v1/import/prometheus", "up{ 1\n", 400, "parse", "Authorization", auth)
 	f("POST", "/api/v1/import/prometheus", "up 1\ndown NaN\n", 400, "NaN or infinite", "Authorization", auth)
 	f("POST", "/api/v1/import/prometheus", fmt.Sprintf("up 1 %d\n", ingestNow.UnixMilli()+3600_000), 400, "ahead of the clock", "Authorization", auth)

@@ -2,8 +2,12 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -51,5 +55,31 @@ func newTestServer(t testing.TB) (*Server, *syncBuffer) {
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
-	return New(Config{Version: "v1.2.3", Development: true, MetricsOnMain: true}, db, col, log), &logs
+	s, err := New(Config{Version: "v1.2.3", Development: true, MetricsOnMain: true, Auth: testAuth}, db, col, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &logs
+}
+
+// testAuth signs test tokens.
+var testAuth = AuthConfig{Secret: []byte("test-secret-of-at-least-32-bytes!!")}
+
+// login creates a user of role and returns a token from the login route.
+func login(t testing.TB, h http.Handler, db *store.DB, name, role string) string {
+	t.Helper()
+	if err := db.AddUser(name, role, "a test password"); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"`+name+`","password":"a test password"}`))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var body struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Data.Token == "" {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	return body.Data.Token
 }

@@ -37,6 +37,7 @@ func (ls *liveServer) api(t *testing.T, c *http.Client, method, path string, for
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+ls.session)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,9 @@ type Config struct {
 	Revision string
 	// Query configures the PromQL engine behind the query API.
 	Query query.Options
+	// Auth configures logins and their tokens. Tokens use the real clock,
+	// as the JWT library validates them against it.
+	Auth AuthConfig
 }
 
 // Validate reports the first field that is out of range.
@@ -126,6 +129,7 @@ type Server struct {
 	col     *collector.Collector
 	query   *query.Engine
 	alerts  atomic.Pointer[alert.Manager]
+	auth    *auth
 	log     *slog.Logger
 	origins map[string]bool
 	started time.Time
@@ -135,7 +139,7 @@ type Server struct {
 
 // New builds a Server over db, recording its requests and ingested data in
 // col. It does not listen until Serve is called.
-func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) *Server {
+func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, db: db, col: col, log: log, started: time.Now(), origins: map[string]bool{}}
 	for _, o := range cfg.AllowedOrigins {
@@ -145,6 +149,10 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) *
 	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
 	qo.Logger = log
 	s.query = query.New(db, &qo)
+	var err error
+	if s.auth, err = newAuth(cfg.Auth, db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, "auth_failure", action) }); err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	s.http = &http.Server{
 		Handler:           s.engine,
@@ -154,7 +162,7 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) *
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return s
+	return s, nil
 }
 
 // Handler returns the router, for tests and for embedding in another server.
@@ -190,16 +198,33 @@ func (s *Server) routes() *gin.Engine {
 	e.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
+	// Open: health, the beacon script and beacons (origin-checked), logins.
 	e.GET("/health", s.health)
-	if s.cfg.MetricsOnMain {
-		e.GET("/metrics", metricsHandler(s.col))
-	}
 	e.GET("/beacon.js", beaconJS)
 	e.POST("/api/v1/beacons", s.beacons)
-	ingest := e.Group("/api/v1", s.requireToken)
-	ingest.POST("/ingest/requests", s.ingestRequests)
-	ingest.POST("/import/prometheus", s.importPrometheus)
-	s.promAPI(e.Group("/api/v1"))
-	s.alertAPI(e.Group("/api/v1"))
+	e.POST("/api/v1/auth/login", s.auth.mw.LoginHandler)
+	e.POST("/api/v1/auth/refresh", s.auth.refresh)
+	e.POST("/api/v1/auth/logout", s.auth.logout)
+	// Ingest tokens: pushes, and /metrics on the main port (Prometheus'
+	// scrape config sends a bearer token with authorization:).
+	ingest := e.Group("/", s.requireToken)
+	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
+	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
+	if s.cfg.MetricsOnMain {
+		ingest.GET("/metrics", metricsHandler(s.col))
+	}
+	// Logged-in users: viewers read, admins also change.
+	viewer := e.Group("/api/v1", s.auth.requireLogin(store.RoleViewer))
+	admin := e.Group("/api/v1", s.auth.requireLogin(store.RoleAdmin))
+	s.promAPI(viewer)
+	s.alertAPI(viewer, admin)
 	return e
+}
+
+// securityEvent logs a refused or suspicious request.
+func (s *Server) securityEvent(c *gin.Context, kind, action string) {
+	s.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "security event",
+		slog.String("event_type", "security"), slog.String("kind", kind), slog.String("action", action),
+		slog.String("route", c.FullPath()), slog.String("method", c.Request.Method),
+		slog.String("client_ip", s.clientIP(c)), slog.String("request_id", c.GetString(ctxRequestID)))
 }

@@ -84,7 +84,7 @@ type Config struct {
 	SlowRequestThreshold time.Duration
 
 	// GDPREnabled truncates client IPs in logs to their /24 or /48
-	// (GDPR_ENABLED, -gdpr-enabled). Default false.
+	// (GDPR_ENABLED, -gdpr-enabled). Default true.
 	GDPREnabled bool
 
 	// MaxPagesPerService caps the pages a service's beacons may name; more are
@@ -108,6 +108,8 @@ type Config struct {
 
 	// Alerting: see alert.go for the settings of rules and receivers.
 	Alert AlertConfig
+	// Security: see security.go for logins, TLS and rate limits.
+	Security SecurityConfig
 }
 
 // DefaultConfig returns the configuration used when nothing is set: a
@@ -136,6 +138,8 @@ func DefaultConfig() Config {
 
 		ExternalURL: "http://localhost:8080",
 		Alert:       defaultAlertConfig(),
+		Security:    defaultSecurityConfig(),
+		GDPREnabled: true,
 	}
 }
 
@@ -165,14 +169,15 @@ func (c *Config) settings() []setting {
 		{"scrape-interval", "how often the metrics are stored", &c.ScrapeInterval},
 		{"service-name", "service label of AtroZ's own requests", &c.ServiceName},
 		{"slow-request-threshold", "latency past which a request logs a high_latency alert", &c.SlowRequestThreshold},
-		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48", &c.GDPREnabled},
+		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48 (default true)", &c.GDPREnabled},
 		{"max-pages-per-service", "pages per service kept apart before the rest count as <other>", &c.MaxPagesPerService},
 		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
 		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
 		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
 	}
-	return append(list, c.Alert.settings()...)
+	list = append(list, c.Alert.settings()...)
+	return append(list, c.Security.settings()...)
 }
 
 // envName returns the environment variable of a flag: listen-addr is LISTEN_ADDR.
@@ -254,6 +259,7 @@ func (c *Config) Validate() error {
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
 	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
 	errs = append(errs, c.Alert.validate()...)
+	errs = append(errs, c.Security.validate(c.Environment == "production", c.AllowedOrigins, c.TrustedProxies)...)
 	if err := c.WebConfig("").Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
 	}

@@ -76,6 +76,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&VersionCommand{m.Env}).Run(ctx, args)
 	case "rules":
 		return (&RulesCommand{m.Env}).Run(ctx, args)
+	case "user":
+		return (&UserCommand{Env: m.Env}).Run(ctx, args)
 	case "help":
 		return m.help(ctx, args)
 	}
@@ -116,6 +118,7 @@ Commands:
 	db         import into, inspect, check and compact the store file
 	token      create, list and revoke ingest tokens
 	rules      check alert rule files ("atroz rules check FILE")
+	user       add, list, change the password of, or remove dashboard users
 	version    print the version, commit and Go version
 	help       print this help, or "atroz help <command>" for one command
 

@@ -45,6 +45,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	db.SetLogger(log)
+	if err := ensureAdmin(db, c.Stderr); err != nil {
+		_ = closeStore(db)
+		return fmt.Errorf("first user: %w", err)
+	}
 	defer func() {
 		err = errors.Join(err, closeStore(db))
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
@@ -63,7 +67,15 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	col := collector.New(db, cfg.CollectorOptions(log))
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
-	srv := web.New(wc, db, col, log)
+	if wc.Auth, err = cfg.Security.authConfig(cfg.DataDir, cfg.Security.TLSCertFile != ""); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	srv, err := web.New(wc, db, col, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	alerts, disp, err := startAlerting(cfg, db, srv, col, log)
 	if err != nil {
 		_ = ln.Close()

@@ -96,7 +96,8 @@ func waitListening(t *testing.T, log *syncBuffer, done <-chan error) string {
 }
 
 // TestServeMetricsPlacement checks where /metrics is served: on the main
-// port by default, on METRICS_PORT when set, nowhere when disabled.
+// port behind an ingest token by default, open on METRICS_PORT when set,
+// nowhere when disabled.
 func TestServeMetricsPlacement(t *testing.T) {
 	free := freePort(t)
 	f := func(env map[string]string, mainCode int, metricsPort string) {
@@ -121,7 +122,7 @@ func TestServeMetricsPlacement(t *testing.T) {
 			t.Fatalf("serve: %v", err)
 		}
 	}
-	f(map[string]string{}, http.StatusOK, "")
+	f(map[string]string{}, http.StatusUnauthorized, "") // on the main port it takes an ingest token
 	f(map[string]string{"ENABLE_METRICS": "false"}, http.StatusNotFound, "")
 	f(map[string]string{"METRICS_PORT": free}, http.StatusNotFound, free)
 }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"atroz/store"
+
+	"golang.org/x/term"
+)
+
+// UserCommand manages dashboard users.
+type UserCommand struct {
+	Env
+	// Stdin supplies passwords; nil means the process's standard input.
+	Stdin io.Reader
+}
+
+// Run runs `user add|list|passwd|remove`.
+func (c *UserCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		c.Usage()
+		return errUsage
+	}
+	switch args[0] {
+	case "add":
+		return c.add(args[1:])
+	case "list":
+		return c.list(args[1:])
+	case "passwd":
+		return c.passwd(args[1:])
+	case "remove":
+		return c.remove(args[1:])
+	}
+	c.Usage()
+	return errUsage
+}
+
+func (c *UserCommand) add(args []string) error {
+	fs := c.flagSet("user add", c.Usage)
+	role := fs.String("role", store.RoleViewer, "viewer or admin")
+	return c.withUser(fs, args, func(name string, db *store.DB) error {
+		pw, err := c.password("Password for " + name + ": ")
+		if err != nil {
+			return err
+		}
+		if err := db.AddUser(name, *role, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "added %s (%s)\n", name, *role)
+		return nil
+	})
+}
+
+func (c *UserCommand) passwd(args []string) error {
+	return c.withUser(c.flagSet("user passwd", c.Usage), args, func(name string, db *store.DB) error {
+		pw, err := c.password("New password for " + name + ": ")
+		if err != nil {
+			return err
+		}
+		if err := db.SetPassword(name, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "password of %s changed\n", name)
+		return nil
+	})
+}
+
+func (c *UserCommand) remove(args []string) error {
+	return c.withUser(c.flagSet("user remove", c.Usage), args, func(name string, db *store.DB) error {
+		if err := db.RemoveUser(name); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "removed %s\n", name)
+		return nil
+	})
+}
+
+func (c *UserCommand) list(args []string) error {
+	return c.withExistingStore(c.flagSet("user list", c.Usage), args, func(_ *Config, db *store.DB) error {
+		users, err := db.Users()
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.Created.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
+}
+
+// withUser parses settings and the one NAME argument, opens the store
+// (creating it), runs fn and closes it.
+func (c *UserCommand) withUser(fs *flag.FlagSet, args []string, fn func(name string, db *store.DB) error) (err error) {
+	cfg, err := c.parseConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(fs, 1); err != nil {
+		return err
+	}
+	db, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeStore(db)) }()
+	return fn(fs.Arg(0), db)
+}
+
+// password reads a password: without echo from a terminal, else one line of Stdin.
+func (c *UserCommand) password(prompt string) (string, error) {
+	if c.Stdin == nil {
+		if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) { // #nosec G115 -- a file descriptor fits an int
+			fmt.Fprint(c.Stderr, prompt)
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(c.Stderr)
+			return string(b), err
+		}
+		c.Stdin = os.Stdin
+	}
+	line, err := bufio.NewReader(c.Stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// Usage prints the command's help on Stderr.
+func (c *UserCommand) Usage() {
+	fmt.Fprint(c.Stderr, `Manage dashboard users. Passwords are read without echo from a terminal,
+or as one line of standard input; they must be 10 to 72 bytes.
+
+Usage:
+
+	atroz user add [-role viewer|admin] NAME
+	atroz user list
+	atroz user passwd NAME
+	atroz user remove NAME
+`)
+	printSettings(c.Stderr)
+}
+
+// ensureAdmin creates an admin with a random password when the store has
+// no user, and prints the password once, to the console, never to the log.
+func ensureAdmin(db *store.DB, console io.Writer) error {
+	users, err := db.Users()
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	var b [18]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	pw := base64.RawURLEncoding.EncodeToString(b[:])
+	if err := db.AddUser("admin", store.RoleAdmin, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(console, "\n  AtroZ created the user admin with password %s\n  It is shown this once; change it with: atroz user passwd admin\n\n", pw)
+	return nil
+}

@@ -1,0 +1,280 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"atroz/store"
+
+	jwt "github.com/appleboy/gin-jwt/v2"
+	"github.com/gin-gonic/gin"
+)
+
+// AuthConfig configures logins and their tokens.
+type AuthConfig struct {
+	// Algorithm is HS256 (default, with Secret) or RS256, RS384, RS512 (with the key files).
+	Algorithm               string
+	Secret                  []byte
+	PrivKeyFile, PubKeyFile string
+	// Expiration is a token's lifetime. Default 30m.
+	Expiration time.Duration
+	// MaxRefresh bounds refreshing: no token outlives the login it came from by more. Default 24h.
+	MaxRefresh time.Duration
+	// Issuer and Audience are set in every token and checked on every request. Default "atroz".
+	Issuer, Audience string
+	// SecureCookie marks the session cookie Secure (under HTTPS).
+	SecureCookie bool
+}
+
+// CookieName is the session cookie holding the token for browsers.
+const CookieName = "atroz_token"
+
+// maxTokenBytes bounds what is parsed as a token: a megabyte of dots is refused before parsing.
+const maxTokenBytes = 4096
+
+// Claims keys AtroZ adds to gin-jwt's.
+const (
+	claimSubject  = "sub"
+	claimRole     = "role"
+	claimAuthTime = "auth_time"
+	claimID       = "jti"
+)
+
+// auth is the login machinery: gin-jwt plus the checks it lacks.
+type auth struct {
+	cfg     AuthConfig
+	db      *store.DB
+	mw      *jwt.GinJWTMiddleware
+	revoked *denylist
+	now     func() time.Time
+	onFail  func(c *gin.Context, action string)
+}
+
+func newAuth(cfg AuthConfig, db *store.DB, now func() time.Time, onFail func(*gin.Context, string)) (*auth, error) {
+	a := &auth{cfg: withAuthDefaults(cfg), db: db, revoked: &denylist{m: map[string]time.Time{}}, now: now, onFail: onFail}
+	mw, err := jwt.New(&jwt.GinJWTMiddleware{
+		Realm:            "atroz",
+		SigningAlgorithm: a.cfg.Algorithm,
+		Key:              a.cfg.Secret,
+		PrivKeyFile:      a.cfg.PrivKeyFile,
+		PubKeyFile:       a.cfg.PubKeyFile,
+		Timeout:          a.cfg.Expiration,
+		MaxRefresh:       a.cfg.MaxRefresh,
+		IdentityKey:      claimSubject,
+		Authenticator:    a.authenticate,
+		PayloadFunc:      a.payload,
+		Unauthorized:     a.unauthorized,
+		LoginResponse:    tokenResponse,
+		RefreshResponse:  tokenResponse,
+		LogoutResponse:   func(c *gin.Context, code int) { c.JSON(code, gin.H{"status": "success"}) },
+		TokenLookup:      "header: Authorization, cookie: " + CookieName,
+		TokenHeadName:    "Bearer",
+		TimeFunc:         now,
+		SendCookie:       true,
+		CookieName:       CookieName,
+		CookieHTTPOnly:   true,
+		CookieSameSite:   http.SameSiteStrictMode,
+		SecureCookie:     a.cfg.SecureCookie,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	a.mw = mw
+	return a, nil
+}
+
+func withAuthDefaults(c AuthConfig) AuthConfig {
+	if c.Algorithm == "" {
+		c.Algorithm = "HS256"
+	}
+	if c.Expiration <= 0 {
+		c.Expiration = 30 * time.Minute
+	}
+	if c.MaxRefresh <= 0 {
+		c.MaxRefresh = 24 * time.Hour
+	}
+	if c.Issuer == "" {
+		c.Issuer = "atroz"
+	}
+	if c.Audience == "" {
+		c.Audience = "atroz"
+	}
+	return c
+}
+
+type loginBody struct {
+	Username string `json:"username" form:"username"`
+	Password string `json:"password" form:"password"`
+}
+
+// authenticate checks a login's user name and password.
+func (a *auth) authenticate(c *gin.Context) (any, error) {
+	var lb loginBody
+	if err := c.ShouldBind(&lb); err != nil || lb.Username == "" || lb.Password == "" {
+		return nil, jwt.ErrMissingLoginValues
+	}
+	u, ok := a.db.VerifyUser(lb.Username, lb.Password)
+	if !ok {
+		a.onFail(c, "login refused")
+		return nil, jwt.ErrFailedAuthentication
+	}
+	return &u, nil
+}
+
+// payload puts the user, role, issuer, audience, a unique ID and the time
+// of the login (kept across refreshes) in the token.
+func (a *auth) payload(data any) jwt.MapClaims {
+	u, ok := data.(*store.User)
+	if !ok {
+		return jwt.MapClaims{}
+	}
+	now := a.now()
+	return jwt.MapClaims{
+		claimSubject: u.Name, claimRole: u.Role, "iss": a.cfg.Issuer, "aud": a.cfg.Audience,
+		claimID: randomID(), claimAuthTime: now.Unix(), "nbf": now.Unix(), "iat": now.Unix(),
+	}
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+func (a *auth) unauthorized(c *gin.Context, code int, message string) {
+	if code == http.StatusUnauthorized {
+		a.onFail(c, message)
+	}
+	abortWithError(c, code, ErrorUnauthorized, errors.New(message))
+}
+
+func tokenResponse(c *gin.Context, code int, token string, expire time.Time) {
+	c.JSON(code, gin.H{"status": "success", "data": gin.H{"token": token, "expires": expire.UTC()}})
+}
+
+// bounded refuses an oversized token before any parsing.
+func bounded(c *gin.Context) bool {
+	if len(c.GetHeader("Authorization")) > maxTokenBytes {
+		return false
+	}
+	ck, err := c.Cookie(CookieName)
+	return err != nil || len(ck) <= maxTokenBytes
+}
+
+// requireLogin admits requests with a valid, unexpired, unrevoked token of
+// the right issuer and audience, whose login is within MaxRefresh, and at
+// least role. (gin-jwt's own middleware runs the rest of the chain before
+// returning, so it cannot be followed by checks; its parser is used instead.)
+func (a *auth) requireLogin(role string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		claims, err := a.validClaims(c)
+		if err != nil {
+			a.unauthorized(c, http.StatusUnauthorized, err.Error())
+			return
+		}
+		if role == store.RoleAdmin && claims[claimRole] != store.RoleAdmin {
+			a.onFail(c, "admin route as "+fmt.Sprint(claims[claimRole]))
+			abortWithError(c, http.StatusForbidden, ErrorForbidden, errors.New("this needs the admin role"))
+			return
+		}
+		c.Set(ctxUser, claims[claimSubject])
+		c.Set(ctxRole, claims[claimRole])
+		c.Next()
+	}
+}
+
+// validClaims parses the request's token (signature, algorithm, exp, nbf)
+// and applies AtroZ's own checks.
+func (a *auth) validClaims(c *gin.Context) (map[string]any, error) {
+	if !bounded(c) {
+		return nil, errors.New("token too large")
+	}
+	claims, err := a.mw.GetClaimsFromJWT(c)
+	if err != nil {
+		return nil, err
+	}
+	exp, ok := claims["exp"].(float64)
+	if !ok || int64(exp) < a.now().Unix() {
+		return nil, errors.New("token is expired or has no expiry")
+	}
+	return claims, a.checkClaims(claims)
+}
+
+// Context keys of the logged-in user.
+const (
+	ctxUser = "user"
+	ctxRole = "role"
+)
+
+// checkClaims verifies what gin-jwt does not: issuer, audience, revocation,
+// and that the login the token descends from is within MaxRefresh.
+func (a *auth) checkClaims(claims map[string]any) error {
+	switch {
+	case claims["iss"] != a.cfg.Issuer:
+		return errors.New("token has the wrong issuer")
+	case claims["aud"] != a.cfg.Audience:
+		return errors.New("token has the wrong audience")
+	case a.revoked.has(fmt.Sprint(claims[claimID]), a.now()):
+		return errors.New("token was revoked by logout")
+	}
+	at, ok := claims[claimAuthTime].(float64)
+	if !ok || a.now().Sub(time.Unix(int64(at), 0)) > a.cfg.MaxRefresh {
+		return errors.New("login is too old: log in again")
+	}
+	return nil
+}
+
+// refresh issues a new token for a valid, unexpired one, never past
+// MaxRefresh since the original login (gin-jwt alone would slide that
+// window forever, and would also refresh expired tokens).
+func (a *auth) refresh(c *gin.Context) {
+	if _, err := a.validClaims(c); err != nil {
+		a.unauthorized(c, http.StatusUnauthorized, err.Error())
+		return
+	}
+	a.mw.RefreshHandler(c)
+}
+
+// logout revokes the token until it expires and clears the cookie.
+func (a *auth) logout(c *gin.Context) {
+	if !bounded(c) {
+		a.unauthorized(c, http.StatusUnauthorized, "token too large")
+		return
+	}
+	claims, err := a.mw.GetClaimsFromJWT(c)
+	if err == nil {
+		if exp, ok := claims["exp"].(float64); ok {
+			a.revoked.add(fmt.Sprint(claims[claimID]), time.Unix(int64(exp), 0), a.now())
+		}
+	}
+	a.mw.LogoutHandler(c)
+}
+
+// denylist holds revoked token IDs until their tokens expire.
+type denylist struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (d *denylist) add(id string, until, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, t := range d.m {
+		if now.After(t) {
+			delete(d.m, k)
+		}
+	}
+	d.m[id] = until
+}
+
+func (d *denylist) has(id string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.m[id]
+	return ok && !now.After(t)
+}

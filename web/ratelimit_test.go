@@ -1,0 +1,319 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// newTestLimiter returns a RateLimiter over o, closed when the test ends.
+func newTestLimiter(t testing.TB, o RateLimitOptions) *RateLimiter {
+	t.Helper()
+	rl, err := NewRateLimiter(o)
+	if err != nil {
+		t.Fatalf("NewRateLimiter: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := rl.Close(); err != nil {
+			t.Errorf("close rate limiter: %v", err)
+		}
+	})
+	return rl
+}
+
+// limitedEngine serves POST /api/v1/auth/login in the auth class and GET
+// /api/v1/x in the api class, trusting proxies (nil: none).
+func limitedEngine(t testing.TB, rl *RateLimiter, proxies []string) *gin.Engine {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	if err := e.SetTrustedProxies(proxies); err != nil {
+		t.Fatalf("SetTrustedProxies: %v", err)
+	}
+	ok := func(c *gin.Context) { c.Status(http.StatusNoContent) }
+	e.POST("/api/v1/auth/login", rl.Middleware(RateClassAuth), ok)
+	e.GET("/api/v1/x", rl.Middleware(RateClassAPI), ok)
+	return e
+}
+
+// hit sends method path from peer (ip:port) with X-Forwarded-For xff when set.
+func hit(e http.Handler, method, path, peer, xff string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, nil)
+	r.RemoteAddr = peer
+	if xff != "" {
+		r.Header.Set("X-Forwarded-For", xff)
+	}
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, r)
+	return w
+}
+
+// checkLimited asserts a 429 with the rate limit headers and error body.
+func checkLimited(t *testing.T, w *httptest.ResponseRecorder, limit int) {
+	t.Helper()
+	if w.Code != http.StatusTooManyRequests {
+		t.Fatalf("status = %d, want 429", w.Code)
+	}
+	h := w.Header()
+	if got := h.Get("RateLimit-Limit"); got != strconv.Itoa(limit) {
+		t.Errorf("RateLimit-Limit = %q, want %d", got, limit)
+	}
+	if got := h.Get("RateLimit-Remaining"); got != "0" {
+		t.Errorf("RateLimit-Remaining = %q, want 0", got)
+	}
+	for _, k := range []string{"RateLimit-Reset", "Retry-After"} {
+		if n, err := strconv.Atoi(h.Get(k)); err != nil || n < 1 || n > 60 {
+			t.Errorf("%s = %q, want 1..60 seconds", k, h.Get(k))
+		}
+	}
+	var body errorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.ErrorType != ErrorRateLimited || body.Status != "error" {
+		t.Errorf("body = %s, want a rate_limited error", w.Body)
+	}
+}
+
+func TestRateLimitAuth(t *testing.T) {
+	var limited []string
+	rl := newTestLimiter(t, RateLimitOptions{OnLimited: func(c *gin.Context, class string) {
+		limited = append(limited, class+" "+c.ClientIP())
+	}})
+	e := limitedEngine(t, rl, nil)
+	for i := range DefaultRateLimitAuth {
+		w := hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", "")
+		if w.Code != http.StatusNoContent {
+			t.Fatalf("request %d: status = %d", i+1, w.Code)
+		}
+		if got, want := w.Header().Get("RateLimit-Remaining"), strconv.Itoa(DefaultRateLimitAuth-i-1); got != want {
+			t.Errorf("request %d: RateLimit-Remaining = %q, want %s", i+1, got, want)
+		}
+		if w.Header().Get("RateLimit-Limit") != "20" || w.Header().Get("RateLimit-Reset") == "" {
+			t.Errorf("request %d: headers %v", i+1, w.Header())
+		}
+	}
+	checkLimited(t, hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1001", ""), DefaultRateLimitAuth)
+	if want := []string{"auth 192.0.2.1"}; fmt.Sprint(limited) != fmt.Sprint(want) {
+		t.Errorf("OnLimited calls = %v, want %v", limited, want)
+	}
+	// Another client, and another class for the same client, are unaffected.
+	if w := hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.2:1000", ""); w.Code != http.StatusNoContent {
+		t.Errorf("other IP: status = %d, want 204", w.Code)
+	}
+	if w := hit(e, http.MethodGet, "/api/v1/x", "192.0.2.1:1000", ""); w.Code != http.StatusNoContent || w.Header().Get("RateLimit-Limit") != "100" {
+		t.Errorf("api class: status = %d, RateLimit-Limit = %q", w.Code, w.Header().Get("RateLimit-Limit"))
+	}
+}
+
+func TestRateLimitForgedForwardedFor(t *testing.T) {
+	rl := newTestLimiter(t, RateLimitOptions{AuthPerMinute: 3})
+	e := limitedEngine(t, rl, nil)
+	for i := range 3 {
+		if w := hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", fmt.Sprintf("203.0.113.%d", i)); w.Code != http.StatusNoContent {
+			t.Fatalf("request %d: status = %d", i+1, w.Code)
+		}
+	}
+	checkLimited(t, hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", "203.0.113.99"), 3)
+}
+
+func TestRateLimitTrustedProxy(t *testing.T) {
+	rl := newTestLimiter(t, RateLimitOptions{AuthPerMinute: 2})
+	e := limitedEngine(t, rl, []string{"10.0.0.1"})
+	for _, client := range []string{"203.0.113.1", "203.0.113.2"} {
+		for i := range 2 {
+			if w := hit(e, http.MethodPost, "/api/v1/auth/login", "10.0.0.1:443", client); w.Code != http.StatusNoContent {
+				t.Fatalf("%s request %d: status = %d", client, i+1, w.Code)
+			}
+		}
+	}
+	checkLimited(t, hit(e, http.MethodPost, "/api/v1/auth/login", "10.0.0.1:443", "203.0.113.1"), 2)
+}
+
+func TestRateLimitIPv6Prefix(t *testing.T) {
+	rl := newTestLimiter(t, RateLimitOptions{AuthPerMinute: 1})
+	e := limitedEngine(t, rl, nil)
+	if w := hit(e, http.MethodPost, "/api/v1/auth/login", "[2001:db8:1:2::1]:1000", ""); w.Code != http.StatusNoContent {
+		t.Fatalf("first: status = %d", w.Code)
+	}
+	checkLimited(t, hit(e, http.MethodPost, "/api/v1/auth/login", "[2001:db8:1:2:ffff::9]:1000", ""), 1)
+	if w := hit(e, http.MethodPost, "/api/v1/auth/login", "[2001:db8:1:3::1]:1000", ""); w.Code != http.StatusNoContent {
+		t.Errorf("other /64: status = %d, want 204", w.Code)
+	}
+}
+
+func TestRateLimitUnknownClass(t *testing.T) {
+	rl := newTestLimiter(t, RateLimitOptions{})
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.GET("/x", rl.Middleware("nope"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	if w := hit(e, http.MethodGet, "/x", "192.0.2.1:1", ""); w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `rate limit class \"nope\" is not configured`) {
+		t.Errorf("status = %d, body = %s", w.Code, w.Body)
+	}
+}
+
+func TestRateLimitOptions(t *testing.T) {
+	f := func(o RateLimitOptions, wantErr string) {
+		t.Helper()
+		rl, err := NewRateLimiter(o)
+		if err == nil {
+			_ = rl.Close()
+			err = fmt.Errorf("<nil>")
+		}
+		if !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("error = %v, want it to contain %q", err, wantErr)
+		}
+	}
+	f(RateLimitOptions{AuthPerMinute: -1}, "AuthPerMinute must not be negative")
+	f(RateLimitOptions{RedisURL: "http://user:secret@redis:6379"}, "invalid URL scheme")
+	f(RateLimitOptions{RedisURL: "redis://user:sec ret@redis:6379\x7f"}, "RedisURL")
+	f(RateLimitOptions{RedisURL: "redis://" + notRedis(t)}, "redis store at 127.0.0.1:")
+	rl := newTestLimiter(t, RateLimitOptions{})
+	if err := rl.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestRateLimitRedisURLHidesPassword(t *testing.T) {
+	_, err := NewRateLimiter(RateLimitOptions{RedisURL: "redis://user:hunter2@redis:6379\x7f"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error = %v, want one without the password", err)
+	}
+}
+
+// notRedis returns the address of a listener that hangs up on every
+// connection, until the test ends.
+func notRedis(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+// startRedis runs redis-server on a free loopback port until the test ends
+// and returns its URL. It skips the test when redis-server is not installed,
+// unless CI is set.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-server is required in CI: %v", err)
+		}
+		t.Skip("redis-server not installed (apt-get install redis-server); skipping the shared Redis store test")
+	}
+	port, dir := freePort(t), t.TempDir()
+	logFile := filepath.Join(dir, "redis.log")
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logFile) // #nosec G204 -- test binary and arguments
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			out, _ := os.ReadFile(logFile) // #nosec G304 -- the test's own file
+			t.Logf("redis-server log:\n%s", out)
+		}
+	})
+	addr := net.JoinHostPort("127.0.0.1", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = conn.Close()
+			return "redis://" + addr + "/0"
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not listen on %s: %v", addr, err)
+		}
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer func() { _ = ln.Close() }()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+func TestRateLimitRedisShared(t *testing.T) {
+	url := startRedis(t)
+	a := limitedEngine(t, newTestLimiter(t, RateLimitOptions{RedisURL: url, AuthPerMinute: 4}), nil)
+	b := limitedEngine(t, newTestLimiter(t, RateLimitOptions{RedisURL: url, AuthPerMinute: 4}), nil)
+	var wg sync.WaitGroup
+	for _, e := range []*gin.Engine{a, b} {
+		wg.Go(func() {
+			for range 2 {
+				if w := hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", ""); w.Code != http.StatusNoContent {
+					t.Errorf("status = %d, want 204", w.Code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkLimited(t, hit(a, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", ""), 4)
+	checkLimited(t, hit(b, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000", ""), 4)
+	if w := hit(b, http.MethodPost, "/api/v1/auth/login", "192.0.2.2:1000", ""); w.Code != http.StatusNoContent {
+		t.Errorf("other IP: status = %d, want 204", w.Code)
+	}
+}
+
+func TestRateLimitStoreDownLetsThrough(t *testing.T) {
+	url := startRedis(t)
+	logs := &syncBuffer{}
+	rl := newTestLimiter(t, RateLimitOptions{RedisURL: url, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	e := limitedEngine(t, rl, nil)
+	if err := rl.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	w := hit(e, http.MethodGet, "/api/v1/x", "192.0.2.1:1000", "")
+	if w.Code != http.StatusNoContent || w.Header().Get("RateLimit-Limit") != "" {
+		t.Errorf("status = %d, RateLimit-Limit = %q; want 204 without rate headers", w.Code, w.Header().Get("RateLimit-Limit"))
+	}
+	if !strings.Contains(logs.String(), "rate limit store failed") {
+		t.Errorf("log = %s, want a store failure line", logs)
+	}
+}
+
+func BenchmarkRateLimitMemory(b *testing.B) {
+	rl := newTestLimiter(b, RateLimitOptions{APIPerMinute: 1 << 40})
+	e := limitedEngine(b, rl, nil)
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/x", nil)
+	r.RemoteAddr = "192.0.2.1:1000"
+	b.ReportAllocs()
+	for b.Loop() {
+		e.ServeHTTP(httptest.NewRecorder(), r)
+	}
+}
