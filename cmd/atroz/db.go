@@ -35,6 +35,8 @@ func (c *DBCommand) Run(ctx context.Context, args []string) error {
 		return (&DBCheckCommand{c.Env}).Run(ctx, args[1:])
 	case "compact":
 		return (&DBCompactCommand{c.Env}).Run(ctx, args[1:])
+	case "purge":
+		return (&DBPurgeCommand{c.Env}).Run(ctx, args[1:])
 	}
 	if isHelpFlag(args[0]) {
 		c.Usage()
