@@ -45,6 +45,7 @@ func newIngestServer(t testing.TB, cfg Config) *ingestServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return &ingestServer{s: s, db: db, col: col, token: token, logs: &logs, session: login(t, s.Handler(), db, "tester", store.RoleAdmin)}
 }
 

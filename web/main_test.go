@@ -59,6 +59,7 @@ func newTestServer(t testing.TB) (*Server, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s, &logs
 }
 

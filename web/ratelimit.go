@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -127,7 +128,7 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 	return r, nil
 }
 
-// Close stops the memory store's sweeper or closes the Redis connections.
+// Close closes the Redis connections; the memory store needs no closing.
 // It may be called more than once.
 func (r *RateLimiter) Close() error {
 	r.closeOnce.Do(func() { r.closeErr = r.closeFn() })
@@ -205,8 +206,7 @@ func orDefaultInt(n, def int64) int64 {
 // store otherwise, and the function that releases it.
 func newRateStore(redisURL string) (limiter.Store, func() error, error) {
 	if redisURL == "" {
-		s := newMemoryRateStore(ratePeriod)
-		return s, s.close, nil
+		return newMemoryRateStore(ratePeriod), func() error { return nil }, nil
 	}
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -226,43 +226,33 @@ func newRateStore(redisURL string) (limiter.Store, func() error, error) {
 	return s, client.Close, nil
 }
 
-// memoryRateStore is limiter's in-memory counter cache with a sweeper this
-// package can stop: the library's own sweeper stops only when the garbage
-// collector finalises the store.
+// memoryRateStore is limiter's in-memory counter cache, swept of expired
+// counters by the request that finds a sweep due. The library's own store
+// sweeps from a goroutine that stops only when the garbage collector
+// finalises the store; this one starts none, so it needs no closing.
 type memoryRateStore struct {
-	cache *memory.CacheWrapper
-	stop  chan struct{}
-	done  chan struct{}
+	cache    *memory.CacheWrapper
+	interval time.Duration
+	next     atomic.Int64 // Unix nanoseconds of the next sweep
 }
 
-// newMemoryRateStore starts a store whose expired counters are dropped
-// every sweep.
-func newMemoryRateStore(sweep time.Duration) *memoryRateStore {
-	s := &memoryRateStore{cache: memory.NewCache(0), stop: make(chan struct{}), done: make(chan struct{})}
-	go s.sweep(sweep)
+// newMemoryRateStore returns a store whose expired counters are dropped
+// every interval.
+func newMemoryRateStore(interval time.Duration) *memoryRateStore {
+	s := &memoryRateStore{cache: memory.NewCache(0), interval: interval}
+	s.next.Store(time.Now().Add(interval).UnixNano())
 	return s
 }
 
-// sweep drops expired counters every interval until close.
-func (s *memoryRateStore) sweep(interval time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			s.cache.Clean()
-		case <-s.stop:
-			return
-		}
+// sweepIfDue drops expired counters when a sweep is due. Of the requests
+// that find it due, one sweeps; sync.Map's Range takes no global lock, so
+// the others go on counting meanwhile.
+func (s *memoryRateStore) sweepIfDue(now time.Time) {
+	next := s.next.Load()
+	if now.UnixNano() < next || !s.next.CompareAndSwap(next, now.Add(s.interval).UnixNano()) {
+		return
 	}
-}
-
-// close stops the sweeper and waits for it.
-func (s *memoryRateStore) close() error {
-	close(s.stop)
-	<-s.done
-	return nil
+	s.cache.Clean()
 }
 
 // Get increments key's counter and returns its state.
@@ -284,6 +274,8 @@ func (s *memoryRateStore) Reset(_ context.Context, key string, rate limiter.Rate
 
 // Increment adds count to key's counter and returns its state.
 func (s *memoryRateStore) Increment(_ context.Context, key string, count int64, rate limiter.Rate) (limiter.Context, error) {
+	now := time.Now()
+	s.sweepIfDue(now)
 	n, exp := s.cache.Increment(key, count, rate.Period)
-	return common.GetContextFromState(time.Now(), rate, exp, n), nil
+	return common.GetContextFromState(now, rate, exp, n), nil
 }

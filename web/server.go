@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,14 @@ type Config struct {
 	// Auth configures logins and their tokens. Tokens use the real clock,
 	// as the JWT library validates them against it.
 	Auth AuthConfig
+	// RateLimits configures the per-client-IP limits.
+	RateLimits RateLimitOptions
+	// WS configures the live-update WebSocket; its hooks are filled in by New.
+	WS WSOptions
+	// Retention is reported by /security/status.
+	Retention time.Duration
+	// TLS is set when the server itself serves HTTPS.
+	TLS *tls.Config
 }
 
 // Validate reports the first field that is out of range.
@@ -130,6 +139,10 @@ type Server struct {
 	query   *query.Engine
 	alerts  atomic.Pointer[alert.Manager]
 	auth    *auth
+	events  *SecurityEvents
+	limits  *RateLimiter
+	hub     *Hub
+	https   func(*gin.Context) bool
 	log     *slog.Logger
 	origins map[string]bool
 	started time.Time
@@ -149,8 +162,7 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) (
 	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
 	qo.Logger = log
 	s.query = query.New(db, &qo)
-	var err error
-	if s.auth, err = newAuth(cfg.Auth, db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, "auth_failure", action) }); err != nil {
+	if err := s.security(); err != nil {
 		return nil, err
 	}
 	s.engine = s.routes()
@@ -168,9 +180,13 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) (
 // Handler returns the router, for tests and for embedding in another server.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Serve accepts connections on ln until Shutdown. It returns nil after a
-// Shutdown and the listener's error otherwise.
+// Serve accepts connections on ln until Shutdown, over TLS when
+// Config.TLS is set. It returns nil after a Shutdown and the listener's
+// error otherwise.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -193,38 +209,39 @@ func (s *Server) routes() *gin.Engine {
 	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
 	// The request ID comes first so every later line carries it; the metrics
 	// sit outside recovery so a request that panicked is counted as the 500
-	// it became.
-	e.Use(requestID(), s.accessLog(), s.col.Middleware(), s.recovery())
+	// it became; CORS answers preflights before any route.
+	e.Use(requestID(), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
 	e.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
+	csrf := SameOriginGuard(RequestOrigin(s.https), s.originAllowed)
 	// Open: health, the beacon script and beacons (origin-checked), logins.
 	e.GET("/health", s.health)
 	e.GET("/beacon.js", beaconJS)
-	e.POST("/api/v1/beacons", s.beacons)
-	e.POST("/api/v1/auth/login", s.auth.mw.LoginHandler)
-	e.POST("/api/v1/auth/refresh", s.auth.refresh)
-	e.POST("/api/v1/auth/logout", s.auth.logout)
+	e.POST("/api/v1/beacons", s.limits.Middleware("ingest"), s.beacons)
+	authg := e.Group("/api/v1/auth", s.limits.Middleware("auth"), csrf)
+	authg.POST("/login", s.auth.mw.LoginHandler)
+	authg.POST("/refresh", s.auth.refresh)
+	authg.POST("/logout", s.auth.logout)
 	// Ingest tokens: pushes, and /metrics on the main port (Prometheus'
 	// scrape config sends a bearer token with authorization:).
-	ingest := e.Group("/", s.requireToken)
+	ingest := e.Group("/", s.limits.Middleware("ingest"), s.requireToken)
 	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
 	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
 	if s.cfg.MetricsOnMain {
 		ingest.GET("/metrics", metricsHandler(s.col))
 	}
 	// Logged-in users: viewers read, admins also change.
-	viewer := e.Group("/api/v1", s.auth.requireLogin(store.RoleViewer))
-	admin := e.Group("/api/v1", s.auth.requireLogin(store.RoleAdmin))
+	viewer := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleViewer))
+	admin := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleAdmin))
 	s.promAPI(viewer)
 	s.alertAPI(viewer, admin)
+	e.GET("/security/status", s.limits.Middleware("api"), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)
+	e.GET("/ws", s.limits.Middleware("api"), s.hub.Handler())
 	return e
 }
 
-// securityEvent logs a refused or suspicious request.
+// securityEvent records a refused or suspicious request.
 func (s *Server) securityEvent(c *gin.Context, kind, action string) {
-	s.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "security event",
-		slog.String("event_type", "security"), slog.String("kind", kind), slog.String("action", action),
-		slog.String("route", c.FullPath()), slog.String("method", c.Request.Method),
-		slog.String("client_ip", s.clientIP(c)), slog.String("request_id", c.GetString(ctxRequestID)))
+	s.events.Record(c, kind, action)
 }

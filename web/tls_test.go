@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -76,6 +77,8 @@ func TestTLSConfig(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	var serverLog syncBuffer
+	srv.Config.ErrorLog = log.New(&serverLog, "", 0)
 	srv.TLS = cfg
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -103,6 +106,13 @@ func TestTLSConfig(t *testing.T) {
 		}
 	}
 	f(tls.VersionTLS10, tls.VersionTLS11, true)
+	// The server logs the refusal after sending its alert to the client.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(serverLog.String(), "unsupported versions") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(serverLog.String(), "unsupported versions") {
+		t.Errorf("server log = %q, want the server to refuse the TLS 1.1 client", serverLog.String())
+	}
 	f(tls.VersionTLS12, tls.VersionTLS12, false)
 	f(tls.VersionTLS13, tls.VersionTLS13, false)
 }

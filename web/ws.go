@@ -263,7 +263,7 @@ func (h *Hub) reserve(c *gin.Context, sess WSSession) (*wsConn, bool) {
 		abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, ErrHubClosed)
 		return nil, false
 	case full:
-		h.reject(c, http.StatusTooManyRequests, ErrorUnavailable, WSRejectTooMany, fmt.Errorf("more than %d websockets from one address", h.o.MaxPerIP))
+		h.reject(c, http.StatusTooManyRequests, ErrorRateLimited, WSRejectTooMany, fmt.Errorf("more than %d websockets from one address", h.o.MaxPerIP))
 		return nil, false
 	}
 	st := &wsConn{session: sess, start: h.o.Now(), topics: map[string]struct{}{}}

@@ -346,6 +346,10 @@ func (c *Config) WebConfig(version string) web.Config {
 		SlowRequest:    c.SlowRequestThreshold,
 		TruncateIPs:    c.GDPREnabled,
 		Query:          c.QueryOptions(),
+		RateLimits: web.RateLimitOptions{
+			APIPerMinute: int64(c.Security.RateLimitPerMinute), AuthPerMinute: int64(c.Security.RateLimitAuthPerMinute), RedisURL: c.Security.RedisURL,
+		},
+		Retention: time.Duration(c.RetentionDays) * 24 * time.Hour,
 	}
 }
 

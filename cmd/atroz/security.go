@@ -29,6 +29,9 @@ type SecurityConfig struct {
 	RateLimitPerMinute, RateLimitAuthPerMinute int
 	// RedisURL shares rate limits between instances (REDIS_URL).
 	RedisURL string
+	// HTTPRedirectAddr, with TLS, also listens for plain HTTP there and
+	// answers 308 to HTTPS (HTTP_REDIRECT_ADDR, e.g. :80).
+	HTTPRedirectAddr string
 }
 
 func defaultSecurityConfig() SecurityConfig {
@@ -47,6 +50,7 @@ func (s *SecurityConfig) settings() []setting {
 		{"rate-limit-per-minute", "API requests per client IP per minute", &s.RateLimitPerMinute},
 		{"rate-limit-auth-per-minute", "login attempts per client IP per minute", &s.RateLimitAuthPerMinute},
 		{"redis-url", "Redis URL to share rate limits between instances", &s.RedisURL},
+		{"http-redirect-addr", "with TLS, a plain-HTTP address answering 308 to HTTPS", &s.HTTPRedirectAddr},
 	}
 }
 

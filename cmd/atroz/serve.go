@@ -71,11 +71,18 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 		_ = ln.Close()
 		return err
 	}
+	if cfg.Security.TLSCertFile != "" {
+		if wc.TLS, err = web.TLSConfig(cfg.Security.TLSCertFile, cfg.Security.TLSKeyFile); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	srv, err := web.New(wc, db, col, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
+	defer func() { _ = srv.Close() }()
 	alerts, disp, err := startAlerting(cfg, db, srv, col, log)
 	if err != nil {
 		_ = ln.Close()
@@ -83,6 +90,15 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	}
 	defer disp.Close() // after the evaluation below has stopped: delivers what is queued
 	servers := []server{{srv, ln}}
+	if cfg.Security.HTTPRedirectAddr != "" {
+		rln, err := net.Listen("tcp", cfg.Security.HTTPRedirectAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen for the HTTPS redirect: %w", err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		servers = append(servers, server{&http.Server{Handler: web.RedirectToHTTPS(port), ReadHeaderTimeout: web.DefaultReadHeaderTimeout}, rln})
+	}
 	if cfg.EnableMetrics && cfg.MetricsPort != 0 {
 		mln, err := net.Listen("tcp", metricsAddr(cfg))
 		if err != nil {

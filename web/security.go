@@ -1,0 +1,119 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// security builds the login machinery, rate limits, security events and
+// the WebSocket hub from the configuration.
+func (s *Server) security() error {
+	s.https = IsHTTPS(len(s.cfg.TrustedProxies) > 0)
+	s.events = NewSecurityEvents(s.log, s.cfg.TruncateIPs)
+	s.col.AddWriter(s.events.WriteMetrics)
+	var err error
+	if s.auth, err = newAuth(s.cfg.Auth, s.db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, "auth_failure", action) }); err != nil {
+		return err
+	}
+	rl := s.cfg.RateLimits
+	rl.OnLimited = func(c *gin.Context, class string) { s.securityEvent(c, "rate_limited", class) }
+	rl.Logger = s.log
+	if s.limits, err = NewRateLimiter(rl); err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
+	ws := s.cfg.WS
+	ws.Authenticate = s.wsSession
+	ws.AllowOrigin = s.originAllowed
+	ws.OnConnect = s.col.WebSocketConnected
+	ws.OnDisconnect = s.col.WebSocketDisconnected
+	ws.OnReject = func(c *gin.Context, why string) { s.securityEvent(c, "ws_rejected", why) }
+	ws.Logger = s.log
+	s.hub = NewHub(ws)
+	return nil
+}
+
+// wsSession admits a WebSocket upgrade carrying a valid login (cookie or bearer).
+func (s *Server) wsSession(r *http.Request) (WSSession, bool) {
+	c := &gin.Context{Request: r} // the token parser reads only the request
+	claims, err := s.auth.validClaims(c)
+	if err != nil {
+		return WSSession{}, false
+	}
+	exp, _ := claims["exp"].(float64)
+	return WSSession{User: fmt.Sprint(claims[claimSubject]), Role: fmt.Sprint(claims[claimRole]), Expires: time.Unix(int64(exp), 0)}, true
+}
+
+// originAllowed reports whether a browser origin is in ALLOWED_ORIGINS.
+func (s *Server) originAllowed(origin string) bool { return s.origins[origin] }
+
+// cors refuses requests from foreign browser origins with a clear 403 (the
+// beacon handler words its own), then applies the beacon route's CORS rule
+// to beacons and the API's to everything else. The server's own origin is
+// never foreign.
+func (s *Server) cors() gin.HandlerFunc {
+	api := APICORS(s.cfg.AllowedOrigins, s.cfg.Development)
+	beaconAllowed := func(o string) bool { return s.cfg.Development || s.origins[o] }
+	beacon := BeaconCORS(beaconAllowed)
+	self := RequestOrigin(s.https)
+	return func(c *gin.Context) {
+		isBeacon := c.Request.URL.Path == "/api/v1/beacons"
+		origin := c.GetHeader("Origin")
+		allowed := origin == "" || origin == self(c) || s.origins[origin] || (isBeacon && beaconAllowed(origin)) || (s.cfg.Development && isLoopbackOrigin(origin))
+		switch {
+		case !allowed && isBeacon && c.Request.Method == http.MethodPost:
+			c.Next() // the beacon handler refuses it, naming the setting
+		case !allowed:
+			s.securityEvent(c, "origin_blocked", origin)
+			abortWithError(c, http.StatusForbidden, ErrorForbidden, fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin))
+		case origin == "" || origin == self(c):
+			c.Next()
+		case isBeacon:
+			beacon(c)
+		default:
+			api(c)
+		}
+	}
+}
+
+// Hub returns the live-update WebSocket hub.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Close releases the rate limiter's store and closes WebSocket connections.
+func (s *Server) Close() error {
+	return errors.Join(s.hub.Close(), s.limits.Close())
+}
+
+// securityStatus reports the effective security settings, never a secret.
+func (s *Server) securityStatus(c *gin.Context) {
+	rl := s.cfg.RateLimits
+	success(c, gin.H{
+		"environment":     map[bool]string{true: "development", false: "production"}[s.cfg.Development],
+		"https":           s.https(c),
+		"jwt":             gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
+		"cors_origins":    nonNil(s.cfg.AllowedOrigins),
+		"rate_limits":     gin.H{"api_per_minute": orDefaultInt(rl.APIPerMinute, 100), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, 20), "ingest_per_minute": orDefaultInt(rl.IngestPerMinute, 6000), "shared_store": rl.RedisURL != ""},
+		"trusted_proxies": nonNil(s.cfg.TrustedProxies),
+		"headers":         SecurityHeaderSet(),
+		"gdpr":            gin.H{"ip_truncation": s.cfg.TruncateIPs, "retention_days": s.cfg.Retention.Hours() / 24},
+		"websocket":       gin.H{"connections": s.hub.Connections()},
+	}, nil)
+}
+
+// httpsOnly redirects, in production behind a TLS-terminating proxy, a
+// request that reached the proxy over plain HTTP: 308 keeps the method and
+// body, so a redirected beacon POST survives. /health stays plain for load
+// balancers' probes.
+func (s *Server) httpsOnly() gin.HandlerFunc {
+	active := !s.cfg.Development && s.cfg.TLS == nil && len(s.cfg.TrustedProxies) > 0
+	return func(c *gin.Context) {
+		if !active || s.https(c) || c.ClientIP() == c.RemoteIP() || c.Request.URL.Path == "/health" {
+			return
+		}
+		c.Redirect(http.StatusPermanentRedirect, "https://"+c.Request.Host+c.Request.URL.RequestURI())
+		c.Abort()
+	}
+}
