@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -88,7 +89,7 @@ func TestTokenAttacks(t *testing.T) {
 	}
 }
 
-func encodeSeg(s string) string { return gjwt.EncodeSegment([]byte(s)) }
+func encodeSeg(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func itoa64(i int64) string { return strconv.FormatInt(i, 10) }
 
