@@ -102,7 +102,7 @@ func devSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
+	_, _ = rand.Read(key)                                  // crypto/rand.Read never fails on supported platforms
 	if err := os.WriteFile(path, key, 0o600); err != nil { // #nosec G703 -- inside DATA_DIR, the operator's setting
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
