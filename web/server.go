@@ -214,7 +214,13 @@ func (s *Server) routes() *gin.Engine {
 	e.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
-	csrf := SameOriginGuard(RequestOrigin(s.https), s.originAllowed)
+	guard := SameOriginGuard(RequestOrigin(s.https), s.originAllowed)
+	csrf := func(c *gin.Context) {
+		guard(c)
+		if c.IsAborted() {
+			s.securityEvent(c, SecurityCSRFBlocked, c.GetHeader("Sec-Fetch-Site")+" "+c.GetHeader("Origin"))
+		}
+	}
 	// Open: health, the beacon script and beacons (origin-checked), logins.
 	e.GET("/health", s.health)
 	e.GET("/beacon.js", beaconJS)

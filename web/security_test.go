@@ -1,0 +1,136 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"atroz/store"
+)
+
+func TestLoginBruteForceIsLimitedPerIP(t *testing.T) {
+	is := newIngestServer(t, Config{Development: true, MetricsOnMain: true})
+	login := func(ip, xff string) int {
+		req := httptestRequest("POST", "/api/v1/auth/login")
+		req.Body = http.NoBody
+		req.RemoteAddr = ip + ":4242"
+		req.Header.Set("X-Forwarded-For", xff)
+		return serveRec(is.s, req).Code
+	}
+	for i := range 20 {
+		if code := login("198.51.100.7", fmt.Sprintf("10.0.0.%d", i)); code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, code)
+		}
+	}
+	// A rotating forged X-Forwarded-For does not make a new client: no proxy is trusted.
+	req := httptestRequest("POST", "/api/v1/auth/login")
+	req.RemoteAddr = "198.51.100.7:4242"
+	req.Header.Set("X-Forwarded-For", "203.0.113.99")
+	w := serveRec(is.s, req)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || w.Header().Get("RateLimit-Limit") != "20" {
+		t.Fatalf("21st attempt: %d, headers %v", w.Code, w.Header())
+	}
+	if code := login("198.51.100.8", ""); code != http.StatusUnauthorized {
+		t.Fatalf("another client is limited too: %d", code)
+	}
+	if m := is.metrics(t); !strings.Contains(m, `security_events_total{kind="rate_limited"} 1`) || !strings.Contains(m, `security_events_total{kind="auth_failure"}`) {
+		t.Fatalf("security events not counted:\n%s", grepLines(m, "security_events"))
+	}
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestBrowserProtections(t *testing.T) {
+	is := newIngestServer(t, Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true})
+	// Every response carries the header set, exactly; no HSTS over plain HTTP.
+	w := is.do("GET", "/api/v1/labels", "")
+	for k, v := range SecurityHeaderSet() {
+		if got := w.Header().Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	if w.Header().Get("Strict-Transport-Security") != "" || w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Server") != "" {
+		t.Errorf("HSTS %q, Cache-Control %q, Server %q", w.Header().Get("Strict-Transport-Security"), w.Header().Get("Cache-Control"), w.Header().Get("Server"))
+	}
+	// A preflight from an unlisted origin is refused; a listed one is answered for that origin only.
+	w = is.do("OPTIONS", "/api/v1/query", "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from an unlisted origin: %d, ACAO %q", w.Code, w.Header().Get("Access-Control-Allow-Origin"))
+	}
+	w = is.do("GET", "/api/v1/labels", "", "Origin", "https://shop.example")
+	if w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" || w.Header().Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("credentialed request from a listed origin: %d %v", w.Code, w.Header())
+	}
+	// A cross-site state change is refused even with a valid session, and changes nothing.
+	w = is.do("POST", "/api/v1/silences", `{"matchers":[{"name":"a","value":"b"}],"endsAt":"2099-01-01T00:00:00Z"}`, "Sec-Fetch-Site", "cross-site")
+	if w.Code != http.StatusForbidden || !strings.Contains(is.metrics(t), `security_events_total{kind="csrf_blocked"} 1`) {
+		t.Errorf("cross-site POST: %d %s", w.Code, w.Body)
+	}
+	w = is.do("POST", "/api/v1/silences", `{}`, "Origin", "https://evil.example")
+	if w.Code != http.StatusForbidden || !strings.Contains(is.metrics(t), `security_events_total{kind="origin_blocked"} 2` /* the preflight above, and this */) {
+		t.Errorf("POST from a foreign origin: %d %s", w.Code, w.Body)
+	}
+	// Beacons from an unlisted origin.
+	w = is.do("POST", "/api/v1/beacons", `{"service":"shop","page":"/","fps":[60]}`, "Origin", "https://evil.example")
+	if w.Code != http.StatusForbidden || strings.Contains(is.metrics(t), "frontend_beacons_total{") {
+		t.Errorf("beacon from an unlisted origin: %d", w.Code)
+	}
+}
+
+func TestSecurityStatusAndWebSocketGate(t *testing.T) {
+	is := newIngestServer(t, Config{AllowedOrigins: []string{"https://shop.example"}})
+	if err := is.db.AddUser("vic", store.RoleViewer, "viewer password"); err != nil {
+		t.Fatal(err)
+	}
+	w := is.do("POST", "/api/v1/auth/login", `{"username":"vic","password":"viewer password"}`, "Authorization", "", "Content-Type", "application/json")
+	viewer := tokenOf(t, w.Body.String())
+	if w := is.do("GET", "/security/status", "", "Authorization", "Bearer "+viewer); w.Code != http.StatusForbidden {
+		t.Fatalf("status as viewer: %d", w.Code)
+	}
+	w = is.do("GET", "/security/status", "")
+	body := w.Body.String()
+	if w.Code != 200 || !strings.Contains(body, `"algorithm":"HS256"`) || !strings.Contains(body, `"cors_origins":["https://shop.example"]`) || !strings.Contains(body, `"api_per_minute":100`) {
+		t.Fatalf("status as admin: %d %s", w.Code, body)
+	}
+	for _, secret := range []string{string(testAuth.Secret), is.session, is.token} {
+		if strings.Contains(body, secret) {
+			t.Fatalf("/security/status leaks a secret")
+		}
+	}
+	// The WebSocket refuses an upgrade without a session, and a foreign origin.
+	if w := is.do("GET", "/ws", "", "Authorization", "", "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="); w.Code != http.StatusUnauthorized {
+		t.Fatalf("ws without a session: %d", w.Code)
+	}
+	if w := is.do("GET", "/ws", "", "Origin", "https://evil.example", "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="); w.Code != http.StatusForbidden {
+		t.Fatalf("ws from a foreign origin: %d", w.Code)
+	}
+}
+
+func TestHTTPSBehindProxy(t *testing.T) {
+	is := newIngestServer(t, Config{TrustedProxies: []string{"192.0.2.1"}})
+	req := httptestRequest("POST", "/api/v1/beacons?x=1")
+	req.RemoteAddr = "192.0.2.1:5000"
+	req.Header.Set("X-Forwarded-For", "198.51.100.4")
+	req.Header.Set("X-Forwarded-Proto", "http")
+	w := serveRec(is.s, req)
+	if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != "https://example.com/api/v1/beacons?x=1" {
+		t.Fatalf("plain HTTP through the proxy: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	req = httptestRequest("GET", "/health")
+	req.RemoteAddr = "192.0.2.1:5000"
+	req.Header.Set("X-Forwarded-For", "198.51.100.4")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	w = serveRec(is.s, req)
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatalf("HTTPS through the proxy: %d, HSTS %q", w.Code, w.Header().Get("Strict-Transport-Security"))
+	}
+}
