@@ -21,7 +21,11 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			route = "<unmatched>"
 		}
 		id := c.GetString(ctxRequestID)
-		s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		level, detail := slog.LevelInfo, c.GetString(ctxErrorDetail)
+		if detail != "" {
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(c.Request.Context(), level, "request",
 			slog.String("event_type", "access"),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
@@ -29,7 +33,8 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 			slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("request_id", id),
-			slog.String("client_ip", s.clientIP(c)))
+			slog.String("client_ip", s.clientIP(c)),
+			slog.String("error", detail))
 		if d > slow {
 			s.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "slow request",
 				slog.String("event_type", "alert"),

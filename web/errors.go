@@ -32,6 +32,20 @@ type errorBody struct {
 
 // abortWithError answers with code and {"status":"error","errorType":typ,"error":err}
 // and stops the handler chain. It is the only place that writes an error body.
+//
+// In production a 5xx answer carries a generic message and the request ID,
+// never internals; the detail goes to the access log line (error field).
 func abortWithError(c *gin.Context, code int, typ ErrorType, err error) {
-	c.AbortWithStatusJSON(code, errorBody{Status: "error", ErrorType: typ, Error: err.Error()})
+	msg := err.Error()
+	if code >= 500 && c.GetBool(ctxProduction) {
+		c.Set(ctxErrorDetail, msg)
+		msg = "internal error; quote request ID " + c.GetString(ctxRequestID) + " to the operator"
+	}
+	c.AbortWithStatusJSON(code, errorBody{Status: "error", ErrorType: typ, Error: msg})
 }
+
+// Context keys: whether the server runs in production, and a hidden error's detail.
+const (
+	ctxProduction  = "production"
+	ctxErrorDetail = "error_detail"
+)

@@ -15,13 +15,14 @@ const ctxRequestID = "request_id"
 // requestID keeps the client's X-Request-ID when it is a sane token, makes
 // one otherwise, and echoes it in the response, so a client and the logs
 // name a request the same way.
-func requestID() gin.HandlerFunc {
+func requestID(development bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(HeaderRequestID)
 		if !saneID(id) {
 			id = newID()
 		}
 		c.Set(ctxRequestID, id)
+		c.Set(ctxProduction, !development)
 		c.Header(HeaderRequestID, id)
 		c.Next()
 	}

@@ -18,7 +18,7 @@ func TestSecurityEventsRecord(t *testing.T) {
 		var logs syncBuffer
 		ev := NewSecurityEvents(slog.New(slog.NewJSONHandler(&logs, nil)), truncate)
 		e := gin.New()
-		e.Use(requestID())
+		e.Use(requestID(true))
 		refuse := func(c *gin.Context) {
 			ev.Record(c, SecurityOriginBlocked, "refused")
 			c.AbortWithStatus(http.StatusForbidden)

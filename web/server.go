@@ -210,7 +210,7 @@ func (s *Server) routes() *gin.Engine {
 	// The request ID comes first so every later line carries it; the metrics
 	// sit outside recovery so a request that panicked is counted as the 500
 	// it became; CORS answers preflights before any route.
-	e.Use(requestID(), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
+	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
 	e.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})

@@ -67,7 +67,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	col := collector.New(db, cfg.CollectorOptions(log))
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
-	if wc.Auth, err = cfg.Security.authConfig(cfg.DataDir, cfg.Security.TLSCertFile != ""); err != nil {
+	if wc.Auth, err = cfg.Security.authConfig(cfg.DataDir, cfg.Environment == "production" || cfg.Security.TLSCertFile != ""); err != nil { // production is HTTPS: the cookie is Secure
 		_ = ln.Close()
 		return err
 	}
