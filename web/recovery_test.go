@@ -32,7 +32,9 @@ func TestRecovery(t *testing.T) {
 func TestProductionHidesInternals(t *testing.T) {
 	for _, dev := range []bool{true, false} {
 		is := newIngestServer(t, Config{Development: dev})
-		is.s.engine.GET("/boom", func(c *gin.Context) { abortWithError(c, http.StatusInternalServerError, ErrorInternal, errors.New("disk /var/lib/atroz full")) })
+		is.s.engine.GET("/boom", func(c *gin.Context) {
+			abortWithError(c, http.StatusInternalServerError, ErrorInternal, errors.New("disk /var/lib/atroz full"))
+		})
 		w := is.do("GET", "/boom", "", "X-Request-ID", "req-42")
 		leaked := strings.Contains(w.Body.String(), "/var/lib/atroz")
 		if w.Code != 500 || leaked == !dev || (!dev && !strings.Contains(w.Body.String(), "req-42")) {
