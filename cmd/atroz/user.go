@@ -47,6 +47,9 @@ func (c *UserCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *UserCommand) add(args []string) error {
+	if len(args) > 1 && !strings.HasPrefix(args[0], "-") {
+		args = append(args[1:], args[0]) // `user add NAME -role admin` reads as well as `user add -role admin NAME`
+	}
 	fs := c.flagSet("user add", c.Usage)
 	role := fs.String("role", store.RoleViewer, "viewer or admin")
 	return c.withUser(fs, args, func(name string, db *store.DB) error {

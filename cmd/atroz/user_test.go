@@ -17,7 +17,7 @@ func TestUserCommands(t *testing.T) {
 		err := (&UserCommand{Env: m.Env, Stdin: strings.NewReader(stdin)}).Run(context.Background(), args)
 		return stdout.String() + stderr.String(), err
 	}
-	if out, err := run("a long password\n", "add", "-role", "admin", "ana"); err != nil || !strings.Contains(out, "added ana (admin)") {
+	if out, err := run("a long password\n", "add", "ana", "--role", "admin"); err != nil || !strings.Contains(out, "added ana (admin)") {
 		t.Fatalf("add: %v %s", err, out)
 	}
 	if _, err := run("short\n", "add", "bo"); err == nil || !strings.Contains(err.Error(), "at least 10") {
