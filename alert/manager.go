@@ -33,6 +33,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// OnEvent, when set, is told of every transition (the dashboard's live push).
+	OnEvent func(Event)
 }
 
 func (o *Options) withDefaults() Options {

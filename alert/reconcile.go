@@ -135,6 +135,9 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 	for _, c := range changes {
 		if c.event != nil {
 			m.logEvent(c)
+			if m.opts.OnEvent != nil {
+				m.opts.OnEvent(*c.event)
+			}
 			if b, err := json.Marshal(eventJSON(c.event)); err == nil {
 				events = append(events, b)
 			}

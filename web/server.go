@@ -143,6 +143,7 @@ type Server struct {
 	limits  *RateLimiter
 	hub     *Hub
 	https   func(*gin.Context) bool
+	assets  map[string]*asset
 	log     *slog.Logger
 	origins map[string]bool
 	started time.Time
@@ -164,6 +165,10 @@ func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) (
 	s.query = query.New(db, &qo)
 	if err := s.security(); err != nil {
 		return nil, err
+	}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, fmt.Errorf("dashboard files: %w", err)
 	}
 	s.engine = s.routes()
 	s.http = &http.Server{
@@ -211,9 +216,7 @@ func (s *Server) routes() *gin.Engine {
 	// sit outside recovery so a request that panicked is counted as the 500
 	// it became; CORS answers preflights before any route.
 	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
-	e.NoRoute(func(c *gin.Context) {
-		abortWithError(c, http.StatusNotFound, ErrorNotFound, fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path))
-	})
+	e.NoRoute(s.staticFiles)
 	guard := SameOriginGuard(RequestOrigin(s.https), s.originAllowed)
 	csrf := func(c *gin.Context) {
 		guard(c)
@@ -242,6 +245,8 @@ func (s *Server) routes() *gin.Engine {
 	admin := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleAdmin))
 	s.promAPI(viewer)
 	s.alertAPI(viewer, admin)
+	viewer.GET("/auth/me", s.me)
+	viewer.GET("/dashboard/panels", s.panels)
 	e.GET("/security/status", s.limits.Middleware("api"), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)
 	e.GET("/ws", s.limits.Middleware("api"), s.hub.Handler())
 	return e
@@ -250,4 +255,8 @@ func (s *Server) routes() *gin.Engine {
 // securityEvent records a refused or suspicious request.
 func (s *Server) securityEvent(c *gin.Context, kind, action string) {
 	s.events.Record(c, kind, action)
+}
+
+func errNoRoute(c *gin.Context) error {
+	return fmt.Errorf("no route for %s %s", c.Request.Method, c.Request.URL.Path)
 }

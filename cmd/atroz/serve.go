@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -112,12 +113,15 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) err
 	go func() { defer close(scraped); col.Run(scraping) }()
 	evaluated := make(chan struct{})
 	go func() { defer close(evaluated); alerts.Run(scraping) }()
+	pushed := make(chan struct{})
+	go func() { defer close(pushed); srv.RunLive(scraping, cfg.ScrapeInterval) }()
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
 	err = runServers(ctx, servers, cfg.ShutdownTimeout, log)
 	stopScraping()
 	<-scraped
 	<-evaluated
+	<-pushed
 	if serr := col.Scrape(); serr != nil { // the last requests' counts, before the store closes
 		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
@@ -200,7 +204,7 @@ func startAlerting(cfg *Config, db *store.DB, srv *web.Server, col *collector.Co
 	disp := alert.NewDispatcher(receivers, &alert.DispatcherOptions{Logger: log})
 	m, err := alert.NewManager(db, srv.Query(), groups, disp, &alert.Options{
 		EvalInterval: cfg.Alert.EvalInterval, RepeatInterval: cfg.Alert.RepeatInterval,
-		ExternalURL: cfg.ExternalURL, Logger: log,
+		ExternalURL: cfg.ExternalURL, Logger: log, OnEvent: func(e alert.Event) { srv.AlertEvent(eventForBrowser(e)) },
 	})
 	if err != nil {
 		disp.Close()
@@ -209,4 +213,12 @@ func startAlerting(cfg *Config, db *store.DB, srv *web.Server, col *collector.Co
 	srv.SetAlerts(m)
 	col.AddWriter(m.WriteMetrics)
 	return m, disp, nil
+}
+
+// eventForBrowser keeps NaN (an unknown value) out of the JSON pushed to browsers.
+func eventForBrowser(e alert.Event) alert.Event {
+	if math.IsNaN(e.Value) {
+		e.Value = 0
+	}
+	return e
 }
