@@ -7,7 +7,7 @@ FUZZTIME    ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
 
-.PHONY: build run test bench fuzz lint clean
+.PHONY: build run test bench fuzz lint clean ui-vendor
 
 build: ; go build -trimpath -ldflags '$(LDFLAGS)' -o bin/atroz ./cmd/atroz
 run: build ; ./bin/atroz serve -environment development
@@ -16,3 +16,4 @@ bench: ; go test -run='^$$' -bench=. -benchmem ./...
 fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet ./... && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...
 clean: ; rm -rf bin
+ui-vendor: ; cd ui && npm install --no-save --ignore-scripts && cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE static/vendor/

@@ -44,7 +44,7 @@ func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
 // by navigator.sendBeacon, so no preflight; 204 when recorded.
 func (s *Server) beacons(c *gin.Context) {
 	origin := c.GetHeader("Origin")
-	if err := s.allowOrigin(origin); err != nil {
+	if err := s.allowOrigin(origin, RequestOrigin(s.https)(c)); err != nil {
 		s.col.CountRejected(collector.EndpointBeacons)
 		abortWithError(c, http.StatusForbidden, ErrorForbidden, err)
 		return
@@ -66,10 +66,11 @@ func (s *Server) beacons(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// allowOrigin admits beacons from AllowedOrigins, or from anywhere in development.
-func (s *Server) allowOrigin(origin string) error {
+// allowOrigin admits beacons from AllowedOrigins, from the server's own
+// origin (the dashboard measures itself), or from anywhere in development.
+func (s *Server) allowOrigin(origin, self string) error {
 	switch {
-	case s.cfg.Development:
+	case s.cfg.Development, origin != "" && origin == self:
 		return nil
 	case origin == "":
 		return errors.New("beacons need an Origin header from an allowed origin")

@@ -1,0 +1,173 @@
+// The alerts view: active alerts, silences and the history of transitions.
+// Admins can silence an alert and expire a silence.
+import {api} from './api.js';
+import {h, table, message, fmtNum, fmtTime, fmtAgo, labelText} from './dom.js';
+import {Live} from './live.js';
+import {rangePicker, rangeParams, readRange} from './range.js';
+
+const STATES = ['pending', 'firing', 'resolved', 'inactive'];
+const DURATIONS = [[3600, '1 hour'], [7200, '2 hours'], [14400, '4 hours'], [28800, '8 hours'], [86400, '1 day'], [604800, '7 days']];
+const MAX_ROWS = 500;
+
+const badge = state => h('span', {class: `badge state-${state}`}, state);
+const when = t => h('time', {datetime: t, title: fmtTime(t)}, fmtAgo(t));
+const value = v => (v == null || v === '' ? '–' : fmtNum(Number(v)));
+
+function matcherText(m) {
+  const op = m.isEqual === false ? (m.isRegex ? '!~' : '!=') : (m.isRegex ? '=~' : '=');
+  return `${m.name}${op}${JSON.stringify(m.value)}`;
+}
+
+function field(id, text, control) {
+  control.id = id;
+  return h('div', {class: 'field'}, h('label', {for: id}, text), control);
+}
+
+export function render(root, params, ctx) {
+  const admin = ctx.session.role === 'admin';
+  const abort = new AbortController(), signal = abort.signal;
+  let range = readRange(params, '24h');
+  const activeBox = h('div'), silenceBox = h('div'), historyBox = h('div');
+  const names = h('select', {}, h('option', {value: ''}, 'All alerts'));
+  const states = h('select', {}, h('option', {value: ''}, 'All states'), STATES.map(s => h('option', {value: s}, s)));
+  states.value = params.get('state') || '';
+  const wanted = params.get('alertname') || '';
+
+  const filtersChanged = () => {
+    ctx.replace('alerts', {...rangeParams(range), ...(names.value && {alertname: names.value}), ...(states.value && {state: states.value})});
+    loadHistory();
+  };
+  names.addEventListener('change', filtersChanged);
+  states.addEventListener('change', filtersChanged);
+  const filters = h('div', {class: 'toolbar'}, field('h-name', 'Alert', names), field('h-state', 'State', states),
+    rangePicker(range, ['1h', '6h', '24h', '7d', '30d', 'custom'], p => {
+      range = readRange(new URLSearchParams(p), '24h');
+      filtersChanged();
+    }));
+  root.append(h('h1', {tabindex: -1}, 'Alerts'),
+    h('section', {'aria-labelledby': 'h-active'}, h('h2', {id: 'h-active'}, 'Active alerts'), activeBox),
+    h('section', {'aria-labelledby': 'h-sil'}, h('h2', {id: 'h-sil'}, 'Silences'), silenceBox),
+    h('section', {'aria-labelledby': 'h-hist'}, h('h2', {id: 'h-hist'}, 'History'), filters, historyBox));
+
+  // show runs load and puts its result, or its error, in box.
+  async function show(box, load) {
+    try {
+      box.replaceChildren(await load());
+    } catch (e) {
+      if (e.name !== 'AbortError') box.replaceChildren(message(e.message, 'error'));
+    }
+  }
+
+  const loadActive = () => show(activeBox, async () => {
+    const {alerts} = await api('/api/v1/alerts', {signal});
+    if (!alerts.length) return message('No alert is pending or firing.');
+    alerts.sort((a, b) => (a.state === b.state ? Date.parse(a.activeAt) - Date.parse(b.activeAt) : a.state === 'firing' ? -1 : 1));
+    const heads = ['Alert', 'State', 'Value', 'Since', 'Summary', 'Silenced', admin && 'Action'].filter(Boolean);
+    return table('Pending and firing alerts', heads, alerts, a => [
+      h('span', {title: labelText(a.labels)}, a.labels.alertname), badge(a.state), value(a.value), when(a.activeAt),
+      a.annotations?.summary ?? '', a.silenced ? 'yes' : 'no',
+      admin && h('button', {type: 'button', class: 'btn', 'aria-label': `Silence ${labelText(a.labels)}`, onclick: () => silence(a)}, 'Silence'),
+    ].filter(c => c !== false));
+  });
+
+  const loadSilences = () => show(silenceBox, async () => {
+    const list = await api('/api/v1/silences', {signal}) ?? [];
+    if (!list.length) return message('No silences.');
+    const now = Date.now();
+    const heads = ['Matchers', 'Starts', 'Ends', 'Created by', 'Comment', 'State', admin && 'Action'].filter(Boolean);
+    return table('Silences, newest first', heads, list, s => {
+      const state = Date.parse(s.endsAt) <= now ? 'expired' : Date.parse(s.startsAt) > now ? 'pending' : 'active';
+      return [s.matchers.map(matcherText).join(', '), fmtTime(s.startsAt), fmtTime(s.endsAt), s.createdBy, s.comment, state,
+        admin && (state === 'expired' ? '' : h('button', {type: 'button', class: 'btn', onclick: () => expire(s)}, 'Expire')),
+      ].filter(c => c !== false);
+    });
+  });
+
+  const loadHistory = () => show(historyBox, async () => {
+    const [from, to] = range.bounds();
+    const q = new URLSearchParams({from: Math.floor(from), to: Math.ceil(to), ...(names.value && {alertname: names.value})});
+    const events = (await api(`/api/v1/alerts/history?${q}`, {signal}) ?? [])
+      .filter(e => !states.value || e.state === states.value).reverse();
+    if (!events.length) return message('No transitions in this range.');
+    const shown = events.slice(0, MAX_ROWS);
+    return h('div', {}, table('Alert transitions, newest first', ['Time', 'Alert', 'State', 'Value', 'Labels', 'Summary', 'Silenced'],
+      shown, e => [fmtTime(e.time), e.alertname, badge(e.state), value(e.value), labelText(e.labels), e.summary ?? '', e.silenced ? 'yes' : 'no']),
+    events.length > MAX_ROWS && message(`Showing the newest ${MAX_ROWS} of ${events.length} transitions.`));
+  });
+
+  async function loadNames() {
+    const data = await api('/api/v1/rules', {signal}).catch(() => null);
+    const rules = (data?.groups ?? []).flatMap(g => g.rules ?? []).filter(r => r.type !== 'recording');
+    for (const n of new Set([...rules.map(r => r.name), wanted].filter(Boolean))) names.append(h('option', {value: n}, n));
+    names.value = wanted;
+  }
+
+  async function expire(s) {
+    try {
+      await api(`/api/v1/silences/${encodeURIComponent(s.id)}`, {method: 'DELETE'});
+    } catch (e) {
+      silenceBox.prepend(message(`Cannot expire the silence: ${e.message}`, 'error'));
+      return;
+    }
+    loadSilences();
+    loadActive();
+  }
+
+  function silence(alert) {
+    const labels = Object.entries(alert.labels).sort(([a], [b]) => (a === 'alertname' ? -1 : b === 'alertname' ? 1 : a.localeCompare(b)));
+    const checks = labels.map(([k, v]) => h('label', {class: 'check'}, h('input', {type: 'checkbox', checked: true}), ` ${k}=${JSON.stringify(v)}`));
+    const duration = h('select', {}, DURATIONS.map(([s, text]) => h('option', {value: s}, text)));
+    const comment = h('textarea', {rows: 3, maxlength: 1024, required: true});
+    const error = h('p', {class: 'error', role: 'alert'});
+    const dialog = h('dialog', {'aria-labelledby': 'sil-title'});
+    const form = h('form', {},
+      h('h2', {id: 'sil-title'}, `Silence ${alert.labels.alertname}`),
+      h('fieldset', {}, h('legend', {}, 'Silence alerts with these labels'), checks),
+      field('sil-duration', 'Duration', duration), field('sil-comment', 'Comment', comment), error,
+      h('div', {class: 'actions'},
+        h('button', {type: 'button', class: 'btn', onclick: () => dialog.close()}, 'Cancel'),
+        h('button', {type: 'submit', class: 'btn primary'}, 'Create silence')));
+    form.addEventListener('submit', async e => {
+      e.preventDefault();
+      const matchers = labels.filter((_, i) => checks[i].firstChild.checked).map(([name, value]) => ({name, value, isRegex: false}));
+      if (!matchers.length) return void (error.textContent = 'Choose at least one label.');
+      const start = new Date();
+      try {
+        await api('/api/v1/silences', {method: 'POST', json: {
+          matchers, startsAt: start.toISOString(), endsAt: new Date(+start + duration.value * 1000).toISOString(),
+          createdBy: ctx.session.user, comment: comment.value,
+        }});
+      } catch (err) {
+        error.textContent = err.message;
+        return;
+      }
+      dialog.close();
+      loadSilences();
+      loadActive();
+    });
+    dialog.addEventListener('close', () => dialog.remove());
+    dialog.append(form);
+    root.append(dialog);
+    dialog.showModal();
+  }
+
+  let refresh = 0;
+  const live = new Live(['alerts'], {
+    onMessage: () => {
+      clearTimeout(refresh);
+      refresh = setTimeout(() => { loadActive(); loadHistory(); }, 500);
+    },
+    onResume: () => { loadActive(); loadHistory(); },
+  });
+  const tick = setInterval(loadActive, 30000);
+
+  return {
+    ready: loadNames().then(() => Promise.all([loadActive(), loadSilences(), loadHistory()])),
+    destroy() {
+      abort.abort();
+      live.close();
+      clearTimeout(refresh);
+      clearInterval(tick);
+    },
+  };
+}

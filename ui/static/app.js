@@ -1,0 +1,134 @@
+// The dashboard's entry: the session, the header and the hash router.
+// Routes are #/overview, #/alerts, #/explore?q=...&range=... and #/login.
+//
+// window.__atroz.ready resolves when the current view has rendered for the
+// first time (a new promise at each navigation; one that is overtaken
+// follows the next). window.__atroz.timings.overviewDrawn is performance.now()
+// when every overview panel was first drawn (or shown empty or failed).
+import {api, onUnauthorized} from './api.js';
+import {h, message} from './dom.js';
+import * as overview from './overview.js';
+import * as alerts from './alerts.js';
+import * as explore from './explore.js';
+import * as login from './login.js';
+
+const views = {overview, alerts, explore, login};
+const titles = {overview: 'Overview', alerts: 'Alerts', explore: 'Explore', login: 'Sign in'};
+const main = document.getElementById('main');
+const header = document.getElementById('top');
+const atroz = window.__atroz = {ready: null, timings: {}, view: ''};
+
+let session = null, current = null, seq = 0, settle = null;
+
+function parse() {
+  const hash = location.hash.slice(1), i = hash.indexOf('?');
+  const path = i < 0 ? hash : hash.slice(0, i);
+  return {name: path.replace(/^\//, '') || 'overview', params: new URLSearchParams(i < 0 ? '' : hash.slice(i + 1))};
+}
+
+const hashOf = (name, params = {}) => {
+  const qs = new URLSearchParams(params).toString();
+  return `#/${name}${qs ? `?${qs}` : ''}`;
+};
+
+// go shows view name with params, adding a history entry unless replace.
+function go(name, params, replace = false) {
+  history[replace ? 'replaceState' : 'pushState'](null, '', hashOf(name, params));
+  route();
+}
+
+// ctx is what views may do to the page.
+const ctx = {
+  get session() { return session; },
+  go,
+  reload: route,
+  // replace and push change the URL without rendering again.
+  replace: (name, params) => history.replaceState(null, '', hashOf(name, params)),
+  push(name, params) {
+    const hash = hashOf(name, params);
+    if (hash !== location.hash) history.pushState(null, '', hash);
+  },
+  timing(name, ms) { atroz.timings[name] ??= ms; },
+  async loggedIn(next) {
+    session = await api('/api/v1/auth/me').catch(() => null);
+    if (/^#\/(overview|alerts|explore)\b/.test(next ?? '')) {
+      history.replaceState(null, '', next);
+      route();
+    } else {
+      go('overview', {}, true);
+    }
+  },
+};
+
+onUnauthorized(() => {
+  session = null;
+  if (parse().name !== 'login') go('login', {next: location.hash}, true);
+});
+
+function renderHeader(name) {
+  header.hidden = !session || name === 'login';
+  if (header.hidden) return header.replaceChildren();
+  const link = (view, text) => h('a', {href: `#/${view}`, 'aria-current': view === name ? 'page' : null}, text);
+  const logout = h('button', {type: 'button', class: 'btn'}, 'Log out');
+  logout.addEventListener('click', async () => {
+    await api('/api/v1/auth/logout', {method: 'POST'}).catch(() => {});
+    session = null;
+    go('login');
+  });
+  header.replaceChildren(
+    h('span', {class: 'brand'}, 'AtroZ'),
+    h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('explore', 'Explore')),
+    h('div', {class: 'user'}, h('span', {}, session.user, ' ', h('span', {class: 'role'}, session.role)), logout));
+}
+
+async function route() {
+  const n = ++seq, first = n === 1;
+  let done;
+  const ready = new Promise(r => { done = r; });
+  settle?.(ready);
+  settle = done;
+  atroz.ready = ready;
+  let {name, params} = parse();
+  if (!views[name]) {
+    history.replaceState(null, '', '#/overview');
+    ({name, params} = parse());
+  }
+  if (name !== 'login' && !session) {
+    try {
+      session = await api('/api/v1/auth/me');
+    } catch (e) {
+      // A 401 has already sent the page to the login.
+      if (n === seq && e.status !== 401) mount(n, null, e);
+      return;
+    }
+  }
+  if (n !== seq) return;
+  if (name === 'login' && session) return go('overview', {}, true);
+  await mount(n, name, null, params, first);
+}
+
+async function mount(n, name, error, params, first) {
+  current?.destroy();
+  current = null;
+  renderHeader(name);
+  main.replaceChildren();
+  document.title = `${titles[name] ?? 'Error'} · AtroZ`;
+  atroz.view = name ?? 'error';
+  if (error) {
+    main.append(h('h1', {}, 'AtroZ is not reachable'), message(error.message, 'error'),
+      h('button', {type: 'button', class: 'btn', onclick: route}, 'Try again'));
+  } else {
+    try {
+      current = views[name].render(main, params, ctx);
+      // Move focus to the new view's heading unless the view took it.
+      if (!first && !main.contains(document.activeElement)) main.querySelector('h1')?.focus();
+      await current.ready;
+    } catch (e) {
+      main.append(message(`This view failed: ${e.message}`, 'error'));
+    }
+  }
+  if (n === seq) settle?.();
+}
+
+addEventListener('hashchange', route);
+route();

@@ -1,0 +1,61 @@
+// Live keeps a WebSocket to /ws subscribed to topics, and reconnects with
+// backoff when it closes.
+import {api} from './api.js';
+
+const MIN_DELAY = 1000, MAX_DELAY = 30000;
+
+// Live calls onMessage(topic, data) for each push, onStatus("live" or
+// "reconnecting") when the connection changes, and onResume() once a
+// reconnected socket is subscribed again, so the caller can back-fill the gap.
+export class Live {
+  #ws = null;
+  #timer = 0;
+  #delay = MIN_DELAY;
+  #lost = false;
+  #closed = false;
+
+  constructor(topics, {onMessage, onStatus = () => {}, onResume = () => {}}) {
+    Object.assign(this, {topics, onMessage, onStatus, onResume});
+    this.#connect();
+  }
+
+  close() {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#ws?.close();
+  }
+
+  #connect() {
+    const ws = this.#ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    let opened = false;
+    ws.addEventListener('open', () => {
+      opened = true;
+      ws.send(JSON.stringify({subscribe: this.topics}));
+    });
+    ws.addEventListener('message', e => {
+      let m;
+      try { m = JSON.parse(e.data); } catch { return; }
+      if (m.subscribed) return this.#subscribed();
+      if (m.topic) this.onMessage(m.topic, m.data);
+    });
+    ws.addEventListener('close', e => {
+      if (this.#closed) return;
+      // A refused upgrade or 1008 (policy: session expired) may mean the
+      // session is gone; asking the server sends the page to the login if so.
+      if (!opened || e.code === 1008) api('/api/v1/auth/me').catch(() => {});
+      this.#lost = true;
+      this.onStatus('reconnecting');
+      this.#timer = setTimeout(() => this.#connect(), this.#delay * (0.5 + Math.random() / 2));
+      this.#delay = Math.min(this.#delay * 2, MAX_DELAY);
+    });
+  }
+
+  #subscribed() {
+    this.#delay = MIN_DELAY;
+    this.onStatus('live');
+    if (this.#lost) {
+      this.#lost = false;
+      this.onResume();
+    }
+  }
+}
