@@ -25,7 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.png")
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.jpg")
 
 const chromium = "/usr/bin/chromium"
 
@@ -208,9 +208,9 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	if *updateScreenshot {
 		run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"), poll(`document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 8*time.Second))
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
 		if err == nil {
-			_ = os.WriteFile("../docs/dashboard.png", png, 0o600)
+			_ = os.WriteFile("../docs/dashboard.jpg", shot, 0o644)
 		}
 	}
 	pl.mu.Lock()

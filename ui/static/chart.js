@@ -210,7 +210,7 @@ export class Chart {
       axes: [axis(c), {
         ...axis(c),
         values: (u, vals) => vals.map(v => formatValue(v, unit)),
-        size: (u, vals) => (vals?.length ? Math.max(...vals.map(v => v.length)) * 7 + 18 : 48),
+        size: (u, vals) => (vals?.length ? Math.max(...vals.map(v => v.length)) * 7 + 28 : 52),
       }],
       series: [{}, ...this.#shown.map((s, i) => ({label: s.label, stroke: this.#colour(i), width: 1.5, show: !s.hidden}))],
       hooks: {
