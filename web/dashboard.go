@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,15 +50,14 @@ func (s *Server) me(c *gin.Context) {
 	success(c, gin.H{"user": c.GetString(ctxUser), "role": c.GetString(ctxRole)}, nil)
 }
 
-// livePoint is one panel's new point for every series, as the page appends it.
+// livePoint is one panel's new point for every series, in columns:
+// Values[i] belongs to Metrics[i]. Values are strings, as in the query API,
+// because JSON has no NaN or infinity and histogram_quantile returns NaN
+// for a route without traffic.
 type livePoint struct {
-	T      int64        `json:"t"`
-	Series []liveSeries `json:"series"`
-}
-
-type liveSeries struct {
-	Metric map[string]string `json:"metric"`
-	V      float64           `json:"v"`
+	T       int64               `json:"t"`
+	Metrics []map[string]string `json:"metrics"`
+	Values  []string            `json:"values"`
 }
 
 // RunLive evaluates every panel's query once per interval and broadcasts
@@ -89,9 +89,10 @@ func (s *Server) pushPanels(ctx context.Context, now time.Time) {
 		if !ok {
 			continue
 		}
-		pt := livePoint{T: now.UnixMilli(), Series: make([]liveSeries, 0, len(vec))}
+		pt := livePoint{T: now.UnixMilli(), Metrics: make([]map[string]string, 0, len(vec)), Values: make([]string, 0, len(vec))}
 		for _, smp := range vec {
-			pt.Series = append(pt.Series, liveSeries{Metric: smp.Metric.Map(), V: smp.F})
+			pt.Metrics = append(pt.Metrics, smp.Metric.Map())
+			pt.Values = append(pt.Values, strconv.FormatFloat(smp.F, 'f', -1, 64))
 		}
 		_ = s.hub.Broadcast("panel:"+p.ID, pt)
 	}

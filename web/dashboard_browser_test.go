@@ -25,7 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.jpg")
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.png")
 
 const chromium = "/usr/bin/chromium"
 
@@ -194,7 +194,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// ... and on its chart, as a firing band with its badge.
 	run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"),
-		poll(`!!document.querySelector('[data-panel="memory"] .badge.state-firing:not([hidden])')`, 8*time.Second))
+		poll(`!!document.querySelector('[data-panel="memory"] .badge.state-firing:not([hidden])') && !!document.querySelector('[data-panel="memory"] [data-bands~="firing"], [data-panel="memory"][data-bands~="firing"]')`, 8*time.Second))
 
 	// The page's own frame-rate beacon arrives.
 	js[bool](t, ctx, `(window.atroz && window.atroz.flush && (window.atroz.flush(), true)) || false`)
@@ -208,9 +208,9 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	if *updateScreenshot {
 		run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"), poll(`document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 8*time.Second))
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(85))
+		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err == nil {
-			_ = os.WriteFile("../docs/dashboard.jpg", shot, 0o644)
+			_ = os.WriteFile("../docs/dashboard.png", shot, 0o644)
 		}
 	}
 	pl.mu.Lock()

@@ -38,7 +38,7 @@ func BenchmarkWSClients100Sustained(b *testing.B) {
 		tick := time.NewTicker(100 * time.Millisecond)
 		for end := time.Now().Add(span); time.Now().Before(end); sent++ {
 			<-tick.C
-			if err := r.hub.Broadcast("panel:requests", map[string]any{"t": time.Now().UnixMilli(), "series": []any{}}); err != nil {
+			if err := r.hub.Broadcast("panel:requests", livePoint{T: time.Now().UnixMilli(), Metrics: []map[string]string{{"route": "/cart"}}, Values: []string{"0.05"}}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -101,9 +101,10 @@ export class Chart {
     this.#update();
   }
 
-  // push adds one live point at t (unix ms) to each series in [{metric, v}].
-  push(t, list) {
-    for (const {metric, v} of list) this.#get(metric).pts.set(t / 1000, toNumber(v));
+  // push adds one live point at t (unix ms): values[i] (a string, as the
+  // query API sends) to the series of metrics[i].
+  push(t, metrics, values) {
+    metrics.forEach((metric, i) => this.#get(metric).pts.set(t / 1000, toNumber(values[i])));
     this.#update();
   }
 
@@ -260,15 +261,18 @@ export class Chart {
 
   #drawBands(u) {
     const {ctx, bbox} = u, {min, max} = u.scales.x;
+    const painted = [];
     ctx.save();
     for (const b of this.#bands) {
       const from = Math.max(b.from, min), to = Math.min(b.to, max);
       if (to <= from) continue;
+      painted.push(b.state);
       const l = u.valToPos(from, 'x', true), r = u.valToPos(to, 'x', true);
       ctx.fillStyle = b.state === 'firing' ? this.#colours.firing : this.#colours.pending;
       ctx.fillRect(l, bbox.top, Math.max(r - l, uPlot.pxRatio), bbox.height);
     }
     ctx.restore();
+    this.el.dataset.bands = painted.join(' '); // the states shaded in view, for tests and styling
   }
 
   #drawThreshold(u) {

@@ -134,7 +134,7 @@ export function render(root, params, ctx) {
       return drawBands();
     }
     const p = panels.find(p => `panel:${p.id}` === topic);
-    if (p?.loaded) p.chart.push(data.t, data.series ?? []);
+    if (p?.loaded) p.chart.push(data.t, data.metrics ?? [], data.values ?? []);
   }
 
   // resume back-fills each panel from its newest point after a reconnect.
