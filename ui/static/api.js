@@ -46,6 +46,13 @@ export const LOGIN = '/api/v1/auth/login';
 // stepFor is the query_range step (seconds) giving about 300 points.
 export const stepFor = (start, end) => Math.max(1, Math.round((end - start) / 300));
 
+// widenRates makes each rate()'s window at least one step, so a long range
+// averages over all of its time instead of sampling a few minutes per point,
+// and the server reads it from the rollup tiers. rate is per second whatever
+// its window, so the chart's meaning does not change.
+export const widenRates = (query, step) =>
+  query.replace(/\brate\(([^[()]*)\[(\d+)m\]\)/g, (all, sel, min) => (step > min * 60 ? `rate(${sel}[${step}s])` : all));
+
 // queryRange evaluates query from start to end (unix seconds) and returns
 // its series as [{metric, values: [[t, "v"], ...]}].
 export async function queryRange(query, start, end, signal) {

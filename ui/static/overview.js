@@ -1,6 +1,6 @@
 // The overview: every dashboard panel as a chart over one time range, with
 // its alert's threshold and pending/firing bands, live in live mode.
-import {api, queryRange} from './api.js';
+import {api, queryRange, stepFor, widenRates} from './api.js';
 import {Chart, formatValue, seriesKey} from './chart.js';
 import {h, message} from './dom.js';
 import {Live} from './live.js';
@@ -80,7 +80,7 @@ export function render(root, params, ctx) {
 
   async function fill(p, from, to) {
     try {
-      p.chart.merge(await queryRange(p.query, from, to, signal));
+      p.chart.merge(await queryRange(widenRates(p.query, stepFor(from, to)), from, to, signal));
     } catch (e) {
       if (e.name !== 'AbortError') p.chart.error(e.message);
     }
