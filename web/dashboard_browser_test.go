@@ -169,6 +169,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	drawnMs := js[float64](t, ctx, `(window.__atroz && window.__atroz.timings && window.__atroz.timings.overviewDrawn) || -1`)
 	t.Logf("overview: %d charts drawn, %.0f ms after navigation (page timing), %s after login", js[int](t, ctx, `document.querySelectorAll('[data-panel][data-drawn="true"]').length`), drawnMs, time.Since(start))
 
+	// Every drawn chart has pixels of its series' colours on its canvas.
+	blank := js[[]string](t, ctx, `[...document.querySelectorAll('[data-panel][data-drawn="true"]')].filter(p => {
+		const cv = p.querySelector('canvas');
+		if (!cv) return true;
+		const cols = [...p.querySelectorAll('.swatch')].map(s => getComputedStyle(s).backgroundColor.match(/\d+/g).slice(0, 3).map(Number));
+		const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+		for (let i = 0; i < d.length; i += 4) {
+			if (d[i + 3] < 24) continue; // the canvas is transparent and unpremultiplied: an antialiased edge keeps its colour
+			if (cols.some(c => Math.abs(d[i] - c[0]) < 24 && Math.abs(d[i + 1] - c[1]) < 24 && Math.abs(d[i + 2] - c[2]) < 24)) return false;
+		}
+		return true;
+	}).map(p => p.dataset.panel)`)
+	if len(blank) > 0 {
+		t.Errorf("charts marked drawn with no series pixels: %v", blank)
+	}
+
 	// A legend equals the API's answer for the same query.
 	apiMem := instantValue(t, ls, `system_memory_usage_ratio`)
 	pageMem := js[float64](t, ctx, `parseFloat(document.querySelector('[data-panel="memory"] [data-last]').dataset.last)`)

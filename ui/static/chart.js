@@ -56,7 +56,10 @@ function yRange(min, max, threshold) {
     max = Math.max(max ?? threshold, threshold);
   }
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
-  return uPlot.rangeNum(min, max, 0.1, true);
+  const [lo, hi] = uPlot.rangeNum(min, max, 0.1, true);
+  // A line on the floor (a zero count) would be half clipped by the plot's
+  // edge: leave a sliver below it. Ticks still start at lo.
+  return lo === min ? [lo - (hi - lo) * 0.03, hi] : [lo, hi];
 }
 
 const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {stroke: c.grid, width: 1}});
