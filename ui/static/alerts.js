@@ -46,7 +46,7 @@ export function render(root, params, ctx) {
     }));
   root.append(h('h1', {tabindex: -1}, 'Alerts'),
     h('section', {'aria-labelledby': 'h-active'}, h('h2', {id: 'h-active'}, 'Active alerts'), activeBox),
-    h('section', {'aria-labelledby': 'h-sil'}, h('h2', {id: 'h-sil'}, 'Silences'), silenceBox),
+    h('section', {'aria-labelledby': 'h-sil'}, h('h2', {id: 'h-sil', tabindex: -1}, 'Silences'), silenceBox),
     h('section', {'aria-labelledby': 'h-hist'}, h('h2', {id: 'h-hist'}, 'History'), filters, historyBox));
 
   // show runs load and puts its result, or its error, in box.
@@ -102,6 +102,13 @@ export function render(root, params, ctx) {
     names.value = wanted;
   }
 
+  // changed reloads what a silence changes; the buttons pressed are gone,
+  // so focus moves to the silences' heading.
+  async function changed() {
+    await Promise.all([loadSilences(), loadActive()]);
+    root.querySelector('#h-sil')?.focus();
+  }
+
   async function expire(s) {
     try {
       await api(`/api/v1/silences/${encodeURIComponent(s.id)}`, {method: 'DELETE'});
@@ -109,8 +116,7 @@ export function render(root, params, ctx) {
       silenceBox.prepend(message(`Cannot expire the silence: ${e.message}`, 'error'));
       return;
     }
-    loadSilences();
-    loadActive();
+    changed();
   }
 
   function silence(alert) {
@@ -142,8 +148,7 @@ export function render(root, params, ctx) {
         return;
       }
       dialog.close();
-      loadSilences();
-      loadActive();
+      changed();
     });
     dialog.addEventListener('close', () => dialog.remove());
     dialog.append(form);

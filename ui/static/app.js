@@ -20,6 +20,16 @@ const atroz = window.__atroz = {ready: null, timings: {}, view: ''};
 
 let session = null, current = null, seq = 0, settle = null;
 
+// hint remembers whether this browser signed in, so that a first visit goes
+// straight to the login page instead of asking the server and getting a
+// 401. The session itself is the HttpOnly cookie; without storage the
+// server is asked every time.
+const HINT = 'atroz.signedIn';
+const hint = {
+  get() { try { return localStorage.getItem(HINT) !== null; } catch { return true; } },
+  set(on) { try { if (on) localStorage.setItem(HINT, '1'); else localStorage.removeItem(HINT); } catch { /* see above */ } },
+};
+
 function parse() {
   const hash = location.hash.slice(1), i = hash.indexOf('?');
   const path = i < 0 ? hash : hash.slice(0, i);
@@ -51,6 +61,7 @@ const ctx = {
   timing(name, ms) { atroz.timings[name] ??= ms; },
   async loggedIn(next) {
     session = await api('/api/v1/auth/me').catch(() => null);
+    hint.set(session !== null);
     if (/^#\/(overview|alerts|explore)\b/.test(next ?? '')) {
       history.replaceState(null, '', next);
       route();
@@ -62,6 +73,7 @@ const ctx = {
 
 onUnauthorized(() => {
   session = null;
+  hint.set(false);
   if (parse().name !== 'login') go('login', {next: location.hash}, true);
 });
 
@@ -73,6 +85,7 @@ function renderHeader(name) {
   logout.addEventListener('click', async () => {
     await api('/api/v1/auth/logout', {method: 'POST'}).catch(() => {});
     session = null;
+    hint.set(false);
     go('login');
   });
   header.replaceChildren(
@@ -94,6 +107,7 @@ async function route() {
     ({name, params} = parse());
   }
   if (name !== 'login' && !session) {
+    if (!hint.get()) return go('login', location.hash.length > 2 ? {next: location.hash} : {}, true);
     try {
       session = await api('/api/v1/auth/me');
     } catch (e) {

@@ -211,7 +211,7 @@ export class Chart {
         x: {time: true, range: () => this.opts.range.bounds()},
         y: {range: (u, min, max) => yRange(min, max, threshold)},
       },
-      axes: [axis(c), {
+      axes: [{...axis(c), space: 70}, {
         ...axis(c),
         values: (u, vals) => vals.map(v => formatValue(v, unit)),
         size: (u, vals) => (vals?.length ? Math.max(...vals.map(v => v.length)) * 7 + 28 : 52),

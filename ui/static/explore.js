@@ -58,7 +58,7 @@ export function render(root, params, ctx) {
     const [from, to] = range.bounds();
     try {
       const series = await queryRange(q, from, to, abort.signal);
-      result.hidden = false;
+      result.hidden = !series.length;
       chart.merge(series);
       rows.replaceChildren(resultTable(series));
     } catch (e) {

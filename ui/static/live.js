@@ -22,7 +22,10 @@ export class Live {
   close() {
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#ws?.close();
+    // Closing a socket that is still connecting makes the browser log an
+    // error; let it open first.
+    if (this.#ws?.readyState === WebSocket.CONNECTING) this.#ws.addEventListener('open', e => e.target.close());
+    else this.#ws?.close();
   }
 
   #connect() {

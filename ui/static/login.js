@@ -32,8 +32,7 @@ export function render(root, params, ctx) {
     countdown = setInterval(tick, 1000);
   }
 
-  form.addEventListener('submit', async e => {
-    e.preventDefault();
+  async function signIn() {
     error.textContent = '';
     submit.disabled = true;
     try {
@@ -46,6 +45,22 @@ export function render(root, params, ctx) {
       return;
     }
     await ctx.loggedIn(params.get('next'));
+  }
+
+  form.addEventListener('submit', e => {
+    e.preventDefault();
+    signIn();
+  });
+  // form.submit() skips the submit event and would navigate with the
+  // credentials in the URL. Detaching the form while its entry list is built
+  // (the formdata event) cancels that navigation; then sign in as usual.
+  form.addEventListener('formdata', () => {
+    const parent = form.parentNode, next = form.nextSibling;
+    form.remove();
+    setTimeout(() => {
+      parent.insertBefore(form, next);
+      signIn();
+    });
   });
   root.append(form);
   user.focus();

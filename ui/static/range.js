@@ -69,5 +69,5 @@ export function rangePicker(range, keys, onChange) {
     if (select.value === 'custom') inFrom.focus();
     else onChange({range: select.value});
   }}, keys.map(k => h('option', {value: k, selected: k === range.key}, NAMES[k] ?? k)));
-  return h('div', {class: 'field range'}, h('label', {for: id}, 'Time range'), select, custom);
+  return h('div', {class: 'field'}, h('label', {for: id}, 'Time range'), h('div', {class: 'range'}, select, custom));
 }
