@@ -8,11 +8,13 @@ const (
 	EndpointBeacons  = "beacons"
 	EndpointRequests = "requests"
 	EndpointImport   = "import"
+	// EndpointRemoteWrite is Prometheus remote write into POST /api/v1/write.
+	EndpointRemoteWrite = "remote_write"
 )
 
 func newRejected(set *metrics.Set) map[string]*metrics.Counter {
 	m := map[string]*metrics.Counter{}
-	for _, e := range []string{EndpointBeacons, EndpointRequests, EndpointImport} {
+	for _, e := range []string{EndpointBeacons, EndpointRequests, EndpointImport, EndpointRemoteWrite} {
 		m[e] = set.NewCounter(name("ingest_rejected_total", "endpoint", e))
 	}
 	return m

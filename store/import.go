@@ -29,6 +29,10 @@ type ImportOptions struct {
 	Strict bool
 	// Time is the timestamp (unix ms) of samples that carry none. Default: now.
 	Time int64
+	// SkipNonFinite skips NaN and infinite values (Prometheus' staleness
+	// markers among them) and counts them, instead of refusing or rejecting
+	// them. The store keeps finite values only.
+	SkipNonFinite bool
 }
 
 // ImportResult counts what an import did.
@@ -37,6 +41,7 @@ type ImportResult struct {
 	Series      int64         `json:"series"`      // distinct series among them
 	SkippedOld  int64         `json:"skipped_old"` // older than the raw retention, not appended
 	Rejected    int64         `json:"rejected"`    // refused by Append (out of order, limits, ...)
+	SkippedNaN  int64         `json:"skipped_nan"` // NaN or infinite, skipped under SkipNonFinite
 	Duration    time.Duration `json:"-"`           // time spent so far
 	FirstErrors []string      `json:"errors,omitempty"`
 }
@@ -75,19 +80,33 @@ func (db *DB) Import(r io.Reader, o ImportOptions) (ImportResult, error) {
 // parsed (and, with Strict, checked) before the first sample is appended,
 // so a syntax error changes nothing.
 func (db *DB) AppendText(b []byte, o ImportOptions) (ImportResult, error) {
-	start := time.Now()
 	contentType := "text/plain"
 	if o.OpenMetrics || bytes.HasSuffix(bytes.TrimRight(b, " \t\r\n"), []byte("# EOF")) {
 		contentType = "application/openmetrics-text"
 	}
+	return db.AppendSamples(func(fn func(Labels, *int64, float64) error) error {
+		return eachSample(b, contentType, fn)
+	}, o)
+}
+
+// SampleSource calls fn for every sample of one input, in order, stopping
+// at fn's first error and returning it; it must give the same samples each
+// time it is called.
+type SampleSource func(fn func(ls Labels, ts *int64, v float64) error) error
+
+// AppendSamples appends every sample src gives, as AppendText does with a
+// parsed text: under Strict, one bad sample or src's own error refuses the
+// whole input and appends nothing.
+func (db *DB) AppendSamples(src SampleSource, o ImportOptions) (ImportResult, error) {
+	start := time.Now()
 	imp := importer{db: db, o: o, start: start, seen: map[uint64]struct{}{}, now: db.opts.Now().UnixMilli()}
 	if imp.o.Time == 0 {
 		imp.o.Time = imp.now
 	}
-	if err := eachSample(b, contentType, imp.check); err != nil {
+	if err := src(imp.check); err != nil {
 		return ImportResult{}, err
 	}
-	_ = eachSample(b, contentType, imp.add)
+	_ = src(imp.add)
 	imp.res.Duration = time.Since(start)
 	return imp.res, nil
 }
@@ -105,7 +124,7 @@ type importer struct {
 // check vets one sample in the first pass; only Strict finds fault here.
 func (imp *importer) check(ls Labels, ts *int64, v float64) error {
 	imp.n++
-	if !imp.o.Strict {
+	if !imp.o.Strict || imp.skip(v) {
 		return nil
 	}
 	err := imp.db.checkSample(ls, imp.time(ts), v)
@@ -122,7 +141,16 @@ func (imp *importer) time(ts *int64) int64 {
 	return imp.o.Time
 }
 
+// skip reports whether v is a non-finite value the options skip.
+func (imp *importer) skip(v float64) bool {
+	return imp.o.SkipNonFinite && (math.IsNaN(v) || math.IsInf(v, 0))
+}
+
 func (imp *importer) add(ls Labels, ts *int64, v float64) error {
+	if imp.skip(v) {
+		imp.res.SkippedNaN++
+		return nil
+	}
 	t := imp.time(ts)
 	if t < imp.now-imp.db.opts.RawRetention.Milliseconds() {
 		imp.res.SkippedOld++

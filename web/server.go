@@ -237,6 +237,7 @@ func (s *Server) routes() *gin.Engine {
 	ingest := e.Group("/", s.limits.Middleware("ingest"), s.requireToken)
 	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
 	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
+	ingest.POST("/api/v1/write", s.remoteWrite)
 	if s.cfg.MetricsOnMain {
 		ingest.GET("/metrics", metricsHandler(s.col))
 	}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"atroz/collector"
+	"atroz/store"
+
+	"github.com/gin-gonic/gin"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// maxRemoteWriteDecoded bounds a remote-write body once decompressed, so a
+// small snappy body cannot claim gigabytes.
+const maxRemoteWriteDecoded = 64 << 20
+
+// remoteWrite takes Prometheus remote write 1.0 (a snappy-compressed
+// prompb.WriteRequest), so a Prometheus or Grafana Agent can feed AtroZ.
+// The request is taken whole or refused whole with 400, which senders do
+// not retry; NaN values, Prometheus' staleness markers among them, are
+// skipped, since the store keeps finite values. 204 when stored.
+func (s *Server) remoteWrite(c *gin.Context) {
+	if err := remoteWriteHeaders(c.Request.Header); err != nil {
+		s.col.CountRejected(collector.EndpointRemoteWrite)
+		abortWithError(c, http.StatusUnsupportedMediaType, ErrorBadData, err)
+		return
+	}
+	body, ok := readBody(c, s.cfg.MaxImportBytes)
+	if !ok {
+		return
+	}
+	req, err := decodeWriteRequest(body)
+	if err != nil {
+		s.badInput(c, collector.EndpointRemoteWrite, err)
+		return
+	}
+	res, err := s.db.AppendSamples(writeRequestSamples(req), store.ImportOptions{Strict: true, SkipNonFinite: true})
+	if err != nil {
+		s.badInput(c, collector.EndpointRemoteWrite, err)
+		return
+	}
+	if res.Samples > 0 {
+		s.col.MarkFresh(collector.EndpointRemoteWrite, s.col.Now())
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// remoteWriteHeaders refuses what is not remote write 1.0: another
+// encoding, or the 2.0 message, which a sender falls back from on 415.
+func remoteWriteHeaders(h http.Header) error {
+	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "snappy") {
+		return fmt.Errorf("Content-Encoding %q is not supported: remote write bodies are snappy-compressed", enc)
+	}
+	if ct := h.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-protobuf" {
+			return fmt.Errorf("Content-Type %q is not supported: want application/x-protobuf", ct)
+		}
+		if p := params["proto"]; p != "" && p != "prometheus.WriteRequest" {
+			return fmt.Errorf("Content-Type proto %q is not supported: only remote write 1.0 (prometheus.WriteRequest)", p)
+		}
+	}
+	return nil
+}
+
+// decodeWriteRequest decompresses and unmarshals a remote-write body.
+func decodeWriteRequest(body []byte) (*prompb.WriteRequest, error) {
+	n, err := snappy.DecodedLen(body)
+	if err != nil {
+		return nil, fmt.Errorf("body: not snappy-compressed: %w", err)
+	}
+	if n > maxRemoteWriteDecoded {
+		return nil, fmt.Errorf("body: decompresses to %d bytes, over the %d-byte limit", n, maxRemoteWriteDecoded)
+	}
+	raw, err := snappy.Decode(make([]byte, n), body)
+	if err != nil {
+		return nil, fmt.Errorf("body: snappy: %w", err)
+	}
+	var req prompb.WriteRequest
+	if err := req.Unmarshal(raw); err != nil {
+		return nil, fmt.Errorf("body: not a prometheus.WriteRequest: %w", err)
+	}
+	return &req, nil
+}
+
+// writeRequestSamples gives the float samples of req; a native histogram
+// refuses the request, since the store has no place for it.
+func writeRequestSamples(req *prompb.WriteRequest) store.SampleSource {
+	return func(fn func(store.Labels, *int64, float64) error) error {
+		for i := range req.Timeseries {
+			ts := &req.Timeseries[i]
+			if len(ts.Histograms) > 0 {
+				return fmt.Errorf("timeseries[%d]: native histograms are not supported", i)
+			}
+			ls := make(store.Labels, 0, len(ts.Labels))
+			for _, l := range ts.Labels {
+				ls = append(ls, store.Label{Name: l.Name, Value: l.Value})
+			}
+			for j := range ts.Samples {
+				t := ts.Samples[j].Timestamp
+				if err := fn(ls, &t, ts.Samples[j].Value); err != nil {
+					return fmt.Errorf("timeseries[%d].samples[%d]: %w", i, j, err)
+				}
+			}
+		}
+		return nil
+	}
+}
