@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"atroz/internal/extserver"
 )
 
 // TestAlertToAlertmanager runs a rule over data in the store and delivers to
@@ -13,7 +15,7 @@ func TestAlertToAlertmanager(t *testing.T) {
 	tr := &http.Transport{}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	base := startAlertmanager(t, client)
+	base := startAlertmanager(t)
 	am, err := NewAlertmanagerReceiver(AlertmanagerConfig{Name: "alertmanager", URL: base}, client)
 	if err != nil {
 		t.Fatal(err)
@@ -21,12 +23,12 @@ func TestAlertToAlertmanager(t *testing.T) {
 	r := newRig(t, "", "testdata/rules.yml", am)
 	want := map[string]string{"alertname": "QueueTooLong", "queue": "mail", "severity": "critical"}
 	r.run(t0.Add(-time.Minute), t0.Add(2*time.Minute), func(ts time.Time) { queue(r, ts) })
-	waitFor(t, 10*time.Second, "AtroZ's firing alert listed by Alertmanager", func() bool {
+	extserver.Eventually(t, 10*time.Second, "AtroZ's firing alert listed by Alertmanager", func() bool {
 		got := amAlerts(t, client, base, want)
 		return len(got) == 1 && got[0].Status.State == "active" && got[0].StartsAt.Equal(t0.Add(time.Minute))
 	})
 	r.run(t0.Add(2*time.Minute+15*time.Second), t0.Add(10*time.Minute), func(ts time.Time) { queue(r, ts) })
-	waitFor(t, 10*time.Second, "AtroZ's resolved alert gone from Alertmanager", func() bool {
+	extserver.Eventually(t, 10*time.Second, "AtroZ's resolved alert gone from Alertmanager", func() bool {
 		return len(amAlerts(t, client, base, want)) == 0
 	})
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"atroz/internal/extserver"
 )
 
 // alertmanagerBin is where Debian's prometheus-alertmanager package puts it.
@@ -38,76 +38,18 @@ type amGettableAlert struct {
 }
 
 // startAlertmanager runs Debian's Alertmanager on a free loopback port,
-// without clustering, and returns its base URL once it is ready. It skips
-// the test when the binary is absent, unless on CI.
-func startAlertmanager(t *testing.T, client *http.Client) string {
+// without clustering, and returns its base URL once it is ready.
+func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(alertmanagerBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing on CI (.ci/run installs Debian's prometheus-alertmanager): %v", alertmanagerBin, err)
-		}
-		t.Skipf("%s not installed (apt-get install prometheus-alertmanager): %v", alertmanagerBin, err)
-	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfg, []byte(alertmanagerConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "alertmanager.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeLoopbackAddr(t)
-	cmd := exec.Command(alertmanagerBin, "--web.listen-address="+addr, "--cluster.listen-address=",
-		"--storage.path="+filepath.Join(dir, "data"), "--config.file="+cfg)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("alertmanager's log:\n%s", b)
-		}
-	})
-	base := "http://" + addr
-	waitFor(t, 10*time.Second, "alertmanager ready", func() bool {
-		resp, err := client.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base
-}
-
-// freeLoopbackAddr returns a loopback address no one listened on a moment
-// ago.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
-
-// waitFor polls cond every 50ms until it holds, failing the test after
-// timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	addr := extserver.FreeAddr(t)
+	extserver.Start(t, alertmanagerBin, "prometheus-alertmanager", "http://"+addr+"/-/ready", "--web.listen-address="+addr,
+		"--cluster.listen-address=", "--storage.path="+filepath.Join(dir, "data"), "--config.file="+cfg)
+	return "http://" + addr
 }
 
 // amAlerts lists the alerts Alertmanager's API returns by default (active,
@@ -136,7 +78,7 @@ func TestAlertmanagerReceiver(t *testing.T) {
 	tr := &http.Transport{}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	base := startAlertmanager(t, client)
+	base := startAlertmanager(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	r, err := NewAlertmanagerReceiver(AlertmanagerConfig{URL: base + "/", Now: func() time.Time { return now }}, client)
 	if err != nil {
@@ -149,7 +91,7 @@ func TestAlertmanagerReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []amGettableAlert
-	waitFor(t, 10*time.Second, "firing alert listed", func() bool {
+	extserver.Eventually(t, 10*time.Second, "firing alert listed", func() bool {
 		got = amAlerts(t, client, base, n.Labels)
 		return len(got) == 1
 	})
@@ -165,7 +107,7 @@ func TestAlertmanagerReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Alertmanager drops a resolved alert from its API's list at once.
-	waitFor(t, 10*time.Second, "resolved alert gone", func() bool {
+	extserver.Eventually(t, 10*time.Second, "resolved alert gone", func() bool {
 		return len(amAlerts(t, client, base, n.Labels)) == 0
 	})
 }

@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"atroz/internal/extserver"
 	"atroz/store"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -32,12 +31,6 @@ func TestWithRealPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server")
 	}
-	if _, err := os.Stat(prometheusBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing on CI (.ci/run installs Debian's prometheus): %v", prometheusBin, err)
-		}
-		t.Skipf("%s not installed (apt-get install prometheus): %v", prometheusBin, err)
-	}
 	ls := startLive(t, slog.New(slog.DiscardHandler))
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -46,24 +39,24 @@ func TestWithRealPrometheus(t *testing.T) {
 	if code := ls.post(t, c, "/api/v1/ingest/requests", events, "Authorization", "Bearer "+ls.token); code != http.StatusOK {
 		t.Fatalf("ingest: %d", code)
 	}
-	prom := startPrometheus(t, c, strings.TrimPrefix(ls.url, "http://"), ls.token)
+	prom := startPrometheus(t, strings.TrimPrefix(ls.url, "http://"), ls.token)
 
 	// (a) Prometheus scrapes AtroZ, and sees the counter AtroZ exposes.
-	eventually(t, 30*time.Second, "Prometheus scrapes AtroZ with up == 1", func() bool {
+	extserver.Eventually(t, 30*time.Second, "Prometheus scrapes AtroZ with up == 1", func() bool {
 		v, ok := promValue(c, prom, `up{job="atroz"}`)
 		return ok && v == 1
 	})
-	eventually(t, 30*time.Second, "Prometheus holds AtroZ's request counter", func() bool {
+	extserver.Eventually(t, 30*time.Second, "Prometheus holds AtroZ's request counter", func() bool {
 		v, ok := promValue(c, prom, `http_requests_total{job="atroz",service="shop",route="/cart"}`)
 		return ok && v == 2
 	})
 
 	// (c) What Prometheus scrapes, it remote-writes into AtroZ's store.
-	eventually(t, 30*time.Second, "Prometheus' samples land in AtroZ", func() bool {
+	extserver.Eventually(t, 30*time.Second, "Prometheus' samples land in AtroZ", func() bool {
 		got, err := ls.db.Select(store.Query{MinT: 0, MaxT: time.Now().UnixMilli() + 1000, Matchers: []*labels.Matcher{m("__name__", "up"), m("job", "atroz")}})
 		return err == nil && len(got) == 1 && len(got[0].Samples) > 0 && got[0].Samples[len(got[0].Samples)-1].V == 1
 	})
-	eventually(t, 30*time.Second, "AtroZ's query API answers for the remote-written counter", func() bool {
+	extserver.Eventually(t, 30*time.Second, "AtroZ's query API answers for the remote-written counter", func() bool {
 		got, err := ls.db.Select(store.Query{MinT: 0, MaxT: time.Now().UnixMilli() + 1000, Matchers: []*labels.Matcher{m("__name__", "http_requests_total"), m("job", "atroz"), m("route", "/cart")}})
 		return err == nil && len(got) == 1 && got[0].Samples[len(got[0].Samples)-1].V == 2
 	})
@@ -75,7 +68,7 @@ func TestWithRealPrometheus(t *testing.T) {
 // startPrometheus runs Prometheus on a free loopback port, scraping
 // target's /metrics every second with token and remote-writing to its
 // /api/v1/write, and returns its base URL once it is ready.
-func startPrometheus(t *testing.T, c *http.Client, target, token string) string {
+func startPrometheus(t *testing.T, target, token string) string {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -92,36 +85,10 @@ remote_write:
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cmd := exec.Command(prometheusBin, "--config.file="+cfgFile, "--web.listen-address="+addr,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-remote-write-receiver")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("prometheus' log:\n%s", b)
-		}
-	})
-	base := "http://" + addr
-	eventually(t, 30*time.Second, "prometheus ready", func() bool {
-		resp, err := c.Get(base + "/-/ready")
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return base
+	addr := extserver.FreeAddr(t)
+	extserver.Start(t, prometheusBin, "prometheus", "http://"+addr+"/-/ready", "--config.file="+cfgFile,
+		"--web.listen-address="+addr, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-remote-write-receiver")
+	return "http://" + addr
 }
 
 // promValue returns the single value of an instant query to Prometheus.
@@ -144,28 +111,4 @@ func promValue(c *http.Client, base, q string) (float64, bool) {
 	s, _ := body.Data.Result[0].Value[1].(string)
 	v, err := strconv.ParseFloat(s, 64)
 	return v, err == nil
-}
-
-// freeAddr returns a loopback address no one listened on a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
-
-// eventually polls cond every 100 ms until it holds, failing the test after
-// timeout: the servers involved work on their own schedules.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
