@@ -29,6 +29,7 @@ type DB struct {
 	flushMu sync.Mutex // one flush at a time; guards the fields below
 	walSeq  uint64     // key of the next WAL record
 	carry   []walRecord
+	forward []SeriesSamples // samples for Options.OnFlush once committed
 	// walDelta is how much the flush under way grows the WAL.
 	walDelta int64
 	batch    flushBatch

@@ -28,6 +28,12 @@ type flushBatch struct {
 	heads      []headCopy
 }
 
+// SeriesSamples are one series' samples of a flush, for Options.OnFlush.
+type SeriesSamples struct {
+	Labels  Labels
+	Samples []Sample
+}
+
 // headCopy is an open chunk as a checkpoint writes it.
 type headCopy struct {
 	id   uint64
@@ -74,6 +80,11 @@ func (db *DB) flush(checkpoint bool) error {
 	db.commit(b)
 	db.stats.walBytes.Add(db.walDelta)
 	db.carry = db.carry[:0]
+	if len(db.forward) > 0 {
+		// A failed flush keeps them here, with its WAL record, for the next.
+		db.opts.OnFlush(db.forward)
+		db.forward = nil
+	}
 	db.stats.flushed(start)
 	return nil
 }
@@ -102,6 +113,9 @@ func (db *DB) collect(b *flushBatch) {
 		}
 		if len(s.pending) > 0 {
 			b.wal.add(s.id, s.pending)
+			if db.opts.OnFlush != nil {
+				db.forward = append(db.forward, SeriesSamples{s.lset, slices.Clone(s.pending)})
+			}
 			s.pending = s.pending[:0]
 			if s.walSeq == 0 {
 				s.walSeq = seq

@@ -25,6 +25,12 @@ const (
 
 // Options configure a DB. A nil *Options, or any zero field, means the documented default.
 type Options struct {
+	// OnFlush, when set, is given the samples of each flush once they are
+	// committed, so they are never forwarded before they are durable (a
+	// remote-write queue). It runs under the flush lock and must not block;
+	// the slices are its to keep.
+	OnFlush func([]SeriesSamples)
+
 	// FlushInterval is how often the background flusher commits appended samples.
 	// A crash loses at most this much data. Default 1s; negative disables the flusher
 	// (callers then call Flush themselves).

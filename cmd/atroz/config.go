@@ -108,6 +108,8 @@ type Config struct {
 
 	// Alerting: see alert.go for the settings of rules and receivers.
 	Alert AlertConfig
+	// RemoteWrite: see remote.go for forwarding samples to a cluster.
+	RemoteWrite RemoteWriteConfig
 	// Security: see security.go for logins, TLS and rate limits.
 	Security SecurityConfig
 }
@@ -138,6 +140,7 @@ func DefaultConfig() Config {
 
 		ExternalURL: "http://localhost:8080",
 		Alert:       defaultAlertConfig(),
+		RemoteWrite: defaultRemoteWriteConfig(),
 		Security:    defaultSecurityConfig(),
 		GDPREnabled: true,
 	}
@@ -177,6 +180,7 @@ func (c *Config) settings() []setting {
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
 	}
 	list = append(list, c.Alert.settings()...)
+	list = append(list, c.RemoteWrite.settings()...)
 	return append(list, c.Security.settings()...)
 }
 
@@ -259,6 +263,8 @@ func (c *Config) Validate() error {
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
 	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
 	errs = append(errs, c.Alert.validate()...)
+	_, rwErrs := c.RemoteWrite.configs()
+	errs = append(errs, rwErrs...)
 	errs = append(errs, c.Security.validate(c.Environment == "production", c.AllowedOrigins, c.TrustedProxies)...)
 	if err := c.WebConfig("").Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))

@@ -89,12 +89,22 @@ func TestConfigValidate(t *testing.T) {
 		{"pages", func(c *Config) { c.MaxPagesPerService = 0 }, "MAX_PAGES_PER_SERVICE: must be at least 1"},
 		{"origin", func(c *Config) { c.AllowedOrigins = "https://shop.example, shop.example/path" }, `ALLOWED_ORIGINS: web config: AllowedOrigins: "shop.example/path" is not an origin`},
 		{"proxy", func(c *Config) { c.TrustedProxies = "10.0.0.0/8,proxy.local" }, `TRUSTED_PROXIES: "proxy.local" is not an IP address or CIDR`},
+		{"remote write url", func(c *Config) { c.RemoteWrite.URL = "http://vm:8428/api/v1/write,vm:8428" }, `REMOTE_WRITE_URL "vm:8428": want an http or https URL`},
+		{"remote write auth", func(c *Config) { c.RemoteWrite.URL, c.RemoteWrite.BearerToken = "http://u:p@vm/api/v1/write", "" }, ""},
+		{"remote write shards", func(c *Config) { c.RemoteWrite.Shards = 0 }, "REMOTE_WRITE_SHARDS: must be between 1 and 64, got 0"},
+		{"remote write queue", func(c *Config) { c.RemoteWrite.QueueSamples = 10 }, "REMOTE_WRITE_QUEUE_SAMPLES: must be at least 1000, got 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tt.modify(&c)
 			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Validate() = %v, want it valid", err)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Validate() = %v, want it to contain %q", err, tt.want)
 			}
@@ -130,5 +140,21 @@ func TestConfigLogger(t *testing.T) {
 	log.Warn("shown", "event_type", "test")
 	if strings.Contains(b.String(), "hidden") || !strings.Contains(b.String(), `"msg":"shown","event_type":"test"`) {
 		t.Errorf("log = %s", b.String())
+	}
+}
+
+// TestRemoteWriteConfigs takes basic auth from a URL's user:password@ and
+// gives the bearer token to the other URLs.
+func TestRemoteWriteConfigs(t *testing.T) {
+	r := RemoteWriteConfig{URL: "https://u:p%40ss@mimir.example/api/v1/push, http://vm:8428/api/v1/write", BearerToken: "tok", QueueSamples: 1000, Shards: 2}
+	confs, errs := r.configs()
+	if len(errs) != 0 || len(confs) != 2 {
+		t.Fatalf("%v, %d configs", errs, len(confs))
+	}
+	if c := confs[0]; c.URL != "https://mimir.example/api/v1/push" || c.Username != "u" || c.Password != "p@ss" || c.BearerToken != "" {
+		t.Errorf("first: %+v", c)
+	}
+	if c := confs[1]; c.URL != "http://vm:8428/api/v1/write" || c.BearerToken != "tok" || c.Username != "" {
+		t.Errorf("second: %+v", c)
 	}
 }

@@ -68,10 +68,15 @@ Flags come before arguments. Run "atroz db <command> -h" for a command's flags.
 
 // openStore creates the data directory if needed and opens the store in it.
 func openStore(cfg *Config) (*store.DB, error) {
+	return openStoreWith(cfg, cfg.StoreOptions())
+}
+
+// openStoreWith is openStore with options of the caller's.
+func openStoreWith(cfg *Config, o *store.Options) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil { // #nosec G703 -- DATA_DIR is the operator's own setting
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := store.Open(cfg.StorePath(), cfg.StoreOptions())
+	db, err := store.Open(cfg.StorePath(), o)
 	if err != nil {
 		return nil, storeError(cfg, "open store", err)
 	}

@@ -41,7 +41,18 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	defer stop()
 	context.AfterFunc(ctx, stop) // a second signal kills at once
 	log := cfg.Logger(c.Stderr)
-	db, err := openStore(cfg)
+	rw, err := startRemoteWrite(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { // after the store's last flush has queued its samples
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, rw.close(ctx))
+	}()
+	o := cfg.StoreOptions()
+	o.OnFlush = rw.onFlush()
+	db, err := openStoreWith(cfg, o)
 	if err != nil {
 		return err
 	}
@@ -54,18 +65,19 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		err = errors.Join(err, closeStore(db))
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
 	}()
-	return serve(ctx, cfg, db, log)
+	return serve(ctx, cfg, db, rw, log)
 }
 
 // serve listens on cfg.ListenAddr (and METRICS_PORT when set) and serves
 // until ctx is done, then shuts the servers down gracefully and stores the
 // metrics one last time.
-func serve(ctx context.Context, cfg *Config, db *store.DB, log *slog.Logger) error {
+func serve(ctx context.Context, cfg *Config, db *store.DB, rw *remoteWriters, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	col := collector.New(db, cfg.CollectorOptions(log))
+	col.AddWriter(rw.set.WritePrometheus)
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
 	if wc.Auth, err = cfg.Security.authConfig(cfg.DataDir, cfg.Environment == "production" || cfg.Security.TLSCertFile != ""); err != nil { // production is HTTPS: the cookie is Secure

@@ -1,0 +1,65 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Config is one remote-write destination.
+type Config struct {
+	// URL receives the writes, such as http://vm:8428/api/v1/write.
+	URL string
+	// BearerToken, or Username and Password, authenticate to it; at most one.
+	BearerToken        string
+	Username, Password string
+	// QueueSamples bounds the samples waiting; beyond it new ones are dropped. Default 500,000.
+	QueueSamples int
+	// Shards send in parallel. Default 2.
+	Shards int
+	// BatchSamples is the most samples a request carries. Default 2,000.
+	BatchSamples int
+	// BatchDelay is the longest a sample waits for its batch to fill. Default 1s.
+	BatchDelay time.Duration
+	// Timeout bounds one request. Default 30s.
+	Timeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait between retries. Defaults 100ms and 10s.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.QueueSamples, 500_000)
+	def(&c.Shards, 2)
+	def(&c.BatchSamples, 2000)
+	defDur(&c.BatchDelay, time.Second)
+	defDur(&c.Timeout, 30*time.Second)
+	defDur(&c.MinBackoff, 100*time.Millisecond)
+	defDur(&c.MaxBackoff, 10*time.Second)
+	return c
+}
+
+// Validate names the first field that is wrong.
+func (c Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("REMOTE_WRITE_URL %q: want an http or https URL", c.URL)
+	}
+	if c.BearerToken != "" && (c.Username != "" || c.Password != "") {
+		return errors.New("REMOTE_WRITE_URL " + u.Redacted() + ": a bearer token and basic auth are exclusive")
+	}
+	if c.Username == "" && c.Password != "" {
+		return errors.New("REMOTE_WRITE_URL " + u.Redacted() + ": a password needs a username")
+	}
+	return nil
+}

@@ -1,0 +1,303 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"atroz/store"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// Writer forwards samples to one remote-write destination.
+type Writer struct {
+	cfg    Config
+	client *http.Client
+	log    *slog.Logger
+	shards []*shard
+	seed   maphash.Seed
+
+	queued       atomic.Int64 // samples waiting in every shard
+	newestQueued atomic.Int64 // unix ms of the newest sample enqueued
+	newestSent   atomic.Int64 // unix ms of the newest sample delivered
+	sent, failed *metrics.Counter
+	dropped      *metrics.Counter
+	stop         chan struct{}
+	sendCtx      context.Context
+	cancelSend   context.CancelFunc
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	retries      *metrics.Counter
+}
+
+// shard is a share of the queue, by series, sent by one goroutine.
+type shard struct {
+	mu      sync.Mutex
+	buf     []store.SeriesSamples
+	samples int
+	wake    chan struct{}
+}
+
+// New starts a Writer for cfg, registering its metrics in set:
+// remote_write_samples_total{url,result="sent"|"failed"|"dropped"},
+// remote_write_retries_total, remote_write_queue_length and
+// remote_write_lag_seconds (the newest sample queued minus the newest sent).
+func New(cfg Config, client *http.Client, set *metrics.Set, log *slog.Logger) (*Writer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	u, _ := url.Parse(cfg.URL)
+	name := func(metric, extra string) string {
+		return fmt.Sprintf(`%s{url=%q%s}`, metric, u.Redacted(), extra)
+	}
+	w := &Writer{cfg: cfg, client: client, log: log, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	w.sendCtx, w.cancelSend = context.WithCancel(context.Background())
+	w.sent = set.NewCounter(name("remote_write_samples_total", `,result="sent"`))
+	w.failed = set.NewCounter(name("remote_write_samples_total", `,result="failed"`))
+	w.dropped = set.NewCounter(name("remote_write_samples_total", `,result="dropped"`))
+	w.retries = set.NewCounter(name("remote_write_retries_total", ""))
+	set.NewGauge(name("remote_write_queue_length", ""), func() float64 { return float64(w.queued.Load()) })
+	set.NewGauge(name("remote_write_lag_seconds", ""), func() float64 {
+		return float64(max(0, w.newestQueued.Load()-w.newestSent.Load())) / 1000
+	})
+	w.shards = make([]*shard, cfg.Shards)
+	for i := range w.shards {
+		w.shards[i] = &shard{wake: make(chan struct{}, 1)}
+		w.wg.Add(1)
+		go w.run(w.shards[i])
+	}
+	return w, nil
+}
+
+// Enqueue queues the samples of a flush without waiting; a series that
+// does not fit in the queue is dropped and counted. It suits
+// store.Options.OnFlush.
+func (w *Writer) Enqueue(batch []store.SeriesSamples) {
+	for _, s := range batch {
+		n := int64(len(s.Samples))
+		if n == 0 {
+			continue
+		}
+		if w.queued.Add(n) > int64(w.cfg.QueueSamples) {
+			w.queued.Add(-n)
+			w.dropped.Add(int(n))
+			continue
+		}
+		storeMax(&w.newestQueued, s.Samples[n-1].T)
+		sh := w.shards[w.shardOf(s.Labels)]
+		sh.mu.Lock()
+		sh.buf = append(sh.buf, s)
+		sh.samples += int(n)
+		sh.mu.Unlock()
+		select {
+		case sh.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// shardOf picks a series' shard from its labels, so its samples stay in order.
+func (w *Writer) shardOf(ls store.Labels) uint64 {
+	var h maphash.Hash
+	h.SetSeed(w.seed)
+	for _, l := range ls {
+		_, _ = h.WriteString(l.Name)
+		_ = h.WriteByte(0)
+		_, _ = h.WriteString(l.Value)
+		_ = h.WriteByte(0)
+	}
+	return h.Sum64() % uint64(len(w.shards))
+}
+
+// Close sends what is queued until ctx is done, then gives up on the rest,
+// counting it as dropped.
+func (w *Writer) Close(ctx context.Context) error {
+	w.closeOnce.Do(func() { close(w.stop) })
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		w.cancelSend()
+		<-done
+		return fmt.Errorf("remote write to %s: %w with samples unsent", w.cfg.URL, ctx.Err())
+	}
+}
+
+// run sends sh's samples: a batch once it is full or BatchDelay after its
+// first sample, everything left when the writer stops.
+func (w *Writer) run(sh *shard) {
+	defer w.wg.Done()
+	for {
+		select {
+		case <-sh.wake:
+		case <-w.stop:
+			w.drain(sh)
+			return
+		}
+		timer := time.NewTimer(w.cfg.BatchDelay)
+	fill:
+		for sh.len() < w.cfg.BatchSamples {
+			select {
+			case <-sh.wake:
+			case <-timer.C:
+				break fill
+			case <-w.stop:
+				break fill
+			}
+		}
+		timer.Stop()
+		w.drain(sh)
+	}
+}
+
+func (sh *shard) len() int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.samples
+}
+
+// take removes up to max samples' worth of whole series from sh (at least
+// one series, however long).
+func (sh *shard) take(max int) ([]store.SeriesSamples, int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, n := 0, 0
+	for i < len(sh.buf) && (i == 0 || n+len(sh.buf[i].Samples) <= max) {
+		n += len(sh.buf[i].Samples)
+		i++
+	}
+	batch := slices.Clone(sh.buf[:i])
+	sh.buf = slices.Delete(sh.buf, 0, i)
+	sh.samples -= n
+	return batch, n
+}
+
+// drain sends every batch in sh.
+func (w *Writer) drain(sh *shard) {
+	for {
+		batch, n := sh.take(w.cfg.BatchSamples)
+		if n == 0 {
+			return
+		}
+		w.deliver(batch, n)
+		w.queued.Add(int64(-n))
+	}
+}
+
+// deliver sends one batch, retrying what may succeed later until it does
+// or the writer gives up at Close.
+func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
+	body, newest, err := encode(batch)
+	if err != nil {
+		w.failed.Add(n)
+		w.log.Error("remote write: encode", "url", w.cfg.URL, "error", err)
+		return
+	}
+	backoff := w.cfg.MinBackoff
+	for {
+		retry, err := w.send(body)
+		switch {
+		case err == nil:
+			w.sent.Add(n)
+			storeMax(&w.newestSent, newest)
+			return
+		case !retry:
+			w.failed.Add(n)
+			w.log.Error("remote write: refused, batch dropped", "url", w.cfg.URL, "samples", n, "error", err)
+			return
+		}
+		w.retries.Inc()
+		w.log.Warn("remote write: retrying", "url", w.cfg.URL, "samples", n, "in", backoff, "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-w.sendCtx.Done():
+			w.dropped.Add(n)
+			return
+		}
+		backoff = min(backoff*2, w.cfg.MaxBackoff)
+	}
+}
+
+// send posts one encoded request; retry tells whether a failure may pass.
+func (w *Writer) send(body []byte) (retry bool, err error) {
+	ctx, cancel := context.WithTimeout(w.sendCtx, w.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", "atroz")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	switch {
+	case w.cfg.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+w.cfg.BearerToken)
+	case w.cfg.Username != "":
+		req.SetBasicAuth(w.cfg.Username, w.cfg.Password)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return !errors.Is(w.sendCtx.Err(), context.Canceled), err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode/100 == 2 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return false, nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	return resp.StatusCode/100 == 5 || resp.StatusCode == http.StatusTooManyRequests, err
+}
+
+// encode builds the snappy-compressed WriteRequest of batch, with each
+// series' labels sorted by name as the protocol requires, and returns the
+// newest timestamp in it.
+func encode(batch []store.SeriesSamples) ([]byte, int64, error) {
+	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, len(batch))}
+	var newest int64
+	for i, s := range batch {
+		ts := &req.Timeseries[i]
+		ts.Labels = make([]prompb.Label, len(s.Labels))
+		for j, l := range s.Labels {
+			ts.Labels[j] = prompb.Label{Name: l.Name, Value: l.Value}
+		}
+		slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
+		ts.Samples = make([]prompb.Sample, len(s.Samples))
+		for j, smp := range s.Samples {
+			ts.Samples[j] = prompb.Sample{Timestamp: smp.T, Value: smp.V}
+			newest = max(newest, smp.T)
+		}
+	}
+	raw, err := req.Marshal()
+	if err != nil {
+		return nil, 0, err
+	}
+	return snappy.Encode(nil, raw), newest, nil
+}
+
+func storeMax(v *atomic.Int64, x int64) {
+	for {
+		old := v.Load()
+		if x <= old || v.CompareAndSwap(old, x) {
+			return
+		}
+	}
+}
