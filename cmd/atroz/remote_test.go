@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"atroz/store"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// TestServeRemoteWrite serves with REMOTE_WRITE_URL pointing at a receiver
+// and stops: every sample the store holds afterwards, the final flush's
+// included, reached the receiver once, and nothing else did.
+func TestServeRemoteWrite(t *testing.T) {
+	var mu sync.Mutex
+	received := 0
+	seen := map[string]int{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		raw, err := snappy.Decode(nil, body)
+		var req prompb.WriteRequest
+		if err != nil || req.Unmarshal(raw) != nil || r.Header.Get("Authorization") != "Bearer rw-token" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, ts := range req.Timeseries {
+			received += len(ts.Samples)
+			for _, smp := range ts.Samples {
+				seen[ts.String()+"@"+fmt.Sprint(smp.Timestamp)]++
+			}
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	dir := t.TempDir()
+	m, _, stderr := testMain(map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SCRAPE_INTERVAL": "1s",
+		"REMOTE_WRITE_URL": rcv.URL + "/api/v1/write", "REMOTE_WRITE_BEARER_TOKEN": "rw-token"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil) }()
+	waitListening(t, stderr, done)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := received
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing forwarded within 20s:\n%s", stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), &store.Options{FlushInterval: -1, PruneInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	got, err := db.Select(store.Query{MinT: time.Now().Add(-time.Hour).UnixMilli(), MaxT: time.Now().Add(time.Hour).UnixMilli(), Matchers: []*labels.Matcher{labels.MustNewMatcher(labels.MatchRegexp, "__name__", ".+")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for _, s := range got {
+		stored += len(s.Samples)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if stored == 0 || received != stored || len(seen) != received {
+		t.Errorf("the store holds %d samples, the receiver got %d (%d distinct)", stored, received, len(seen))
+	}
+}
