@@ -3,7 +3,6 @@ package remote
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -218,6 +217,9 @@ func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
 			w.sent.Add(n)
 			storeMax(&w.newestSent, newest)
 			return
+		case w.sendCtx.Err() != nil: // Close gave up waiting
+			w.dropped.Add(n)
+			return
 		case !retry:
 			w.failed.Add(n)
 			w.log.Error("remote write: refused, batch dropped", "url", w.cfg.URL, "samples", n, "error", err)
@@ -255,7 +257,7 @@ func (w *Writer) send(body []byte) (retry bool, err error) {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return !errors.Is(w.sendCtx.Err(), context.Canceled), err
+		return true, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 == 2 {

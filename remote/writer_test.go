@@ -180,6 +180,9 @@ func TestWriterQueueFull(t *testing.T) {
 	if err := w.Close(ctx); err == nil {
 		t.Error("Close with samples stuck reported no error")
 	}
+	if m := metricText(set); !strings.Contains(m, `result="failed"} 0`) || !strings.Contains(m, `result="sent"} 0`) {
+		t.Errorf("samples given up at Close must count as dropped, not failed or sent:\n%s", m)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
