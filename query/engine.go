@@ -88,6 +88,7 @@ type Engine struct {
 // New returns an Engine over db.
 func New(db *store.DB, opts *Options) *Engine {
 	o := opts.withDefaults()
+	p := parser.NewParser(parser.Options{}) // the engine's and Range's, so both read a query alike
 	return &Engine{
 		opts: o,
 		db:   db,
@@ -98,10 +99,11 @@ func New(db *store.DB, opts *Options) *Engine {
 			LookbackDelta:        o.LookbackDelta,
 			EnableAtModifier:     true,
 			EnableNegativeOffset: true,
+			Parser:               p,
 		}),
 		raw:    NewQueryable(db, false),
 		rolled: NewQueryable(db, !o.NoRollups),
-		parser: parser.NewParser(parser.Options{}),
+		parser: p,
 		cache:  newResultCache(o.CacheBytes),
 	}
 }
@@ -115,10 +117,7 @@ var (
 
 // Instant evaluates qs at ts. Instant queries read raw samples.
 func (e *Engine) Instant(ctx context.Context, qs string, ts time.Time) (parser.Value, annotations.Annotations, error) {
-	if _, err := e.parser.ParseExpr(qs); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
-	}
-	q, err := e.eng.NewInstantQuery(ctx, e.raw, nil, qs, ts)
+	q, err := e.eng.NewInstantQuery(ctx, e.raw, nil, qs, ts) // a parse error is ErrBadQuery below
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
