@@ -9,17 +9,16 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
+
+	"atroz/internal/extserver"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
 const (
-	// chromiumPath is where Debian's chromium package installs the browser.
-	chromiumPath = "/usr/bin/chromium"
 	// beaconWait bounds every wait for a beacon or a page condition.
 	beaconWait = 15 * time.Second
 	// baseAttrs are the script attributes of a page that sends every second.
@@ -158,47 +157,6 @@ func decodeBeacon(t *testing.T, body []byte) beacon {
 	return b
 }
 
-// newBrowser starts a headless Chromium with a fresh profile, stopped when
-// the test ends. It skips the test when Chromium is missing, unless CI is set.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must install chromium: %v", err)
-		}
-		t.Skipf("no browser: %v", err)
-	}
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumPath)}
-	for _, f := range []string{"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
-		"disable-background-networking", "disable-component-update", "disable-sync"} {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	opts = append(opts, chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-// newTab opens a tab in the browser of ctx, closed when the test ends.
-func newTab(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	tab, cancel := chromedp.NewContext(ctx)
-	t.Cleanup(cancel)
-	// The first Run binds the tab's life to its context, so it must not be
-	// the timed context of do or eval.
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
-	return tab
-}
-
 // do runs the actions on the tab of ctx, within beaconWait.
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -242,7 +200,7 @@ func flushAndSync(t *testing.T, ctx context.Context) {
 
 func TestBeaconSends(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
+	ctx := extserver.Chromium(t)
 	srv := newBeaconServer(t, map[string]string{"/page/42": baseAttrs})
 	do(t, ctx, chromedp.Navigate(srv.URL+"/page/42?secret=1#frag"))
 
@@ -285,7 +243,7 @@ func TestBeaconSends(t *testing.T) {
 
 func TestBeaconHidden(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
+	ctx := extserver.Chromium(t)
 	srv := newBeaconServer(t, map[string]string{"/hidden/3": `data-service="shop" data-interval="60"`})
 	// Headless tabs are always visible, so the page's visibility is faked.
 	fake := page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
@@ -317,7 +275,7 @@ func TestBeaconHidden(t *testing.T) {
 
 func TestBeaconConsent(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
+	ctx := extserver.Chromium(t)
 	srv := newBeaconServer(t, map[string]string{
 		"/consent/7": `data-service="shop" data-interval="60" data-consent="required"`,
 	})
@@ -353,7 +311,7 @@ func TestBeaconConsent(t *testing.T) {
 
 func TestBeaconSilent(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
+	ctx := extserver.Chromium(t)
 	gpc := `Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})`
 	silent := []struct{ path, attrs, inject string }{
 		{"/gpc/1", baseAttrs, gpc},
@@ -368,7 +326,7 @@ func TestBeaconSilent(t *testing.T) {
 
 	tabs := make([]context.Context, len(silent))
 	for i, p := range silent {
-		tabs[i] = newTab(t, ctx)
+		tabs[i] = extserver.Tab(t, ctx)
 		if p.inject != "" {
 			params := page.AddScriptToEvaluateOnNewDocumentParams{Source: p.inject}
 			if _, err := chromedp.Call(tabs[i], page.AddScriptToEvaluateOnNewDocument, params); err != nil {
@@ -383,7 +341,7 @@ func TestBeaconSilent(t *testing.T) {
 	}
 
 	// A page that does send, in the same browser, bounds the wait.
-	do(t, newTab(t, ctx), chromedp.Navigate(srv.URL+"/page/2"))
+	do(t, extserver.Tab(t, ctx), chromedp.Navigate(srv.URL+"/page/2"))
 	first := srv.next(t)
 	for _, r := range append([]received{first}, srv.drain()...) {
 		if b := decodeBeacon(t, r.body); b.Page != "/page/2" {

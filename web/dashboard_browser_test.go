@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/internal/extserver"
 	"atroz/store"
 
 	cdplog "github.com/chromedp/cdproto/log"
@@ -26,38 +27,6 @@ import (
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.png")
-
-const chromium = "/usr/bin/chromium"
-
-// browser starts headless Chromium with a fresh profile for the test.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI must install chromium: %v", err)
-		}
-		t.Skipf("no browser: %v", err)
-	}
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromium), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900)}
-	for _, f := range []string{"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
-		"disable-background-networking", "disable-component-update", "disable-sync"} {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	// A tab of its own: the first Do binds a tab's life to its context, so
-	// it must not be one of the timed contexts of run and js.
-	tab, cancelTab := chromedp.NewContext(ctx)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
-	return tab
-}
 
 func run(t *testing.T, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -127,7 +96,7 @@ func argsText(args []*runtime.RemoteObject) string {
 // TestDashboardInBrowser runs the real server with data from every source,
 // logs in through the page, and checks what a person would see.
 func TestDashboardInBrowser(t *testing.T) {
-	ctx := browser(t)
+	ctx := extserver.Tab(t, extserver.Chromium(t, chromedp.WindowSize(1280, 900)))
 	ls := startLive(t, slog.New(slog.DiscardHandler))
 	if err := ls.db.AddUser("ana", store.RoleAdmin, "dashboard password"); err != nil {
 		t.Fatal(err)

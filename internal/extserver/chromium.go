@@ -1,0 +1,50 @@
+package extserver
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumBin is where Debian's chromium package installs the browser.
+const chromiumBin = "/usr/bin/chromium"
+
+// Chromium starts Debian's Chromium headless, with a fresh profile and no
+// background traffic, plus opts, and stops it when the test ends. A missing
+// browser skips the test, unless the CI environment variable is set.
+func Chromium(t *testing.T, opts ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumBin); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must install chromium: %v", err)
+		}
+		t.Skipf("no browser: %v", err)
+	}
+	all := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromiumBin), chromedp.UserDataDir(t.TempDir())}
+	for _, f := range []string{"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
+		"disable-background-networking", "disable-component-update", "disable-sync"} {
+		all = append(all, chromedp.Flag(f, true))
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(all, opts...)...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// Tab opens a tab in the browser of ctx, closed when the test ends. The
+// first action on a tab binds its life to its context, so a test runs its
+// timed actions on contexts derived from the tab, never on the tab's own.
+func Tab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
+	return tab
+}
