@@ -60,7 +60,7 @@ type livePoint struct {
 	Values  []string            `json:"values"`
 }
 
-// RunLive evaluates every panel's query once per interval and broadcasts
+// RunLive evaluates each watched panel's query once per interval and broadcasts
 // the new points to the browsers subscribed to "panel:<id>", until ctx is
 // done. Slow browsers are dropped by the hub, never waited for.
 func (s *Server) RunLive(ctx context.Context, interval time.Duration) {
@@ -77,10 +77,10 @@ func (s *Server) RunLive(ctx context.Context, interval time.Duration) {
 }
 
 func (s *Server) pushPanels(ctx context.Context, now time.Time) {
-	if s.hub.Connections() == 0 {
-		return
-	}
 	for _, p := range Panels {
+		if !s.hub.Watched("panel:" + p.ID) {
+			continue
+		}
 		v, _, err := s.query.Instant(ctx, p.Query, now)
 		if err != nil {
 			continue

@@ -454,6 +454,21 @@ func (h *Hub) Broadcast(topic string, payload any) error {
 // Connections returns the number of open connections.
 func (h *Hub) Connections() int { return h.m.Len() }
 
+// Watched reports whether any connection is subscribed to topic, so a
+// publisher can skip work no one would receive.
+func (h *Hub) Watched(topic string) bool {
+	sessions, err := h.m.Sessions()
+	if err != nil {
+		return false
+	}
+	for _, sess := range sessions {
+		if wsConnOf(sess).subscribed(topic) {
+			return true
+		}
+	}
+	return false
+}
+
 // wsGoingAway and wsExpired are the close frames the hub sends.
 var (
 	wsGoingAway = websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing")
