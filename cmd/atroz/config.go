@@ -353,7 +353,7 @@ func (c *Config) WebConfig(version string) web.Config {
 		TruncateIPs:    c.GDPREnabled,
 		Query:          c.QueryOptions(),
 		RateLimits: web.RateLimitOptions{
-			APIPerMinute: int64(c.Security.RateLimitPerMinute), AuthPerMinute: int64(c.Security.RateLimitAuthPerMinute), RedisURL: c.Security.RedisURL,
+			APIPerMinute: int64(c.Security.RateLimitPerMinute), AuthPerMinute: int64(c.Security.RateLimitAuthPerMinute), IngestPerMinute: int64(c.Security.RateLimitIngestPerMinute), RedisURL: c.Security.RedisURL,
 		},
 		Retention: time.Duration(c.RetentionDays) * 24 * time.Hour,
 	}

@@ -27,6 +27,9 @@ type SecurityConfig struct {
 	TLSCertFile, TLSKeyFile string
 	// RateLimitPerMinute and RateLimitAuthPerMinute limit each client IP on the API and on logins.
 	RateLimitPerMinute, RateLimitAuthPerMinute int
+	// RateLimitIngestPerMinute limits each client IP on beacons and ingest
+	// (RATE_LIMIT_INGEST_PER_MINUTE). Default 6000.
+	RateLimitIngestPerMinute int
 	// RedisURL shares rate limits between instances (REDIS_URL).
 	RedisURL string
 	// HTTPRedirectAddr, with TLS, also listens for plain HTTP there and
@@ -35,7 +38,7 @@ type SecurityConfig struct {
 }
 
 func defaultSecurityConfig() SecurityConfig {
-	return SecurityConfig{JWTAlgorithm: "HS256", JWTExpirationMinutes: 30, RateLimitPerMinute: 100, RateLimitAuthPerMinute: 20}
+	return SecurityConfig{JWTAlgorithm: "HS256", JWTExpirationMinutes: 30, RateLimitPerMinute: 100, RateLimitAuthPerMinute: 20, RateLimitIngestPerMinute: 6000}
 }
 
 func (s *SecurityConfig) settings() []setting {
@@ -49,6 +52,7 @@ func (s *SecurityConfig) settings() []setting {
 		{"tls-key-file", "private key (PEM) of the certificate", &s.TLSKeyFile},
 		{"rate-limit-per-minute", "API requests per client IP per minute", &s.RateLimitPerMinute},
 		{"rate-limit-auth-per-minute", "login attempts per client IP per minute", &s.RateLimitAuthPerMinute},
+		{"rate-limit-ingest-per-minute", "beacon and ingest requests per client IP per minute", &s.RateLimitIngestPerMinute},
 		{"redis-url", "Redis URL to share rate limits between instances", &s.RedisURL},
 		{"http-redirect-addr", "with TLS, a plain-HTTP address answering 308 to HTTPS", &s.HTTPRedirectAddr},
 	}
@@ -68,7 +72,7 @@ func (s *SecurityConfig) validate(production bool, origins, proxies string) []er
 	check(s.JWTSecretKey != "" && len(s.JWTSecretKey) < 32, "JWT_SECRET_KEY", "must be at least 32 bytes, got %d", len(s.JWTSecretKey))
 	check(s.JWTExpirationMinutes < 1 || s.JWTExpirationMinutes > 24*60, "JWT_EXPIRATION_MINUTES", "must be between 1 and 1440, got %d", s.JWTExpirationMinutes)
 	check((s.TLSCertFile == "") != (s.TLSKeyFile == ""), "TLS_CERT_FILE", "needs TLS_KEY_FILE and the other way round")
-	check(s.RateLimitPerMinute < 1 || s.RateLimitAuthPerMinute < 1, "RATE_LIMIT_PER_MINUTE", "limits must be at least 1 a minute")
+	check(s.RateLimitPerMinute < 1 || s.RateLimitAuthPerMinute < 1 || s.RateLimitIngestPerMinute < 1, "RATE_LIMIT_PER_MINUTE", "limits must be at least 1 a minute")
 	check(slices.Contains(splitList(origins), "*"), "ALLOWED_ORIGINS", "must list origins; * would let any site use logged-in sessions")
 	check(production && s.TLSCertFile == "" && strings.TrimSpace(proxies) == "", "TLS_CERT_FILE", "production needs HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy")
 	return errs
