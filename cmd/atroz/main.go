@@ -6,6 +6,7 @@
 //	atroz [serve] [flags]
 //	atroz db import|stats|check|compact [flags]
 //	atroz token create|list|revoke [flags] [NAME]
+//	atroz load -target URL -kind beacons|requests|import|query -rate N -duration D
 //	atroz version
 //	atroz help
 package main
@@ -72,6 +73,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&DBCommand{m.Env}).Run(ctx, args)
 	case "token":
 		return (&TokenCommand{m.Env}).Run(ctx, args)
+	case "load":
+		return (&LoadCommand{Env: m.Env}).Run(ctx, args)
 	case "version":
 		return (&VersionCommand{m.Env}).Run(ctx, args)
 	case "rules":
@@ -119,6 +122,7 @@ Commands:
 	token      create, list and revoke ingest tokens
 	rules      check alert rule files ("atroz rules check FILE")
 	user       add, list, change the password of, or remove dashboard users
+	load       send constant-rate load to a server and check what it stored
 	version    print the version, commit and Go version
 	help       print this help, or "atroz help <command>" for one command
 

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestLoadRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", []string{"-verify=false"}, "-target: the server's base URL is required"},
+		{"not a URL", []string{"-target", "127.0.0.1:8080", "-verify=false"}, `-target: "127.0.0.1:8080" is not an http(s) URL`},
+		{"unknown kind", []string{"-target", "http://h", "-kind", "logs", "-verify=false"}, `-kind: must be one of beacons, requests, import, query, got "logs"`},
+		{"zero rate", []string{"-target", "http://h", "-rate", "0", "-verify=false"}, "-rate: must be between 1 and 1000000"},
+		{"negative duration", []string{"-target", "http://h", "-duration", "-1s", "-verify=false"}, "-duration: must be positive"},
+		{"huge batch", []string{"-target", "http://h", "-batch", "10001", "-verify=false"}, "-batch: must be between 1 and 10000"},
+		{"requests without token", []string{"-target", "http://h", "-kind", "requests", "-verify=false"}, "-token: requests load needs an ingest token"},
+		{"query without user", []string{"-target", "http://h", "-kind", "query", "-verify=false"}, "-user: query load needs a dashboard login"},
+		{"verify without user", []string{"-target", "http://h"}, "-user: verifying needs a dashboard login"},
+		{"no in-flight", []string{"-target", "http://h", "-max-in-flight", "0", "-verify=false"}, "-max-in-flight: must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := run(t, nil, append([]string{"load"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := percentiles(ds, 0.5, 0.99, 1)
+	want := []time.Duration{50 * time.Millisecond, 99 * time.Millisecond, 100 * time.Millisecond}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("quantile %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if got := percentiles(nil, 0.5); got[0] != 0 {
+		t.Errorf("empty = %s, want 0", got[0])
+	}
+}
+
+// TestLoadChargesTheQueue holds the first answer back while later items fall
+// due. With one request in flight, items 1 to 7 are due 20 to 140 ms after
+// the start but cannot be sent before the first answer at 250 ms, so an open
+// model must report each of them at least 110 ms late; a closed model would
+// report them as fast as the server answered them.
+func TestLoadChargesTheQueue(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			time.Sleep(250 * time.Millisecond)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	o := &loadOptions{target: u, kind: "beacons", rate: 50, duration: 400 * time.Millisecond, maxInFlight: 1, timeout: 5 * time.Second, service: "s"}
+	sess := &loadSession{o: o, client: loadClient(o)}
+	kind, err := newLoadKind(o, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newLoadRecorder(o.rate, o.duration)
+	drive(context.Background(), o, sess.client, kind, rec, &syncBuffer{})
+	late := 0
+	for _, d := range rec.latencies {
+		if d >= 110*time.Millisecond {
+			late++
+		}
+	}
+	if len(rec.latencies) != 20 || rec.accepted != 20 || late < 8 {
+		t.Errorf("answered %d, accepted %d, %d at least 110 ms late; want 20, 20, 8 or more", len(rec.latencies), rec.accepted, late)
+	}
+}
+
+// TestLoadAgainstServer runs every kind of load at a real server and checks
+// the report: all sent items accepted, and all accepted items stored.
+func TestLoadAgainstServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and sends load for several seconds")
+	}
+	dir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SCRAPE_INTERVAL": "1s", "RATE_LIMIT_INGEST_PER_MINUTE": "1000000", "RATE_LIMIT_PER_MINUTE": "100000"}
+	m, _, _ := testMain(env)
+	if err := (&UserCommand{Env: m.Env, Stdin: strings.NewReader("load-password-1\n")}).Run(context.Background(), []string{"add", "load"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, env, "token", "create", "load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	m, _, stderr := testMain(env)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil) }()
+	addr := waitListening(t, stderr, done)
+	loadEnv := map[string]string{"ATROZ_USER": "load", "ATROZ_PASSWORD": "load-password-1", "ATROZ_TOKEN": token}
+	for _, kind := range loadKinds {
+		t.Run(kind, func(t *testing.T) {
+			out, errOut, err := run(t, loadEnv, "load", "-target", "http://"+addr, "-kind", kind, "-rate", "100", "-duration", "1s", "-batch", "10", "-json")
+			if err != nil {
+				t.Fatalf("load: %v\n%s", err, errOut)
+			}
+			var r loadReport
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("report: %v\n%s", err, out)
+			}
+			if r.Sent != 100 || r.Accepted != 100 || r.Rejected != 0 {
+				t.Errorf("sent %d, accepted %d, rejected %d; want 100, 100, 0: %v", r.Sent, r.Accepted, r.Rejected, r.Errors)
+			}
+			if kind != "query" && (r.Stored == nil || *r.Stored != r.AcceptedItems) {
+				t.Errorf("stored %v of %d accepted items", r.Stored, r.AcceptedItems)
+			}
+		})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
