@@ -55,6 +55,12 @@ type Config struct {
 	// SIGTERM (SHUTDOWN_TIMEOUT, -shutdown-timeout). Default 10s.
 	ShutdownTimeout time.Duration
 
+	// HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout and
+	// HTTPIdleTimeout bound a connection's headers, whole request, response
+	// and keep-alive wait (HTTP_READ_HEADER_TIMEOUT, ...). Defaults 5s, 30s,
+	// 30s, 120s; zero keeps the default.
+	HTTPReadHeaderTimeout, HTTPReadTimeout, HTTPWriteTimeout, HTTPIdleTimeout time.Duration
+
 	// AllowedOrigins lists, comma-separated, the origins whose pages may send
 	// beacons (ALLOWED_ORIGINS, -allowed-origins); development accepts any.
 	AllowedOrigins string
@@ -128,6 +134,11 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
 
+		HTTPReadHeaderTimeout: web.DefaultReadHeaderTimeout,
+		HTTPReadTimeout:       web.DefaultReadTimeout,
+		HTTPWriteTimeout:      web.DefaultWriteTimeout,
+		HTTPIdleTimeout:       web.DefaultIdleTimeout,
+
 		EnableMetrics:        true,
 		ScrapeInterval:       5 * time.Second,
 		ServiceName:          "atroz",
@@ -165,6 +176,10 @@ func (c *Config) settings() []setting {
 		{"max-series", "maximum number of series", &c.MaxSeries},
 		{"log-level", "debug, info, warn or error", &c.LogLevel},
 		{"shutdown-timeout", "how long to wait for requests in flight on shutdown", &c.ShutdownTimeout},
+		{"http-read-header-timeout", "longest a client may take to send a request's headers", &c.HTTPReadHeaderTimeout},
+		{"http-read-timeout", "longest a client may take to send a whole request, body included", &c.HTTPReadTimeout},
+		{"http-write-timeout", "longest a response may take to write", &c.HTTPWriteTimeout},
+		{"http-idle-timeout", "how long a keep-alive connection may wait for its next request", &c.HTTPIdleTimeout},
 		{"allowed-origins", "comma-separated origins whose pages may send beacons", &c.AllowedOrigins},
 		{"trusted-proxies", "comma-separated proxy addresses or CIDRs trusted for X-Forwarded-For", &c.TrustedProxies},
 		{"enable-metrics", "serve /metrics", &c.EnableMetrics},
@@ -254,6 +269,12 @@ func (c *Config) Validate() error {
 	_, err := parseLevel(c.LogLevel)
 	check(err != nil, "LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
 	check(c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "must be positive, got %s", c.ShutdownTimeout)
+	for _, t := range []struct {
+		env string
+		d   time.Duration
+	}{{"HTTP_READ_HEADER_TIMEOUT", c.HTTPReadHeaderTimeout}, {"HTTP_READ_TIMEOUT", c.HTTPReadTimeout}, {"HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout}} {
+		check(t.d < 0, t.env, "must not be negative, got %s", t.d)
+	}
 	check(c.MetricsPort < 0 || c.MetricsPort > 65535, "METRICS_PORT", "must be 0 (the main port) or a port number, got %d", c.MetricsPort)
 	check(c.ScrapeInterval < time.Second, "SCRAPE_INTERVAL", "must be at least 1s, got %s", c.ScrapeInterval)
 	check(c.ServiceName == "", "SERVICE_NAME", "must not be empty")
@@ -344,14 +365,18 @@ func validProxy(p string) bool {
 // WebConfig maps the configuration to the HTTP server's.
 func (c *Config) WebConfig(version string) web.Config {
 	return web.Config{
-		Version:        version,
-		Development:    c.Environment == "development",
-		AllowedOrigins: splitList(c.AllowedOrigins),
-		TrustedProxies: splitList(c.TrustedProxies),
-		MetricsOnMain:  c.EnableMetrics && c.MetricsPort == 0,
-		SlowRequest:    c.SlowRequestThreshold,
-		TruncateIPs:    c.GDPREnabled,
-		Query:          c.QueryOptions(),
+		Version:           version,
+		ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
+		ReadTimeout:       c.HTTPReadTimeout,
+		WriteTimeout:      c.HTTPWriteTimeout,
+		IdleTimeout:       c.HTTPIdleTimeout,
+		Development:       c.Environment == "development",
+		AllowedOrigins:    splitList(c.AllowedOrigins),
+		TrustedProxies:    splitList(c.TrustedProxies),
+		MetricsOnMain:     c.EnableMetrics && c.MetricsPort == 0,
+		SlowRequest:       c.SlowRequestThreshold,
+		TruncateIPs:       c.GDPREnabled,
+		Query:             c.QueryOptions(),
 		RateLimits: web.RateLimitOptions{
 			APIPerMinute: int64(c.Security.RateLimitPerMinute), AuthPerMinute: int64(c.Security.RateLimitAuthPerMinute), IngestPerMinute: int64(c.Security.RateLimitIngestPerMinute), RedisURL: c.Security.RedisURL,
 		},
