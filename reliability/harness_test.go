@@ -1,0 +1,302 @@
+//go:build reliability
+
+package reliability
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// bin is the atroz binary the suite builds once.
+var bin string
+
+func TestMain(m *testing.M) {
+	if b := os.Getenv("ATROZ_BIN"); b != "" {
+		bin = b // a release binary under test
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "atroz-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "atroz")
+	build := exec.Command("go", "build", "-o", bin, "atroz/cmd/atroz")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build atroz:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Credentials the suite creates in every data directory it sets up.
+const (
+	testUser     = "reliability"
+	testPassword = "reliability-password-1"
+)
+
+// site is a data directory with a dashboard user and an ingest token.
+type site struct {
+	dir   string
+	token string
+	env   []string // settings every server of the site starts with
+}
+
+// newSite prepares dir with a user and an ingest token, and returns the
+// settings a server on it starts with: loopback, fast flushes and scrapes,
+// rate limits out of the way of the load.
+func newSite(t *testing.T, dir string, extra ...string) *site {
+	t.Helper()
+	s := &site{dir: dir, env: append([]string{
+		"DATA_DIR=" + dir, "LISTEN_ADDR=127.0.0.1:0", "ENVIRONMENT=development", "LOG_LEVEL=info",
+		"FLUSH_INTERVAL=200ms", "SCRAPE_INTERVAL=1s",
+		"RATE_LIMIT_INGEST_PER_MINUTE=100000000", "RATE_LIMIT_PER_MINUTE=1000000", "RATE_LIMIT_AUTH_PER_MINUTE=1000",
+	}, extra...)}
+	atroz(t, s.env, testPassword+"\n", "user", "add", "-role", "admin", testUser)
+	out := atroz(t, s.env, "", "token", "create", "reliability")
+	s.token = strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	return s
+}
+
+// atroz runs a short atroz command to completion and returns its stdout.
+func atroz(t *testing.T, env []string, stdin string, args ...string) string {
+	t.Helper()
+	out, err := atrozErr(env, stdin, args...)
+	if err != nil {
+		t.Fatalf("atroz %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// atrozErr runs a short atroz command and returns its standard output; an
+// error carries its standard error.
+func atrozErr(env []string, stdin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%w: %s", err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+// server is a running atroz serve process.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	log  *logBuffer
+	done chan error
+}
+
+// logBuffer collects a process's output for assertions and failure reports.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start starts atroz serve on the site and waits until it listens.
+func (s *site) start(t *testing.T, extra ...string) *server {
+	t.Helper()
+	srv, err := s.startErr(extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.kill() })
+	return srv
+}
+
+// startErr starts atroz serve and waits for its "listening" line, or
+// returns its output if it exits first.
+func (s *site) startErr(extra ...string) (*server, error) {
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(append(os.Environ(), s.env...), extra...)
+	pr, pw := io.Pipe()
+	srv := &server{cmd: cmd, log: &logBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = srv.log, pw
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			_, _ = srv.log.Write(append(sc.Bytes(), '\n'))
+			var ev struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Msg == "listening" && ev.Addr != "" {
+				select {
+				case addr <- ev.Addr:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		srv.done <- err
+	}()
+	select {
+	case a := <-addr:
+		srv.url = "http://" + a
+		return srv, nil
+	case err := <-srv.done:
+		srv.done <- err
+		return nil, fmt.Errorf("serve exited before listening: %v\n%s", err, srv.log)
+	case <-time.After(30 * time.Second):
+		srv.kill()
+		return nil, fmt.Errorf("serve did not listen within 30s:\n%s", srv.log)
+	}
+}
+
+// kill sends SIGKILL, if the process still runs, and waits for it.
+func (srv *server) kill() {
+	_ = srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.wait()
+}
+
+// wait waits for the process to exit and returns how it ended; it may be
+// called again.
+func (srv *server) wait() error {
+	err := <-srv.done
+	srv.done <- err
+	return err
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in bytes.
+func (srv *server) peakRSS(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// health is the part of GET /health the suite reads.
+type health struct {
+	Status string `json:"status"`
+	Store  struct {
+		Series            int       `json:"series"`
+		Flushes           uint64    `json:"flushes"`
+		FlushErrors       uint64    `json:"flush_errors"`
+		LastFlush         time.Time `json:"last_flush"`
+		LastFlushDuration int64     `json:"last_flush_duration_ns"`
+	} `json:"store"`
+}
+
+// lastFlushStart is when the last committed flush began: every sample
+// appended before it is on disk.
+func (h health) lastFlushStart() time.Time {
+	return h.Store.LastFlush.Add(-time.Duration(h.Store.LastFlushDuration))
+}
+
+// health reads GET /health.
+func (srv *server) health(t *testing.T) (health, int) {
+	t.Helper()
+	var h health
+	resp, err := http.Get(srv.url + "/health")
+	if err != nil {
+		t.Fatalf("GET /health: %v", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("GET /health: %v", err)
+	}
+	return h, resp.StatusCode
+}
+
+// loadReport is the part of atroz load -json's report the suite reads.
+type loadReport struct {
+	Sent          int64              `json:"sent"`
+	Accepted      int64              `json:"accepted"`
+	Rejected      int64              `json:"rejected"`
+	ByStatus      map[string]int64   `json:"by_status"`
+	Errors        map[string]string  `json:"errors"`
+	LatencyMs     map[string]float64 `json:"latency_ms"`
+	AcceptedItems int64              `json:"accepted_items"`
+	Stored        *int64             `json:"stored"`
+	Seconds       float64            `json:"seconds"`
+}
+
+// load runs atroz load against srv and returns its report; args add to
+// the target, credentials and -json.
+func (s *site) load(ctx context.Context, srv *server, args ...string) (*loadReport, string, error) {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"load", "-target", srv.url, "-json"}, args...)...)
+	cmd.Env = append(os.Environ(), "ATROZ_USER="+testUser, "ATROZ_PASSWORD="+testPassword, "ATROZ_TOKEN="+s.token)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var r loadReport
+	if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil {
+		return nil, errOut.String(), fmt.Errorf("load: %v, report: %v\n%s%s", err, jerr, out.String(), errOut.String())
+	}
+	return &r, errOut.String(), err
+}
+
+// login returns a bearer token for the suite's user.
+func login(t *testing.T, srv *server) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, testUser, testPassword)
+	resp, err := http.Post(srv.url+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Token == "" {
+		t.Fatalf("login: %d %v", resp.StatusCode, err)
+	}
+	return out.Data.Token
+}
