@@ -10,6 +10,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,6 +93,8 @@ type Collector struct {
 	routes *valueCap
 	// rejected counts refused payloads per ingest endpoint.
 	rejected map[string]*metrics.Counter
+	// unavailable counts payloads the store could not take, per endpoint and reason.
+	unavailable map[[2]string]*metrics.Counter
 
 	scrapeMu  sync.Mutex
 	scrapeBuf bytes.Buffer
@@ -110,6 +113,7 @@ func New(db *store.DB, opts *Options) *Collector {
 	c.fresh = newFreshness(set)
 	c.routes = newValueCap(o.MaxServices, o.MaxRoutesPerService)
 	c.rejected = newRejected(set)
+	c.unavailable = newUnavailable(set)
 	registerStoreMetrics(set, db)
 	return c
 }
@@ -122,7 +126,9 @@ func (c *Collector) WritePrometheus(w io.Writer) {
 }
 
 // Scrape samples the host, then appends every metric to the store with
-// timestamp now: the same numbers WritePrometheus shows.
+// timestamp now: the same numbers WritePrometheus shows. While the data
+// volume is full the store refuses them with store.ErrDiskFull; counters and
+// histograms are cumulative, so the first scrape after it catches up.
 func (c *Collector) Scrape() error {
 	c.scrapeMu.Lock()
 	defer c.scrapeMu.Unlock()
@@ -150,10 +156,17 @@ func (c *Collector) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := c.Scrape(); err != nil {
-				c.opts.Logger.Error("self-scrape failed", "event_type", "collector", "error", err)
-			}
+			c.logScrapeError(c.Scrape())
 		}
+	}
+}
+
+// logScrapeError logs a failed scrape, but not one refused because the
+// data volume is full: the store logs that once when it fills and once
+// when it frees, not every scrape interval.
+func (c *Collector) logScrapeError(err error) {
+	if err != nil && !errors.Is(err, store.ErrDiskFull) {
+		c.opts.Logger.Error("self-scrape failed", "event_type", "collector", "error", err)
 	}
 }
 

@@ -35,6 +35,7 @@ var Defs = []Def{
 	{"store_flush_duration_seconds", "gauge", "Duration of the last flush.", nil},
 	{"store_flushes_total", "counter", "Flushes committed.", nil},
 	{"store_flush_errors_total", "counter", "Flushes that failed (their data is written by the next).", nil},
+	{"store_disk_full", "gauge", "1 while the data volume is full and new samples are refused, else 0.", nil},
 	{"websocket_connections", "gauge", "Open WebSocket connections.", nil},
 	{"websocket_connects_total", "counter", "WebSocket connections opened.", nil},
 	{"websocket_disconnects_total", "counter", "WebSocket connections closed, by reason: normal, error, timeout or policy.", []string{"reason"}},
@@ -42,6 +43,7 @@ var Defs = []Def{
 	{"cache_requests_total", "counter", "Cache lookups by cache and result (hit or miss).", []string{"cache", "result"}},
 	{"data_last_sample_timestamp_seconds", "gauge", "Unix time of the newest data from each source; freshness is time() minus this.", []string{"source"}},
 	{"ingest_rejected_total", "counter", "Ingest requests refused as bad input, by endpoint.", []string{"endpoint"}},
+	{"ingest_unavailable_total", "counter", "Ingest requests refused because the store could not take them, by endpoint and reason: disk_full or closed.", []string{"endpoint", "reason"}},
 }
 
 // Histogram bucket bounds, chosen for what each one measures.

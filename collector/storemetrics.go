@@ -22,6 +22,7 @@ func registerStoreMetrics(set *metrics.Set, db *store.DB) {
 		metrics.WriteGaugeFloat64(w, "store_flush_duration_seconds", st.LastFlushDuration.Seconds())
 		metrics.WriteCounterUint64(w, "store_flushes_total", st.Flushes)
 		metrics.WriteCounterUint64(w, "store_flush_errors_total", st.FlushErrors)
+		metrics.WriteGaugeUint64(w, "store_disk_full", boolGauge(st.DiskFull))
 		reasons := make([]string, 0, len(st.Refused))
 		for r := range st.Refused {
 			reasons = append(reasons, r)
@@ -31,4 +32,12 @@ func registerStoreMetrics(set *metrics.Set, db *store.DB) {
 			metrics.WriteCounterUint64(w, name("store_samples_refused_total", "reason", r), st.Refused[r])
 		}
 	})
+}
+
+// boolGauge is a gauge's value for b: 1 or 0.
+func boolGauge(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -35,6 +35,7 @@ type DB struct {
 	batch    flushBatch
 
 	stats     counters
+	full      diskFull
 	closed    atomic.Bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -102,7 +103,8 @@ func (db *DB) SetLogger(l *slog.Logger) {
 
 // Append adds a sample to the series ls at t (unix milliseconds). It touches
 // memory only; the sample is durable after the next Flush. Labels need not
-// be sorted. A refused sample returns one of the package's errors.
+// be sorted. A refused sample returns one of the package's errors; while
+// the data volume is full every sample is refused with ErrDiskFull.
 func (db *DB) Append(ls Labels, t int64, v float64) error {
 	return db.append(ls, t, v)
 }
@@ -118,6 +120,16 @@ func (db *DB) AppendStrict(ls Labels, t int64, v float64) error {
 }
 
 func (db *DB) append(ls Labels, t int64, v float64) error {
+	if err := db.Writable(); err != nil {
+		db.stats.refused(err)
+		return err
+	}
+	return db.insert(ls, t, v)
+}
+
+// insert is append without the disk-full check, for the samples of an
+// input admitted whole before the volume filled.
+func (db *DB) insert(ls Labels, t int64, v float64) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
@@ -169,7 +181,12 @@ func (db *DB) Close() error {
 		db.closed.Store(true)
 		close(db.done)
 		db.wg.Wait()
-		err := db.flush(true) // a checkpoint: the next Open has no WAL to replay
+		// A checkpoint, so the next Open has no WAL to replay; on a full
+		// volume a plain flush, which needs less room.
+		err := db.flush(db.checkpointDue(true))
+		if errors.Is(err, ErrDiskFull) {
+			err = fmt.Errorf("close: the samples appended since the last flush that committed are lost: %w", err)
+		}
 		db.closeErr = errors.Join(err, db.bolt.Close())
 	})
 	return db.closeErr
@@ -178,7 +195,8 @@ func (db *DB) Close() error {
 // start runs the background flusher and pruner.
 func (db *DB) start() {
 	db.every(db.opts.FlushInterval, func() {
-		if err := db.Flush(); err != nil {
+		// A full volume is logged once, when it fills and when it frees.
+		if err := db.Flush(); err != nil && !errors.Is(err, ErrDiskFull) {
 			db.log.Error("store flush failed", "event_type", "store", "error", err)
 		}
 	})

@@ -18,6 +18,14 @@ appended since the last Flush that returned. Once the log passes
 Options.CheckpointBytes, and at Close, a flush checkpoints instead: it writes
 every open chunk and deletes the whole log.
 
+A full volume. When a flush fails because the data volume is full (ENOSPC or
+EDQUOT), bbolt rolls its transaction back and the DB enters the disk-full
+state: Writable and every append return an error wrapping ErrDiskFull, so
+memory stays bounded, while the samples accepted before stay in memory,
+readable, and pending. The background flusher keeps trying; the first flush
+that commits writes them all and ends the state. Stats tells when it began
+and how long the last one lasted.
+
 Reading. Select returns the series whose labels match Prometheus matchers in
 a time range, merging flushed chunks with the heads. Query.Resolution picks
 the tier: raw samples, or rollup points holding min, max, sum, count, last

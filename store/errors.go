@@ -2,7 +2,7 @@ package store
 
 import "errors"
 
-// These errors are returned by Append, Open, the range reads and the token methods. Check them with errors.Is.
+// These errors are returned by Append, Flush, Open, the range reads and the token methods. Check them with errors.Is.
 var (
 	// ErrOutOfOrder is returned when a sample is older than the last sample appended to its series.
 	ErrOutOfOrder = errors.New("sample out of order")
@@ -30,6 +30,10 @@ var (
 
 	// ErrSeriesLimit is returned when appending would create a series beyond Options.MaxSeries.
 	ErrSeriesLimit = errors.New("series limit reached")
+
+	// ErrDiskFull is returned by the appends, Flush and Writable from the time a flush
+	// fails because the data volume is full (ENOSPC or EDQUOT) until a flush commits again.
+	ErrDiskFull = errors.New("data volume full")
 
 	// ErrClosed is returned when the DB is used after Close.
 	ErrClosed = errors.New("store closed")

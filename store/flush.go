@@ -52,8 +52,19 @@ type seriesChunks struct {
 // Flush writes it again. When the WAL has grown past
 // Options.CheckpointBytes, the flush checkpoints instead: it writes every
 // open chunk, compressed, and deletes the whole WAL.
+//
+// A flush that fails because the data volume is full puts the DB in the
+// disk-full state (see Writable) and returns an error wrapping ErrDiskFull;
+// the first flush that commits afterwards ends it.
 func (db *DB) Flush() error {
-	return db.flush(db.stats.walBytes.Load() > db.opts.CheckpointBytes)
+	return db.flush(db.checkpointDue(db.stats.walBytes.Load() > db.opts.CheckpointBytes))
+}
+
+// checkpointDue returns want, except while the volume is full: a checkpoint
+// rewrites every open chunk, where a plain flush writes only what is
+// pending, so the plain one is the likelier to fit.
+func (db *DB) checkpointDue(want bool) bool {
+	return want && db.full.cur.Load() == nil
 }
 
 func (db *DB) flush(checkpoint bool) error {
@@ -67,15 +78,17 @@ func (db *DB) flush(checkpoint bool) error {
 		db.carry = append(db.carry, walRecord{seq: db.walSeq, data: data})
 		db.walSeq++
 	}
-	if len(b.newSeries) == 0 && len(b.chunks) == 0 && len(db.carry) == 0 && !checkpoint {
+	// While the volume is full even an empty flush commits a transaction:
+	// only a commit shows that space is back.
+	if len(b.newSeries) == 0 && len(b.chunks) == 0 && len(db.carry) == 0 && !checkpoint && db.full.cur.Load() == nil {
 		return nil
 	}
 	db.walDelta = 0
 	if err := db.update(func(tx *bolt.Tx) error { return db.write(tx, b) }); err != nil {
-		// The closed chunks are still in their heads and the WAL record in
-		// db.carry: the next flush writes them again.
-		db.stats.flushErrors.Add(1)
-		return fmt.Errorf("flush: %w", err)
+		// bbolt rolled the transaction back. The closed chunks are still in
+		// their heads and the WAL record in db.carry: the next flush writes
+		// them again.
+		return db.flushFailed(err)
 	}
 	db.commit(b)
 	db.stats.walBytes.Add(db.walDelta)
@@ -85,6 +98,7 @@ func (db *DB) flush(checkpoint bool) error {
 		db.opts.OnFlush(db.forward)
 		db.forward = nil
 	}
+	db.flushSucceeded()
 	db.stats.flushed(start)
 	return nil
 }

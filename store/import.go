@@ -78,7 +78,8 @@ func (db *DB) Import(r io.Reader, o ImportOptions) (ImportResult, error) {
 // AppendText appends the samples of Prometheus text exposition or
 // OpenMetrics in b, parsed by Prometheus' own parsers. The whole text is
 // parsed (and, with Strict, checked) before the first sample is appended,
-// so a syntax error changes nothing.
+// so a syntax error changes nothing; nor does a full data volume, which
+// refuses the whole text with an error wrapping ErrDiskFull.
 func (db *DB) AppendText(b []byte, o ImportOptions) (ImportResult, error) {
 	contentType := "text/plain"
 	if o.OpenMetrics || bytes.HasSuffix(bytes.TrimRight(b, " \t\r\n"), []byte("# EOF")) {
@@ -96,7 +97,9 @@ type SampleSource func(fn func(ls Labels, ts *int64, v float64) error) error
 
 // AppendSamples appends every sample src gives, as AppendText does with a
 // parsed text: under Strict, one bad sample or src's own error refuses the
-// whole input and appends nothing.
+// whole input and appends nothing. While the data volume is full (or after
+// Close) it appends nothing and returns Writable's error; an input it has
+// admitted is appended whole even if the volume fills meanwhile.
 func (db *DB) AppendSamples(src SampleSource, o ImportOptions) (ImportResult, error) {
 	start := time.Now()
 	imp := importer{db: db, o: o, start: start, seen: map[uint64]struct{}{}, now: db.opts.Now().UnixMilli()}
@@ -104,6 +107,10 @@ func (db *DB) AppendSamples(src SampleSource, o ImportOptions) (ImportResult, er
 		imp.o.Time = imp.now
 	}
 	if err := src(imp.check); err != nil {
+		return ImportResult{}, err
+	}
+	if err := db.Writable(); err != nil {
+		db.stats.refusedN(err, uint64(imp.n)) // #nosec G115 -- a count is never negative
 		return ImportResult{}, err
 	}
 	_ = src(imp.add)
@@ -156,7 +163,7 @@ func (imp *importer) add(ls Labels, ts *int64, v float64) error {
 		imp.res.SkippedOld++
 		return nil
 	}
-	if err := imp.db.Append(ls, t, v); err != nil {
+	if err := imp.db.insert(ls, t, v); err != nil {
 		imp.res.Rejected++
 		if len(imp.res.FirstErrors) < maxReportedErrors {
 			imp.res.FirstErrors = append(imp.res.FirstErrors, err.Error())

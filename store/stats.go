@@ -21,6 +21,7 @@ var refuseReasons = []struct {
 	{ErrLabelTooLong, "label_too_long"},
 	{ErrTooManyLabels, "too_many_labels"},
 	{ErrSeriesLimit, "series_limit"},
+	{ErrDiskFull, "disk_full"},
 	{ErrClosed, "closed"},
 }
 
@@ -37,10 +38,13 @@ type counters struct {
 	walBytes    atomic.Int64
 }
 
-func (c *counters) refused(err error) {
+func (c *counters) refused(err error) { c.refusedN(err, 1) }
+
+// refusedN counts n samples refused with err.
+func (c *counters) refusedN(err error, n uint64) {
 	for i, r := range refuseReasons {
 		if errors.Is(err, r.err) {
-			c.refusedBy[i].Add(1)
+			c.refusedBy[i].Add(n)
 			return
 		}
 	}
@@ -65,6 +69,13 @@ type Stats struct {
 	LastFlush         time.Time         `json:"last_flush,omitzero"`
 	LastFlushDuration time.Duration     `json:"last_flush_duration_ns"`
 	PrunedBlocks      uint64            `json:"pruned_blocks"`
+	// DiskFull is set while the data volume is full (see DB.Writable), since DiskFullSince.
+	DiskFull      bool      `json:"disk_full"`
+	DiskFullSince time.Time `json:"disk_full_since,omitzero"`
+	// DiskFullRecovered is when the last full period ended, by a flush that
+	// committed, and DiskFullDuration how long it lasted.
+	DiskFullRecovered time.Time     `json:"disk_full_recovered,omitzero"`
+	DiskFullDuration  time.Duration `json:"disk_full_duration_ns"`
 }
 
 // Stats returns the running figures.
@@ -83,6 +94,7 @@ func (db *DB) Stats() Stats {
 	if ns := db.stats.lastFlush.Load(); ns > 0 {
 		s.LastFlush = time.Unix(0, ns)
 	}
+	db.full.stats(&s)
 	for i, r := range refuseReasons {
 		s.Refused[r.name] = db.stats.refusedBy[i].Load()
 	}

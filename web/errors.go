@@ -17,10 +17,12 @@ const (
 	ErrorNotFound    ErrorType = "not_found"
 	ErrorInternal    ErrorType = "internal"
 	ErrorUnavailable ErrorType = "unavailable"
-	// Beyond Prometheus' set: authentication, origin and size refusals.
+	// Beyond Prometheus' set: authentication, origin and size refusals,
+	// and samples refused while the data volume is full.
 	ErrorUnauthorized ErrorType = "unauthorized"
 	ErrorForbidden    ErrorType = "forbidden"
 	ErrorTooLarge     ErrorType = "too_large"
+	ErrorDiskFull     ErrorType = "disk_full"
 )
 
 // errorBody is the JSON body of every error answer.
@@ -34,10 +36,11 @@ type errorBody struct {
 // and stops the handler chain. It is the only place that writes an error body.
 //
 // In production a 5xx answer carries a generic message and the request ID,
-// never internals; the detail goes to the access log line (error field).
+// never internals; the detail goes to the access log line (error field). A
+// disk-full refusal is the exception: its message is written for the sender.
 func abortWithError(c *gin.Context, code int, typ ErrorType, err error) {
 	msg := err.Error()
-	if code >= 500 && c.GetBool(ctxProduction) {
+	if code >= 500 && typ != ErrorDiskFull && c.GetBool(ctxProduction) {
 		c.Set(ctxErrorDetail, msg)
 		msg = "internal error; quote request ID " + c.GetString(ctxRequestID) + " to the operator"
 	}

@@ -41,7 +41,10 @@ func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
 }
 
 // beacons takes a frame-rate beacon from a browser: JSON sent as text/plain
-// by navigator.sendBeacon, so no preflight; 204 when recorded.
+// by navigator.sendBeacon, so no preflight; 204 when recorded. Beacons
+// reach the store through the self-scrape, so while the data volume is full
+// they are refused (507) like every other ingest: the 204 would be a
+// promise the server cannot keep across a restart.
 func (s *Server) beacons(c *gin.Context) {
 	origin := c.GetHeader("Origin")
 	if err := s.allowOrigin(origin, RequestOrigin(s.https)(c)); err != nil {
@@ -52,6 +55,9 @@ func (s *Server) beacons(c *gin.Context) {
 	if origin != "" {
 		c.Header("Access-Control-Allow-Origin", origin)
 		c.Header("Vary", "Origin")
+	}
+	if !s.writable(c, collector.EndpointBeacons) {
+		return
 	}
 	body, ok := readBody(c, collector.MaxBeaconBytes)
 	if !ok {
@@ -89,8 +95,12 @@ func checkOrigin(o string) error {
 	return nil
 }
 
-// ingestRequests takes a batch of request events from another service.
+// ingestRequests takes a batch of request events from another service;
+// 507 while the data volume is full, as for beacons.
 func (s *Server) ingestRequests(c *gin.Context) {
+	if !s.writable(c, collector.EndpointRequests) {
+		return
+	}
 	body, ok := readBody(c, collector.MaxEventsBytes)
 	if !ok {
 		return
@@ -106,15 +116,19 @@ func (s *Server) ingestRequests(c *gin.Context) {
 
 // importPrometheus appends pushed Prometheus text exposition to the store.
 // The text is taken whole or not at all: a syntax error, a non-finite
-// value, a timestamp out of range or labels the store refuses change nothing.
+// value, a timestamp out of range or labels the store refuses change
+// nothing, nor does a full data volume (507).
 func (s *Server) importPrometheus(c *gin.Context) {
+	if !s.writable(c, collector.EndpointImport) {
+		return
+	}
 	body, ok := readBody(c, s.cfg.MaxImportBytes)
 	if !ok {
 		return
 	}
 	res, err := s.db.AppendText(body, store.ImportOptions{Strict: true})
 	if err != nil {
-		s.badInput(c, collector.EndpointImport, err)
+		s.appendRefused(c, collector.EndpointImport, err)
 		return
 	}
 	s.col.MarkFresh(collector.EndpointImport, s.col.Now())

@@ -28,8 +28,14 @@ var ingestNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func newIngestServer(t testing.TB, cfg Config) *ingestServer {
 	t.Helper()
+	return newIngestServerIn(t, t.TempDir(), cfg)
+}
+
+// newIngestServerIn is newIngestServer with the store file in dir.
+func newIngestServerIn(t testing.TB, dir string, cfg Config) *ingestServer {
+	t.Helper()
 	now := func() time.Time { return ingestNow }
-	db, err := store.Open(filepath.Join(t.TempDir(), "atroz.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

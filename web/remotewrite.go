@@ -22,8 +22,12 @@ const maxRemoteWriteDecoded = 64 << 20
 // prompb.WriteRequest), so a Prometheus or Grafana Agent can feed AtroZ.
 // The request is taken whole or refused whole with 400, which senders do
 // not retry; NaN values, Prometheus' staleness markers among them, are
-// skipped, since the store keeps finite values. 204 when stored.
+// skipped, since the store keeps finite values. 204 when stored; 507
+// while the data volume is full, which senders retry.
 func (s *Server) remoteWrite(c *gin.Context) {
+	if !s.writable(c, collector.EndpointRemoteWrite) {
+		return
+	}
 	if err := remoteWriteHeaders(c.Request.Header); err != nil {
 		s.col.CountRejected(collector.EndpointRemoteWrite)
 		abortWithError(c, http.StatusUnsupportedMediaType, ErrorBadData, err)
@@ -40,7 +44,7 @@ func (s *Server) remoteWrite(c *gin.Context) {
 	}
 	res, err := s.db.AppendSamples(writeRequestSamples(req), store.ImportOptions{Strict: true, SkipNonFinite: true})
 	if err != nil {
-		s.badInput(c, collector.EndpointRemoteWrite, err)
+		s.appendRefused(c, collector.EndpointRemoteWrite, err)
 		return
 	}
 	if res.Samples > 0 {
