@@ -194,6 +194,22 @@ func (srv *server) kill() {
 	srv.wait()
 }
 
+// stop sends SIGTERM and requires a clean exit within a minute.
+func (srv *server) stop(t *testing.T) {
+	t.Helper()
+	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
+	select {
+	case err = <-srv.done:
+		srv.done <- err
+	case <-time.After(time.Minute):
+		t.Fatalf("serve did not stop within a minute of SIGTERM:\n%s", srv.log)
+	}
+	if err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, srv.log)
+	}
+}
+
 // wait waits for the process to exit and returns how it ended; it may be
 // called again.
 func (srv *server) wait() error {
