@@ -5,6 +5,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
@@ -44,24 +45,33 @@ func (p *prober) run(ctx context.Context) {
 	last := int64(0)
 	for ctx.Err() == nil {
 		ts := max(time.Now().UnixMilli(), last+1)
-		var b strings.Builder
-		for j := range probeSeries {
-			fmt.Fprintf(&b, "crash_probe{iter=\"%d\",series=\"%d\"} %d %d\n", p.iter, j, ts, ts)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/api/v1/import/prometheus", strings.NewReader(b.String()))
-		req.Header.Set("Authorization", "Bearer "+p.s.token)
-		resp, err := client.Do(req)
-		if err != nil {
-			continue
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			p.mu.Lock()
-			p.acks = append(p.acks, ack{ts: ts, acked: time.Now()})
-			p.mu.Unlock()
+		if code, _ := p.push(ctx, client, ts); code == http.StatusOK {
 			last = ts
 		}
 	}
+}
+
+// push sends one probe push with timestamp ts, records it if acknowledged,
+// and returns the status and the error message of a refusal.
+func (p *prober) push(ctx context.Context, client *http.Client, ts int64) (int, string) {
+	var b strings.Builder
+	for j := range probeSeries {
+		fmt.Fprintf(&b, "crash_probe{iter=\"%d\",series=\"%d\"} %d %d\n", p.iter, j, ts, ts)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.url+"/api/v1/import/prometheus", strings.NewReader(b.String()))
+	req.Header.Set("Authorization", "Bearer "+p.s.token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode == http.StatusOK {
+		p.mu.Lock()
+		p.acks = append(p.acks, ack{ts: ts, acked: time.Now()})
+		p.mu.Unlock()
+	}
+	return resp.StatusCode, string(msg)
 }
 
 // TestCrashUnderLoad SIGKILLs the server 20 times at random moments while
