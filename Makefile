@@ -7,11 +7,12 @@ FUZZTIME    ?= 60s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
 
-.PHONY: build run test bench fuzz lint clean ui-vendor
+.PHONY: build run test bench fuzz lint clean ui-vendor reliability
 
 build: ; go build -trimpath -ldflags '$(LDFLAGS)' -o bin/atroz ./cmd/atroz
 run: build ; ./bin/atroz serve -environment development
 test: lint ; go test -race ./... && go test -run='^$$' -bench=. -benchtime=1x -short ./...
+reliability: ; go test -tags reliability -count=1 -v -timeout 20m ./reliability
 bench: ; go test -run='^$$' -bench=. -benchmem ./...
 fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet ./... && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...

@@ -27,31 +27,36 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	if b := os.Getenv("ATROZ_BIN"); b != "" {
-		bin = b // a release binary under test
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "atroz-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "atroz")
-	build := exec.Command("go", "build", "-o", bin, "atroz/cmd/atroz")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build atroz:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
+	os.Exit(runSuite(m))
+}
+
+// runSuite builds atroz unless ATROZ_BIN names a binary, runs the tests and
+// then looks for leaked goroutines.
+func runSuite(m *testing.M) int {
+	bin = os.Getenv("ATROZ_BIN")
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "atroz-reliability-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		bin = filepath.Join(dir, "atroz")
+		build := exec.Command("go", "build", "-o", bin, "atroz/cmd/atroz")
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build atroz:", err)
+			return 1
 		}
 	}
-	os.Exit(code)
+	if code := m.Run(); code != 0 {
+		return code
+	}
+	if err := goleak.Find(); err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		return 1
+	}
+	return 0
 }
 
 // Credentials the suite creates in every data directory it sets up.
