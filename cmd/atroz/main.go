@@ -6,6 +6,7 @@
 //	atroz [serve] [flags]
 //	atroz db import|stats|check|compact [flags]
 //	atroz token create|list|revoke [flags] [NAME]
+//	atroz demo -target URL -token TOKEN [flags]
 //	atroz load -target URL -kind beacons|requests|import|query -rate N -duration D
 //	atroz version
 //	atroz help
@@ -81,6 +82,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&RulesCommand{m.Env}).Run(ctx, args)
 	case "user":
 		return (&UserCommand{Env: m.Env}).Run(ctx, args)
+	case "demo":
+		return (&DemoCommand{m.Env}).Run(ctx, args)
 	case "help":
 		return m.help(ctx, args)
 	}
@@ -122,6 +125,7 @@ Commands:
 	token      create, list and revoke ingest tokens
 	rules      check alert rule files ("atroz rules check FILE")
 	user       add, list, change the password of, or remove dashboard users
+	demo       send realistic traffic to a running server, so charts move and alerts fire
 	load       send constant-rate load to a server and check what it stored
 	version    print the version, commit and Go version
 	help       print this help, or "atroz help <command>" for one command
