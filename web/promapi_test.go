@@ -51,7 +51,7 @@ func (ls *liveServer) api(t *testing.T, c *http.Client, method, path string, for
 	return resp.StatusCode, b
 }
 
-func seedSeries(t *testing.T, db *store.DB, now time.Time) {
+func seedSeries(t testing.TB, db *store.DB, now time.Time) {
 	t.Helper()
 	for _, route := range []string{"/a", "/b"} {
 		ls := store.Labels{{Name: "__name__", Value: "demo_requests_total"}, {Name: "route", Value: route}, {Name: "job", Value: "demo"}}
