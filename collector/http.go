@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -42,6 +43,18 @@ func (h *httpMetrics) record(k httpKey, seconds float64) {
 	s.duration.Update(seconds)
 }
 
+// count counts a request without timing it.
+func (h *httpMetrics) count(k httpKey) {
+	h.series.get(k).requests.Inc()
+}
+
+// Upgraded reports whether the request's connection was handed over to a
+// WebSocket: a handshake whose handler answered nothing itself. Its
+// "duration" is the socket's life, not a response time.
+func Upgraded(c *gin.Context) bool {
+	return c.IsWebsocket() && c.Writer.Status() == http.StatusOK
+}
+
 // methods are the request methods kept as label values; any other is "OTHER".
 var methods = map[string]string{
 	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
@@ -50,7 +63,8 @@ var methods = map[string]string{
 
 // Middleware returns gin middleware that counts every request AtroZ serves
 // by route template (never the raw path), method and status, times it, and
-// tracks requests in flight.
+// tracks requests in flight. A WebSocket upgrade counts with code 101 and is
+// not timed: websocket_connection_duration_seconds measures its life.
 func (c *Collector) Middleware() gin.HandlerFunc {
 	h, service := c.http, c.opts.Service
 	return func(ctx *gin.Context) {
@@ -65,6 +79,10 @@ func (c *Collector) Middleware() gin.HandlerFunc {
 		method, ok := methods[ctx.Request.Method]
 		if !ok {
 			method = "OTHER"
+		}
+		if Upgraded(ctx) {
+			h.count(httpKey{service, route, method, http.StatusSwitchingProtocols})
+			return
 		}
 		h.record(httpKey{service, route, method, ctx.Writer.Status()}, time.Since(start).Seconds())
 	}

@@ -3,13 +3,17 @@ package web
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"atroz/collector"
 )
 
 // accessLog writes one line per request, and a high_latency alert line for
-// a request slower than Config.SlowRequest.
+// a request slower than Config.SlowRequest. A WebSocket is logged when it
+// ends, with status 101 and its life as the duration, and is never slow.
 func (s *Server) accessLog() gin.HandlerFunc {
 	slow := s.cfg.SlowRequest
 	return func(c *gin.Context) {
@@ -21,6 +25,10 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			route = "<unmatched>"
 		}
 		id := c.GetString(ctxRequestID)
+		status, upgraded := c.Writer.Status(), collector.Upgraded(c)
+		if upgraded {
+			status = http.StatusSwitchingProtocols
+		}
 		level, detail := slog.LevelInfo, c.GetString(ctxErrorDetail)
 		if detail != "" {
 			level = slog.LevelError
@@ -29,13 +37,13 @@ func (s *Server) accessLog() gin.HandlerFunc {
 			slog.String("event_type", "access"),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
-			slog.Int("status", c.Writer.Status()),
+			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 			slog.Int("bytes", max(c.Writer.Size(), 0)),
 			slog.String("request_id", id),
 			slog.String("client_ip", s.clientIP(c)),
 			slog.String("error", detail))
-		if d > slow {
+		if d > slow && !upgraded {
 			s.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "slow request",
 				slog.String("event_type", "alert"),
 				slog.String("alert_type", "high_latency"),
