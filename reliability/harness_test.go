@@ -3,19 +3,16 @@
 package reliability
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,26 +113,34 @@ func atrozErr(env []string, stdin string, args ...string) (string, error) {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	log  *logBuffer
+	log  *serverLog
 	done chan error
 }
 
-// logBuffer collects a process's output for assertions and failure reports.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// serverLog is the file a server logs to. A file, not a pipe the test
+// reads, so that ten thousand access lines a second never wait on the test.
+type serverLog struct{ path string }
+
+// String returns the last 64 KiB of the log, for assertions and failure
+// reports.
+func (l *serverLog) String() string {
+	b, _ := os.ReadFile(l.path)
+	if len(b) > 64<<10 {
+		b = b[len(b)-64<<10:]
+	}
+	return string(b)
 }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// listening returns the address of the log's "listening" line, if any.
+func (l *serverLog) listening() string {
+	b, _ := os.ReadFile(l.path)
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var ev struct{ Msg, Addr string }
+		if json.Unmarshal(line, &ev) == nil && ev.Msg == "listening" && ev.Addr != "" {
+			return ev.Addr
+		}
+	}
+	return ""
 }
 
 // start starts atroz serve on the site and waits until it listens.
@@ -145,52 +150,45 @@ func (s *site) start(t *testing.T, extra ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.kill() })
+	t.Cleanup(func() {
+		srv.kill()
+		_ = os.Remove(srv.log.path)
+	})
 	return srv
 }
 
 // startErr starts atroz serve and waits for its "listening" line, or
 // returns its output if it exits first.
 func (s *site) startErr(extra ...string) (*server, error) {
+	f, err := os.CreateTemp("", "atroz-serve-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), s.env...), extra...)
-	pr, pw := io.Pipe()
-	srv := &server{cmd: cmd, log: &logBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = srv.log, pw
+	cmd.Stdout, cmd.Stderr = f, f
+	srv := &server{cmd: cmd, log: &serverLog{path: f.Name()}, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			_, _ = srv.log.Write(append(sc.Bytes(), '\n'))
-			var ev struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Msg == "listening" && ev.Addr != "" {
-				select {
-				case addr <- ev.Addr:
-				default:
-				}
-			}
+	go func() { srv.done <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if addr := srv.log.listening(); addr != "" {
+			srv.url = "http://" + addr
+			return srv, nil
 		}
-	}()
-	go func() {
-		err := cmd.Wait()
-		_ = pw.Close()
-		srv.done <- err
-	}()
-	select {
-	case a := <-addr:
-		srv.url = "http://" + a
-		return srv, nil
-	case err := <-srv.done:
-		srv.done <- err
-		return nil, fmt.Errorf("serve exited before listening: %v\n%s", err, srv.log)
-	case <-time.After(30 * time.Second):
-		srv.kill()
-		return nil, fmt.Errorf("serve did not listen within 30s:\n%s", srv.log)
+		select {
+		case err := <-srv.done:
+			srv.done <- err
+			out := srv.log.String()
+			_ = os.Remove(f.Name())
+			return nil, fmt.Errorf("serve exited before listening: %v\n%s", err, out)
+		default:
+		}
 	}
+	srv.kill()
+	return nil, fmt.Errorf("serve did not listen within 30s:\n%s", srv.log)
 }
 
 // kill sends SIGKILL, if the process still runs, and waits for it.
