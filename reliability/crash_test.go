@@ -41,11 +41,10 @@ type prober struct {
 
 // run pushes until ctx ends.
 func (p *prober) run(ctx context.Context) {
-	client := &http.Client{Timeout: 5 * time.Second}
 	last := int64(0)
 	for ctx.Err() == nil {
 		ts := max(time.Now().UnixMilli(), last+1)
-		if code, _ := p.push(ctx, client, ts); code == http.StatusOK {
+		if code, _ := p.push(ctx, httpClient, ts); code == http.StatusOK {
 			last = ts
 		}
 	}
@@ -98,6 +97,7 @@ func TestCrashUnderLoad(t *testing.T) {
 		p := &prober{s: s, url: srv.url, iter: iter}
 		wg.Go(func() { p.run(ctx) })
 		p.awaitDurable(t, srv)
+		s.awaitBeacons(t, srv)
 		waitUntil(time.Now().Add(time.Duration(300+rng.IntN(1200)) * time.Millisecond))
 		h, _ := srv.health(t)
 		srv.kill()

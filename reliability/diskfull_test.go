@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 	fill(t, ballast, 512<<10)
 
 	p := &prober{s: s, url: srv.url}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := httpClient
 	ts := time.Now().UnixMilli()
 	code, msg := 0, ""
 	for deadline := time.Now().Add(2 * time.Minute); code != http.StatusInsufficientStorage; ts++ {
@@ -103,7 +103,7 @@ func checkQuery(t *testing.T, srv *server, expr string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.url+"/api/v1/query?query="+expr, nil)
 	req.Header.Set("Authorization", "Bearer "+login(t, srv))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -183,7 +184,7 @@ func (s *site) startErr(extra ...string) (*server, error) {
 			srv.done <- err
 			out := srv.log.String()
 			_ = os.Remove(f.Name())
-			return nil, fmt.Errorf("serve exited before listening: %v\n%s", err, out)
+			return nil, fmt.Errorf("serve exited before listening: %w\n%s", err, out)
 		default:
 		}
 	}
@@ -245,25 +246,26 @@ func (srv *server) peakRSS(t *testing.T) int64 {
 type health struct {
 	Status string `json:"status"`
 	Store  struct {
-		Series            int       `json:"series"`
-		Flushes           uint64    `json:"flushes"`
-		FlushErrors       uint64    `json:"flush_errors"`
-		LastFlush         time.Time `json:"last_flush"`
-		LastFlushDuration int64     `json:"last_flush_duration_ns"`
+		Series         int       `json:"series"`
+		Flushes        uint64    `json:"flushes"`
+		FlushErrors    uint64    `json:"flush_errors"`
+		LastFlushStart time.Time `json:"last_flush_start"`
 	} `json:"store"`
 }
 
 // lastFlushStart is when the last committed flush began: every sample
 // appended before it is on disk.
-func (h health) lastFlushStart() time.Time {
-	return h.Store.LastFlush.Add(-time.Duration(h.Store.LastFlushDuration))
-}
+func (h health) lastFlushStart() time.Time { return h.Store.LastFlushStart }
+
+// httpClient is the suite's client: a wedged server fails a test, not the
+// whole run at its time limit.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 // health reads GET /health.
 func (srv *server) health(t *testing.T) (health, int) {
 	t.Helper()
 	var h health
-	resp, err := http.Get(srv.url + "/health")
+	resp, err := httpClient.Get(srv.url + "/health")
 	if err != nil {
 		t.Fatalf("GET /health: %v", err)
 	}
@@ -302,11 +304,44 @@ func (s *site) load(ctx context.Context, srv *server, args ...string) (*loadRepo
 	return &r, errOut.String(), err
 }
 
+// beaconsServed is how many beacons the server has answered 204, from its
+// own /metrics (the ingest token opens it on the main port).
+func (s *site) beaconsServed(t *testing.T, srv *server) int64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	const series = `http_requests_total{service="atroz",route="/api/v1/beacons",method="POST",code="204"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// awaitBeacons waits until the background beacon load reaches the server,
+// so that what follows happens under load.
+func (s *site) awaitBeacons(t *testing.T, srv *server) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); s.beaconsServed(t, srv) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no beacon reached the server within 30s:\n%s", srv.log)
+		}
+	}
+}
+
 // login returns a bearer token for the suite's user.
 func login(t *testing.T, srv *server) string {
 	t.Helper()
 	body := fmt.Sprintf(`{"username":%q,"password":%q}`, testUser, testPassword)
-	resp, err := http.Post(srv.url+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	resp, err := httpClient.Post(srv.url+"/api/v1/auth/login", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,14 @@ func TestSlowClients(t *testing.T) {
 	if loris[0] < headerTimeout-slack || body[0] < readTimeout-slack {
 		t.Errorf("closed too early: slow headers after %s (timeout %s), slow bodies after %s (timeout %s)", loris[0], headerTimeout, body[0], readTimeout)
 	}
+	// Each setting, not a neighbour, closed them: slow headers before the
+	// read timeout could have, slow bodies long before the 30 s default.
+	if last := loris[len(loris)-1]; last >= readTimeout {
+		t.Errorf("a slow-header connection lasted %s: HTTP_READ_HEADER_TIMEOUT=%s was not applied", last, headerTimeout)
+	}
+	if last := body[len(body)-1]; last >= 5*readTimeout {
+		t.Errorf("a slow-body connection lasted %s: HTTP_READ_TIMEOUT=%s was not applied", last, readTimeout)
+	}
 	if healthy != served {
 		t.Errorf("%d of %d health checks during the attack succeeded", healthy, served)
 	}
@@ -122,7 +130,6 @@ func healthDuring(t *testing.T, srv *server, wg *sync.WaitGroup) (healthy, serve
 	t.Helper()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	client := &http.Client{Timeout: 5 * time.Second}
 	for {
 		select {
 		case <-done:
@@ -130,7 +137,7 @@ func healthDuring(t *testing.T, srv *server, wg *sync.WaitGroup) (healthy, serve
 		case <-time.After(50 * time.Millisecond):
 		}
 		served++
-		resp, err := client.Get(srv.url + "/health")
+		resp, err := httpClient.Get(srv.url + "/health")
 		if err != nil {
 			continue
 		}

@@ -3,6 +3,7 @@
 package reliability
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,10 @@ func refused(t *testing.T, s *site, extra ...string) (string, time.Duration) {
 	if err == nil {
 		srv.kill()
 		t.Fatalf("serve started on %s, want a refusal", s.dir)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("serve did not exit with status 1 by itself: %v", err)
 	}
 	out := err.Error()
 	if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {

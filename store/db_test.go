@@ -177,3 +177,21 @@ func TestEmptyLabelValueMeansAbsent(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// TestFlushStartCoversEarlierAppends checks where LastFlushStart lies: after
+// the appends the flush wrote, and no later than the flush's end.
+func TestFlushStartCoversEarlierAppends(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "f.db"), &testClock{baseTime}, nil)
+	if st := db.Stats(); !st.LastFlushStart.IsZero() {
+		t.Fatalf("LastFlushStart before any flush = %s", st.LastFlushStart)
+	}
+	mustAppend(t, db, lbl("m", "a", "1"), baseTime.UnixMilli(), 1)
+	appended := time.Now()
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	if st.LastFlushStart.Before(appended) || st.LastFlushStart.After(st.LastFlush) {
+		t.Errorf("LastFlushStart %s, want between the append (%s) and LastFlush (%s)", st.LastFlushStart, appended, st.LastFlush)
+	}
+}

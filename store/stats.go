@@ -33,6 +33,7 @@ type counters struct {
 	flushes     atomic.Uint64
 	flushErrors atomic.Uint64
 	lastFlush   atomic.Int64 // unix nanoseconds
+	flushStart  atomic.Int64 // unix nanoseconds when the last committed flush began
 	lastFlushNs atomic.Int64 // duration
 	pruned      atomic.Uint64
 	walBytes    atomic.Int64
@@ -52,23 +53,27 @@ func (c *counters) refusedN(err error, n uint64) {
 
 func (c *counters) flushed(start time.Time) {
 	c.flushes.Add(1)
+	c.flushStart.Store(start.UnixNano())
 	c.lastFlush.Store(time.Now().UnixNano())
 	c.lastFlushNs.Store(int64(time.Since(start)))
 }
 
 // Stats are the DB's running figures, cheap to read.
 type Stats struct {
-	Series            int               `json:"series"`
-	HeadSamples       int64             `json:"head_samples"`
-	FileBytes         int64             `json:"file_bytes"`
-	WALBytes          int64             `json:"wal_bytes"`
-	Appended          uint64            `json:"appended"`
-	Refused           map[string]uint64 `json:"refused"`
-	Flushes           uint64            `json:"flushes"`
-	FlushErrors       uint64            `json:"flush_errors"`
-	LastFlush         time.Time         `json:"last_flush,omitzero"`
-	LastFlushDuration time.Duration     `json:"last_flush_duration_ns"`
-	PrunedBlocks      uint64            `json:"pruned_blocks"`
+	Series      int               `json:"series"`
+	HeadSamples int64             `json:"head_samples"`
+	FileBytes   int64             `json:"file_bytes"`
+	WALBytes    int64             `json:"wal_bytes"`
+	Appended    uint64            `json:"appended"`
+	Refused     map[string]uint64 `json:"refused"`
+	Flushes     uint64            `json:"flushes"`
+	FlushErrors uint64            `json:"flush_errors"`
+	LastFlush   time.Time         `json:"last_flush,omitzero"`
+	// LastFlushStart is when the last committed flush began: every sample
+	// appended before it is on disk.
+	LastFlushStart    time.Time     `json:"last_flush_start,omitzero"`
+	LastFlushDuration time.Duration `json:"last_flush_duration_ns"`
+	PrunedBlocks      uint64        `json:"pruned_blocks"`
 	// DiskFull is set while the data volume is full (see DB.Writable), since DiskFullSince.
 	DiskFull      bool      `json:"disk_full"`
 	DiskFullSince time.Time `json:"disk_full_since,omitzero"`
@@ -93,6 +98,9 @@ func (db *DB) Stats() Stats {
 	}
 	if ns := db.stats.lastFlush.Load(); ns > 0 {
 		s.LastFlush = time.Unix(0, ns)
+	}
+	if ns := db.stats.flushStart.Load(); ns > 0 {
+		s.LastFlushStart = time.Unix(0, ns)
 	}
 	db.full.stats(&s)
 	for i, r := range refuseReasons {

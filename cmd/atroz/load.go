@@ -66,10 +66,7 @@ func (c *LoadCommand) Run(ctx context.Context, args []string) error {
 	if err := r.print(c.Stdout, o.jsonReport); err != nil {
 		return err
 	}
-	if o.verify && r.Stored != nil && *r.Stored != r.AcceptedItems {
-		return fmt.Errorf("the server stored %d of the %d items it accepted", *r.Stored, r.AcceptedItems)
-	}
-	return nil
+	return r.verdict()
 }
 
 // parse reads and checks the command line; each error names its flag.
@@ -83,9 +80,9 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	fs.IntVar(&o.rate, "rate", 100, "items per second (a request batch or an import push is one item)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
 	fs.IntVar(&o.batch, "batch", 100, "request events per batch (requests) or samples per push (import)")
-	fs.StringVar(&o.token, "token", c.env("ATROZ_TOKEN"), "ingest token for requests and import ($ATROZ_TOKEN)")
-	fs.StringVar(&o.user, "user", c.env("ATROZ_USER"), "dashboard user for query load and for verifying ($ATROZ_USER)")
-	fs.StringVar(&o.password, "password", c.env("ATROZ_PASSWORD"), "that user's password ($ATROZ_PASSWORD)")
+	fs.StringVar(&o.token, "token", "", "ingest token for requests and import ($ATROZ_TOKEN)")
+	fs.StringVar(&o.user, "user", "", "dashboard user for query load and for verifying ($ATROZ_USER)")
+	fs.StringVar(&o.password, "password", "", "that user's password ($ATROZ_PASSWORD)")
 	fs.StringVar(&o.service, "service", "atroz-load", "service label of the beacons and request events")
 	fs.StringVar(&o.query, "query", "sum(rate(http_requests_total[5m]))", "PromQL expression of the query load")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 2000, "requests outstanding at once; later items wait, and their wait counts in their latency")
@@ -98,6 +95,16 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	}
 	if err := c.wantArgs(fs, 0); err != nil {
 		return nil, err
+	}
+	// Secrets come from the environment after parsing, so that usage never
+	// prints them as defaults.
+	for _, f := range []struct {
+		v   *string
+		env string
+	}{{&o.token, "ATROZ_TOKEN"}, {&o.user, "ATROZ_USER"}, {&o.password, "ATROZ_PASSWORD"}} {
+		if *f.v == "" {
+			*f.v = c.env(f.env)
+		}
 	}
 	return o, o.check(target)
 }
@@ -130,8 +137,10 @@ func (o *loadOptions) check(target string) error {
 		return fmt.Errorf("-user: %s needs a dashboard login (atroz user add), or -verify=false", map[bool]string{true: "query load", false: "verifying"}[o.kind == "query"])
 	case o.maxInFlight < 1:
 		return fmt.Errorf("-max-in-flight: must be at least 1, got %d", o.maxInFlight)
-	case o.timeout <= 0 || o.verifyTimeout <= 0:
-		return errors.New("-timeout, -verify-timeout: must be positive")
+	case o.timeout <= 0:
+		return fmt.Errorf("-timeout: must be positive, got %s", o.timeout)
+	case o.verifyTimeout <= 0:
+		return fmt.Errorf("-verify-timeout: must be positive, got %s", o.verifyTimeout)
 	}
 	o.target = u.JoinPath("/")
 	o.target.Path = strings.TrimSuffix(o.target.Path, "/")
@@ -163,7 +172,12 @@ Flags:
 	}
 }
 
-// runLoad sends the load, then verifies it when asked.
+// verifyInterrupted is the report's note when an interrupt ended the load.
+const verifyInterrupted = "not checked: interrupted"
+
+// runLoad sends the load, then verifies it when asked. Once load was sent
+// it always returns a report: an interrupted run skips the check, and a
+// check that fails to query says so in the report.
 func runLoad(ctx context.Context, o *loadOptions, progress io.Writer) (*loadReport, error) {
 	client := loadClient(o)
 	sess := &loadSession{o: o, client: client}
@@ -186,10 +200,15 @@ func runLoad(ctx context.Context, o *loadOptions, progress io.Writer) (*loadRepo
 	started := time.Now()
 	drive(ctx, o, client, kind, rec, progress)
 	r := rec.report(o, time.Since(started), kind.perItem())
-	if o.verify && kind.counted() {
+	switch {
+	case !o.verify || !kind.counted():
+	case ctx.Err() != nil:
+		r.VerifyError = verifyInterrupted
+	default:
 		n, err := awaitStored(ctx, kind, before, r.AcceptedItems, o.verifyTimeout)
 		if err != nil {
-			return nil, fmt.Errorf("verify: %w", err)
+			r.VerifyError = err.Error()
+			break
 		}
 		r.Stored = &n
 	}
@@ -209,33 +228,78 @@ func loadClient(o *loadOptions) *http.Client {
 func drive(ctx context.Context, o *loadOptions, client *http.Client, kind loadKind, rec *loadRecorder, progress io.Writer) {
 	start := time.Now()
 	total := int64(o.duration.Seconds() * float64(o.rate))
-	interval := time.Second / time.Duration(o.rate)
-	if interval <= 0 {
-		interval = time.Nanosecond
-	}
-	slots := make(chan struct{}, o.maxInFlight)
+	pool := newLanePool(o.maxInFlight)
 	var wg sync.WaitGroup
 	done := make(chan struct{})
-	go rec.progress(progress, start, done)
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		rec.progress(progress, start, done)
+	}()
 	defer func() {
 		wg.Wait()
 		close(done)
+		<-printed
 	}()
 	for i := int64(0); i < total; i++ {
 		due := start.Add(time.Duration(float64(i) / float64(o.rate) * float64(time.Second)))
 		if !waitUntil(ctx, due) {
 			return
 		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		lane, ok := pool.take(ctx)
+		if !ok {
 			return
 		}
 		wg.Go(func() {
-			defer func() { <-slots }()
-			send(ctx, client, kind, i, due, rec)
+			defer pool.give(lane)
+			send(ctx, client, kind, item{i: i, lane: lane, due: due}, rec)
 		})
 	}
+}
+
+// item is one unit of load: its number, its lane and when it is due.
+type item struct {
+	i    int64
+	lane int
+	due  time.Time
+}
+
+// lanePool hands each request in flight a lane no other request holds,
+// reusing the most recently freed one, so that a run uses as many lanes as
+// it ever had requests in flight and a lane's requests never overlap.
+type lanePool struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	free  []int
+	next  int
+}
+
+func newLanePool(n int) *lanePool { return &lanePool{slots: make(chan struct{}, n)} }
+
+// take waits for a free slot and returns its lane; false if ctx ended first.
+func (p *lanePool) take(ctx context.Context) (int, bool) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		lane := p.free[n-1]
+		p.free = p.free[:n-1]
+		return lane, true
+	}
+	p.next++
+	return p.next - 1, true
+}
+
+// give returns a lane.
+func (p *lanePool) give(lane int) {
+	p.mu.Lock()
+	p.free = append(p.free, lane)
+	p.mu.Unlock()
+	<-p.slots
 }
 
 // waitUntil sleeps until t, and reports false if ctx ended first.
@@ -254,20 +318,25 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// send sends item i and records its answer against its due time.
-func send(ctx context.Context, client *http.Client, kind loadKind, i int64, due time.Time, rec *loadRecorder) {
-	req, err := kind.request(ctx, i, due)
+// send sends an item and records its answer against its due time.
+func send(ctx context.Context, client *http.Client, kind loadKind, it item, rec *loadRecorder) {
+	req, err := kind.request(ctx, it)
 	if err != nil {
-		rec.failed(err, time.Since(due))
+		rec.failed(err, time.Since(it.due))
 		return
 	}
 	resp, err := client.Do(req) // #nosec G704 -- the operator names the target on the command line
 	if err != nil {
-		rec.failed(err, time.Since(due))
+		rec.failed(err, time.Since(it.due))
 		return
 	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	drain(resp)
-	rec.answered(resp.StatusCode, resp.StatusCode == kind.okStatus(), time.Since(due))
+	if err != nil {
+		rec.failed(err, time.Since(it.due))
+		return
+	}
+	rec.answered(resp.StatusCode, kind.accepted(resp.StatusCode, body), time.Since(it.due))
 }
 
 // awaitStored polls the stored count until it has grown by want, or the

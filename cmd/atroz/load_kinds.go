@@ -11,18 +11,20 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // loadKind builds the items of one kind of load and counts what the server
 // stored of them.
 type loadKind interface {
-	// request builds item i, due at due.
-	request(ctx context.Context, i int64, due time.Time) (*http.Request, error)
-	// okStatus is the status of an accepted item.
-	okStatus() int
-	// perItem is how many stored things one accepted item makes: events
-	// in a batch, samples in a push.
+	// request builds the request of an item.
+	request(ctx context.Context, it item) (*http.Request, error)
+	// accepted reads an answer and returns how many stored things the
+	// server took from it: 0 when it refused the item, else 1, the events
+	// of a batch, or the samples of a push it stored.
+	accepted(status int, body []byte) int64
+	// perItem is how many stored things one item carries.
 	perItem() int64
 	// counted reports whether stored can count this kind's items.
 	counted() bool
@@ -38,7 +40,7 @@ func newLoadKind(o *loadOptions, s *loadSession) (loadKind, error) {
 	case "requests":
 		return &requestLoad{s: s}, nil
 	case "import":
-		return &importLoad{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36)}, nil
+		return &importLoad{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36), start: time.Now()}, nil
 	case "query":
 		return &queryLoad{s: s}, nil
 	}
@@ -55,9 +57,9 @@ type beaconLoad struct {
 	origin string
 }
 
-func (k *beaconLoad) request(ctx context.Context, i int64, due time.Time) (*http.Request, error) {
+func (k *beaconLoad) request(ctx context.Context, it item) (*http.Request, error) {
 	body := fmt.Sprintf(`{"service":%q,"page":"/load/%d","fps":[60,59,58,61,60],"long_frames":%d,"duration_ms":5000,"ts":%d}`,
-		k.s.o.service, i%loadPages, i%3, due.UnixMilli())
+		k.s.o.service, it.i%loadPages, it.i%3, it.due.UnixMilli())
 	req, err := k.s.newRequest(ctx, http.MethodPost, "/api/v1/beacons", strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -67,7 +69,9 @@ func (k *beaconLoad) request(ctx context.Context, i int64, due time.Time) (*http
 	return req, nil
 }
 
-func (k *beaconLoad) okStatus() int  { return http.StatusNoContent }
+func (k *beaconLoad) accepted(status int, _ []byte) int64 {
+	return oneIf(status == http.StatusNoContent)
+}
 func (k *beaconLoad) perItem() int64 { return 1 }
 func (k *beaconLoad) counted() bool  { return true }
 func (k *beaconLoad) stored(ctx context.Context) (float64, error) {
@@ -77,16 +81,16 @@ func (k *beaconLoad) stored(ctx context.Context) (float64, error) {
 // requestLoad sends batches of request events with the ingest token.
 type requestLoad struct{ s *loadSession }
 
-func (k *requestLoad) request(ctx context.Context, i int64, due time.Time) (*http.Request, error) {
+func (k *requestLoad) request(ctx context.Context, it item) (*http.Request, error) {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for j := range k.s.o.batch {
 		if j > 0 {
 			b.WriteByte(',')
 		}
-		n := int(i) + j
+		n := int(it.i) + j
 		fmt.Fprintf(&b, `{"service":%q,"route":"/load/%d","method":"GET","status":%d,"duration_ms":%d,"timestamp":%d}`,
-			k.s.o.service, n%loadPages, 200+n%2*4, 1+n%250, due.UnixMilli())
+			k.s.o.service, n%loadPages, 200+n%2*4, 1+n%250, it.due.UnixMilli())
 	}
 	b.WriteByte(']')
 	req, err := k.s.newRequest(ctx, http.MethodPost, "/api/v1/ingest/requests", &b)
@@ -98,7 +102,11 @@ func (k *requestLoad) request(ctx context.Context, i int64, due time.Time) (*htt
 	return req, nil
 }
 
-func (k *requestLoad) okStatus() int  { return http.StatusOK }
+// accepted reads {"data":{"accepted":N}}.
+func (k *requestLoad) accepted(status int, body []byte) int64 {
+	return answerCount(status, body, "accepted")
+}
+
 func (k *requestLoad) perItem() int64 { return int64(k.s.o.batch) }
 func (k *requestLoad) counted() bool  { return true }
 func (k *requestLoad) stored(ctx context.Context) (float64, error) {
@@ -106,22 +114,35 @@ func (k *requestLoad) stored(ctx context.Context) (float64, error) {
 }
 
 // importLoad pushes Prometheus text: -batch series of one run, each with
-// one sample at the item's due time. Items are spread over lanes, a label,
-// so that a series gets a sample at most every lanes/rate seconds and
-// items answered out of order do not collide.
+// one sample at the item's due time. Each request in flight has a lane of
+// its own, a label, so a series never has two pushes in flight and its
+// timestamps always increase, however the answers interleave.
 type importLoad struct {
-	s   *loadSession
-	run string
+	s     *loadSession
+	run   string
+	start time.Time
+	mu    sync.Mutex
+	last  []int64 // per lane, the last timestamp pushed
 }
 
-// importLanes bounds the series of an import run to lanes × batch.
-const importLanes = 100
+// stamp returns the item's timestamp: its due time, or just after the
+// lane's previous one when two fall in the same millisecond.
+func (k *importLoad) stamp(it item) int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for len(k.last) <= it.lane {
+		k.last = append(k.last, 0)
+	}
+	ts := max(it.due.UnixMilli(), k.last[it.lane]+1)
+	k.last[it.lane] = ts
+	return ts
+}
 
-func (k *importLoad) request(ctx context.Context, i int64, due time.Time) (*http.Request, error) {
+func (k *importLoad) request(ctx context.Context, it item) (*http.Request, error) {
 	var b bytes.Buffer
-	lane := i % min(importLanes, int64(k.s.o.rate))
+	ts := k.stamp(it)
 	for j := range k.s.o.batch {
-		fmt.Fprintf(&b, "atroz_load_import{run=%q,lane=\"%d\",series=\"%d\"} %d %d\n", k.run, lane, j, i, due.UnixMilli())
+		fmt.Fprintf(&b, "atroz_load_import{run=%q,lane=\"%d\",series=\"%d\"} %d %d\n", k.run, it.lane, j, it.i, ts)
 	}
 	req, err := k.s.newRequest(ctx, http.MethodPost, "/api/v1/import/prometheus", &b)
 	if err != nil {
@@ -132,26 +153,53 @@ func (k *importLoad) request(ctx context.Context, i int64, due time.Time) (*http
 	return req, nil
 }
 
-func (k *importLoad) okStatus() int  { return http.StatusOK }
+// accepted reads {"data":{"samples":N}}: what the store took of the push.
+func (k *importLoad) accepted(status int, body []byte) int64 {
+	return answerCount(status, body, "samples")
+}
+
 func (k *importLoad) perItem() int64 { return int64(k.s.o.batch) }
 func (k *importLoad) counted() bool  { return true }
 func (k *importLoad) stored(ctx context.Context) (float64, error) {
-	window := k.s.o.duration + k.s.o.verifyTimeout + time.Minute
+	window := time.Since(k.start) + time.Minute
 	return k.s.scalar(ctx, fmt.Sprintf(`sum(count_over_time(atroz_load_import{run=%q}[%ds]))`, k.run, int(window.Seconds())))
 }
 
 // queryLoad sends instant queries with the login token.
 type queryLoad struct{ s *loadSession }
 
-func (k *queryLoad) request(ctx context.Context, _ int64, _ time.Time) (*http.Request, error) {
+func (k *queryLoad) request(ctx context.Context, _ item) (*http.Request, error) {
 	return k.s.queryRequest(ctx, k.s.o.query)
 }
 
-func (k *queryLoad) okStatus() int  { return http.StatusOK }
-func (k *queryLoad) perItem() int64 { return 1 }
-func (k *queryLoad) counted() bool  { return false }
+func (k *queryLoad) accepted(status int, _ []byte) int64 { return oneIf(status == http.StatusOK) }
+func (k *queryLoad) perItem() int64                      { return 1 }
+func (k *queryLoad) counted() bool                       { return false }
 func (k *queryLoad) stored(context.Context) (float64, error) {
 	return 0, errors.New("query load stores nothing")
+}
+
+// answerCount reads the count data.field of a 200 answer; 0 for any other.
+func answerCount(status int, body []byte, field string) int64 {
+	var out struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(string(out.Data[field]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// oneIf is 1 when ok, else 0.
+func oneIf(ok bool) int64 {
+	if ok {
+		return 1
+	}
+	return 0
 }
 
 // loadSession is the target, its client and the login token.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"sort"
@@ -19,7 +20,9 @@ type loadRecorder struct {
 	mu        sync.Mutex
 	latencies []time.Duration // in the order answers came
 	status    map[string]int64
-	accepted  int64
+	accepted  int64 // items the server took, whole or in part
+	items     int64 // stored things those items carried
+	unknown   int64 // items that got no answer: the server may have them
 	firstErr  map[string]string
 }
 
@@ -28,14 +31,16 @@ func newLoadRecorder(rate int, d time.Duration) *loadRecorder {
 	return &loadRecorder{latencies: make([]time.Duration, 0, n), status: map[string]int64{}, firstErr: map[string]string{}}
 }
 
-// answered records an item the server answered with status.
-func (r *loadRecorder) answered(status int, ok bool, latency time.Duration) {
+// answered records an item the server answered with status, taking items
+// stored things from it.
+func (r *loadRecorder) answered(status int, items int64, latency time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.latencies = append(r.latencies, latency)
 	r.status[strconv.Itoa(status)]++
-	if ok {
+	if items > 0 {
 		r.accepted++
+		r.items += items
 	}
 }
 
@@ -46,6 +51,7 @@ func (r *loadRecorder) failed(err error, latency time.Duration) {
 	defer r.mu.Unlock()
 	r.latencies = append(r.latencies, latency)
 	r.status[class]++
+	r.unknown++
 	if _, ok := r.firstErr[class]; !ok {
 		r.firstErr[class] = err.Error()
 	}
@@ -100,10 +106,14 @@ type loadReport struct {
 	Errors        map[string]string  `json:"errors,omitempty"`
 	LatencyMs     map[string]float64 `json:"latency_ms"`
 	AcceptedItems int64              `json:"accepted_items"`
-	Stored        *int64             `json:"stored,omitempty"`
+	// UnknownItems is what the items without an answer carried: the server
+	// may have stored any part of it.
+	UnknownItems int64  `json:"unknown_items"`
+	Stored       *int64 `json:"stored,omitempty"`
+	VerifyError  string `json:"verify_error,omitempty"`
 }
 
-// report sums up the run; perItem converts accepted items to stored things.
+// report sums up the run; perItem is what one item carries.
 func (r *loadRecorder) report(o *loadOptions, elapsed time.Duration, perItem int64) *loadReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -115,11 +125,13 @@ func (r *loadRecorder) report(o *loadOptions, elapsed time.Duration, perItem int
 		Sent: sent, Accepted: r.accepted, Rejected: sent - r.accepted,
 		ByStatus: r.status, Errors: r.firstErr,
 		LatencyMs:     map[string]float64{"p50": ms(q[0]), "p95": ms(q[1]), "p99": ms(q[2]), "max": ms(q[3])},
-		AcceptedItems: r.accepted * perItem,
+		AcceptedItems: r.items,
+		UnknownItems:  r.unknown * perItem,
 	}
 }
 
-// percentiles returns the given quantiles of ds (sorting ds), zero when empty.
+// percentiles returns the given quantiles of ds by nearest rank (sorting
+// ds), zero when empty.
 func percentiles(ds []time.Duration, qs ...float64) []time.Duration {
 	out := make([]time.Duration, len(qs))
 	if len(ds) == 0 {
@@ -127,10 +139,27 @@ func percentiles(ds []time.Duration, qs ...float64) []time.Duration {
 	}
 	slices.Sort(ds)
 	for i, q := range qs {
-		k := int(q*float64(len(ds))+0.5) - 1
+		k := int(math.Ceil(q*float64(len(ds))-1e-9)) - 1
 		out[i] = ds[min(max(k, 0), len(ds)-1)]
 	}
 	return out
+}
+
+// verdict is nil when the check passed or was not asked for: the server
+// stored at least every accepted item, and at most those plus what the
+// unanswered items carried.
+func (r *loadReport) verdict() error {
+	switch {
+	case r.VerifyError != "" && r.VerifyError != verifyInterrupted:
+		return fmt.Errorf("verify: %s", r.VerifyError)
+	case r.Stored == nil:
+		return nil
+	case *r.Stored < r.AcceptedItems:
+		return fmt.Errorf("the server stored %d of the %d items it accepted", *r.Stored, r.AcceptedItems)
+	case *r.Stored > r.AcceptedItems+r.UnknownItems:
+		return fmt.Errorf("the server stored %d items, more than the %d it accepted and the %d that got no answer", *r.Stored, r.AcceptedItems, r.UnknownItems)
+	}
+	return nil
 }
 
 // print writes the report as text or JSON.
@@ -157,12 +186,17 @@ func (r *loadReport) print(w io.Writer, asJSON bool) error {
 	}
 	l := r.LatencyMs
 	fmt.Fprintf(&b, "latency ms  p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", l["p50"], l["p95"], l["p99"], l["max"])
-	if r.Stored != nil {
+	switch {
+	case r.Stored != nil:
 		verdict := "all stored"
-		if *r.Stored != r.AcceptedItems {
-			verdict = "MISSING " + strconv.FormatInt(r.AcceptedItems-*r.Stored, 10)
+		if err := r.verdict(); err != nil {
+			verdict = err.Error()
+		} else if *r.Stored > r.AcceptedItems {
+			verdict = fmt.Sprintf("all stored, and %d of the items that got no answer", *r.Stored-r.AcceptedItems)
 		}
 		fmt.Fprintf(&b, "stored %d of %d accepted items (queried from the server): %s\n", *r.Stored, r.AcceptedItems, verdict)
+	case r.VerifyError != "":
+		fmt.Fprintf(&b, "stored: %s\n", r.VerifyError)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -51,6 +52,14 @@ func TestPercentiles(t *testing.T) {
 			t.Errorf("quantile %d = %s, want %s", i, got[i], want[i])
 		}
 	}
+	// Nearest rank: the 99th percentile of 160 is the 159th, not the 158th.
+	ds = ds[:0]
+	for i := 1; i <= 160; i++ {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if got := percentiles(ds, 0.99)[0]; got != 159*time.Millisecond {
+		t.Errorf("p99 of 1..160 ms = %s, want 159ms", got)
+	}
 	if got := percentiles(nil, 0.5); got[0] != 0 {
 		t.Errorf("empty = %s, want 0", got[0])
 	}
@@ -90,6 +99,41 @@ func TestLoadChargesTheQueue(t *testing.T) {
 	}
 }
 
+// TestLoadReportsLoss runs load at a server that accepts every beacon but
+// whose queries show fewer stored: the command must print the report and
+// fail, naming the shortfall.
+func TestLoadReportsLoss(t *testing.T) {
+	var beacons atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/auth/login":
+			_, _ = w.Write([]byte(`{"status":"success","data":{"token":"t"}}`))
+		case "/api/v1/beacons":
+			beacons.Add(1)
+			w.WriteHeader(http.StatusNoContent)
+		case "/api/v1/query":
+			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[0,"%d"]}]}}`, max(beacons.Load()-1, 0))
+		}
+	}))
+	defer srv.Close()
+	out, _, err := run(t, map[string]string{"ATROZ_USER": "u", "ATROZ_PASSWORD": "p"}, "load", "-target", srv.URL, "-rate", "20", "-duration", "500ms", "-verify-timeout", "1s")
+	if err == nil || !strings.Contains(err.Error(), "the server stored 9 of the 10 items it accepted") {
+		t.Errorf("err = %v, want the shortfall", err)
+	}
+	if !strings.Contains(out, "sent 10  accepted 10  rejected 0") || !strings.Contains(out, "stored 9 of 10 accepted items") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
+// TestLoadKeepsSecretsOutOfUsage checks that credentials from the
+// environment never show as flag defaults in the usage text.
+func TestLoadKeepsSecretsOutOfUsage(t *testing.T) {
+	_, stderr, _ := run(t, map[string]string{"ATROZ_PASSWORD": "hunter2-secret", "ATROZ_TOKEN": "atz_secret"}, "load", "-bogus")
+	if strings.Contains(stderr, "hunter2-secret") || strings.Contains(stderr, "atz_secret") || !strings.Contains(stderr, "-password") {
+		t.Errorf("usage leaks a secret or lacks the flags:\n%s", stderr)
+	}
+}
+
 // TestLoadAgainstServer runs every kind of load at a real server and checks
 // the report: all sent items accepted, and all accepted items stored.
 func TestLoadAgainstServer(t *testing.T) {
@@ -114,9 +158,22 @@ func TestLoadAgainstServer(t *testing.T) {
 	go func() { done <- m.Run(ctx, nil) }()
 	addr := waitListening(t, stderr, done)
 	loadEnv := map[string]string{"ATROZ_USER": "load", "ATROZ_PASSWORD": "load-password-1", "ATROZ_TOKEN": token}
-	for _, kind := range loadKinds {
-		t.Run(kind, func(t *testing.T) {
-			out, errOut, err := run(t, loadEnv, "load", "-target", "http://"+addr, "-kind", kind, "-rate", "100", "-duration", "1s", "-batch", "10", "-json")
+	runs := []struct {
+		kind       string
+		rate       int
+		batch      int
+		wantStored int64
+	}{
+		{"beacons", 100, 10, 100},
+		{"requests", 100, 10, 1000},
+		{"import", 100, 10, 1000},
+		// Many pushes in flight: each series must still see its pushes in order.
+		{"import", 2000, 2, 4000},
+		{"query", 100, 10, 0},
+	}
+	for _, tt := range runs {
+		t.Run(fmt.Sprintf("%s at %d/s", tt.kind, tt.rate), func(t *testing.T) {
+			out, errOut, err := run(t, loadEnv, "load", "-target", "http://"+addr, "-kind", tt.kind, "-rate", fmt.Sprint(tt.rate), "-duration", "1s", "-batch", fmt.Sprint(tt.batch), "-json")
 			if err != nil {
 				t.Fatalf("load: %v\n%s", err, errOut)
 			}
@@ -124,11 +181,11 @@ func TestLoadAgainstServer(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &r); err != nil {
 				t.Fatalf("report: %v\n%s", err, out)
 			}
-			if r.Sent != 100 || r.Accepted != 100 || r.Rejected != 0 {
-				t.Errorf("sent %d, accepted %d, rejected %d; want 100, 100, 0: %v", r.Sent, r.Accepted, r.Rejected, r.Errors)
+			if r.Sent != int64(tt.rate) || r.Accepted != r.Sent || r.Rejected != 0 {
+				t.Errorf("sent %d, accepted %d, rejected %d; want %d, all, 0: %v", r.Sent, r.Accepted, r.Rejected, tt.rate, r.Errors)
 			}
-			if kind != "query" && (r.Stored == nil || *r.Stored != r.AcceptedItems) {
-				t.Errorf("stored %v of %d accepted items", r.Stored, r.AcceptedItems)
+			if tt.kind != "query" && (r.Stored == nil || *r.Stored != tt.wantStored || r.AcceptedItems != tt.wantStored) {
+				t.Errorf("stored %v of %d accepted items, want %d", r.Stored, r.AcceptedItems, tt.wantStored)
 			}
 		})
 	}
