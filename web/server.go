@@ -246,6 +246,7 @@ func (s *Server) routes() *gin.Engine {
 	admin := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleAdmin))
 	s.promAPI(viewer)
 	s.alertAPI(viewer, admin)
+	s.tokenAPI(admin)
 	viewer.GET("/auth/me", s.me)
 	viewer.GET("/dashboard/panels", s.panels)
 	e.GET("/security/status", s.limits.Middleware("api"), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)

@@ -62,11 +62,6 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
 	_, err = runDemo(ctx, o, c.Stdout)
 	return err
 }
@@ -97,7 +92,7 @@ func (c *DemoCommand) parse(args []string) (*demoOptions, error) {
 // demoFlags defines the demo's flags on fs.
 func demoFlags(fs *flag.FlagSet, o *demoOptions, target *string) {
 	fs.StringVar(target, "target", "", "`URL` of the running atroz server, like http://localhost:8080 (required)")
-	fs.StringVar(&o.token, "token", "", "ingest token for the request events ($ATROZ_TOKEN; required)")
+	fs.StringVar(&o.token, "token", "", "ingest token for the request events ($ATROZ_TOKEN); without it, an admin -user creates one for the run")
 	fs.StringVar(&o.user, "user", "", "dashboard user the WebSocket clients log in as ($ATROZ_USER); none: no WebSocket clients")
 	fs.StringVar(&o.password, "password", "", "the user's password ($ATROZ_PASSWORD)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the traffic: the same seed sends the same traffic")
@@ -113,8 +108,8 @@ func (o *demoOptions) check(target string) error {
 		return errors.New("-target is required: the URL of a running atroz server, like http://localhost:8080")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("-target must be an http or https URL with a host, like http://localhost:8080; got %q", target)
-	case o.token == "":
-		return errors.New(`-token (or $ATROZ_TOKEN) is required to send request events: create an ingest token with "atroz token create demo"`)
+	case o.token == "" && o.user == "":
+		return errors.New(`-token (or $ATROZ_TOKEN) is required to send request events, unless -user is an admin the demo can create one with: "atroz token create demo" with the server stopped, or -user admin -password PASSWORD`)
 	case o.rate < 1 || o.rate > demoMaxRate:
 		return fmt.Errorf("-rate must be between 1 and %d request events per second, got %d", demoMaxRate, o.rate)
 	case o.duration < 0:
@@ -140,10 +135,12 @@ The same -seed sends the same traffic. A line of progress is printed every
 
 Usage:
 
-	atroz demo -target URL -token TOKEN [flags]
+	atroz demo -target URL -user admin -password PASSWORD [flags]
+	atroz demo -target URL -token TOKEN [-user U -password P] [flags]
 
-Create the ingest token before starting the server (it needs the store to
-itself): atroz token create demo
+With an admin login and no -token, the demo creates an ingest token for the
+run and revokes it when it stops. Otherwise pass a token: "atroz token
+create demo" (with the server stopped) or POST /api/v1/admin/tokens.
 
 The traffic repeats a 12-minute cycle:
 
@@ -170,9 +167,21 @@ func runDemo(ctx context.Context, o *demoOptions, out io.Writer) (demoTotals, er
 	if err := d.start(ctx); err != nil {
 		return demoTotals{}, err
 	}
-	err := d.loop(ctx)
+	own := ""
+	if o.token == "" {
+		name, err := d.demoOwnToken(ctx)
+		if err != nil {
+			return demoTotals{}, err
+		}
+		own = name
+		fmt.Fprintf(out, "demo: created the ingest token %s for this run; it is revoked when the demo stops\n", own)
+	}
+	err := d.loopFor(ctx)
 	if d.sockets != nil {
 		d.sockets.close()
+	}
+	if own != "" {
+		err = errors.Join(err, d.revokeOwnToken(own))
 	}
 	t := d.stats.totals()
 	fmt.Fprintf(out, "demo stopped: %s\n", t)
@@ -243,6 +252,17 @@ func (d *demo) get(ctx context.Context, u string) (*http.Response, error) {
 		return nil, err
 	}
 	return d.client.Do(req) // #nosec G704 -- the URL is the operator's -target
+}
+
+// loopFor runs the loop for -duration, counted from the first tick, or
+// until ctx is done.
+func (d *demo) loopFor(ctx context.Context) error {
+	if d.o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.o.duration)
+		defer cancel()
+	}
+	return d.loop(ctx)
 }
 
 // loop runs a tick every interval until o.ticks have run or ctx is done.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,7 +41,7 @@ func TestDemoFlags(t *testing.T) {
 	f(nil, "-target must be an http or https URL", "-target", "ftp://localhost", "-token", "t")
 	f(nil, "-target must be an http or https URL", "-target", "http://", "-token", "t")
 	f(nil, "-target must be an http or https URL", "-target", "http://localhost:8080/?x=1", "-token", "t")
-	f(nil, `-token (or $ATROZ_TOKEN) is required to send request events: create an ingest token with "atroz token create demo"`, "-target", target)
+	f(nil, `-token (or $ATROZ_TOKEN) is required to send request events, unless -user is an admin`, "-target", target)
 	f(nil, "-rate must be between 1 and 5000", "-target", target, "-token", "t", "-rate", "0")
 	f(nil, "-duration must not be negative", "-target", target, "-token", "t", "-duration", "-1s")
 	f(nil, "-user needs -password", "-target", target, "-token", "t", "-user", "ana")
@@ -114,6 +115,27 @@ func TestDemoAgainstServer(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin login and no token", func(t *testing.T) {
+		m, out, _ := testMain(nil)
+		if err := m.Run(context.Background(), []string{"demo", "-target", target, "-user", "boss", "-password", password, "-duration", "1200ms"}); err != nil {
+			t.Fatalf("demo: %v\n%s", err, out)
+		}
+		if !strings.Contains(out.String(), "created the ingest token demo-") || !strings.Contains(out.String(), " 0 errors") {
+			t.Errorf("output:\n%s", out)
+		}
+		if got := demoTokenNames(t, target, password); got != "demo" {
+			t.Errorf("tokens after the demo: %s, want only demo (its own revoked)", got)
+		}
+	})
+
+	t.Run("a viewer login and no token", func(t *testing.T) {
+		m, out, _ := testMain(nil)
+		err := m.Run(context.Background(), []string{"demo", "-target", target, "-user", "demo", "-password", password})
+		if err == nil || !strings.Contains(err.Error(), "create an ingest token as demo (an admin may; or pass -token): 403") {
+			t.Errorf("demo as a viewer without a token: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("wrong password", func(t *testing.T) {
 		m, out, _ := testMain(nil)
 		err := m.Run(context.Background(), []string{"demo", "-target", target, "-token", secret, "-user", "demo", "-password", "not it at all"})
@@ -123,8 +145,37 @@ func TestDemoAgainstServer(t *testing.T) {
 	})
 }
 
+// demoTokenNames lists the server's ingest tokens through the admin API,
+// as boss, comma-separated.
+func demoTokenNames(t *testing.T, target, password string) string {
+	t.Helper()
+	l := &demoLogin{client: http.DefaultClient, url: target + "/api/v1/auth/login", user: "boss", password: password}
+	jwt, err := l.token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, target+"/api/v1/admin/tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out struct {
+		Data []struct{ Name string } `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tok := range out.Data {
+		names = append(names, tok.Name)
+	}
+	return strings.Join(names, ",")
+}
+
 // demoTestStore creates the store in dir with an ingest token, whose
-// secret it returns, and the viewer demo with password.
+// secret it returns, the viewer demo and the admin boss, both with password.
 func demoTestStore(t *testing.T, dir, password string) string {
 	t.Helper()
 	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
@@ -137,6 +188,9 @@ func demoTestStore(t *testing.T, dir, password string) string {
 		t.Fatal(err)
 	}
 	if err := db.AddUser("demo", store.RoleViewer, password); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddUser("boss", store.RoleAdmin, password); err != nil {
 		t.Fatal(err)
 	}
 	return secret
