@@ -52,7 +52,9 @@ func (h *httpMetrics) count(k httpKey) {
 // WebSocket: a handshake whose handler answered nothing itself. Its
 // "duration" is the socket's life, not a response time.
 func Upgraded(c *gin.Context) bool {
-	return c.IsWebsocket() && c.Writer.Status() == http.StatusOK
+	// The Upgrade header first: most requests lack it, and IsWebsocket
+	// lowercases Connection, which allocates for "Keep-Alive".
+	return c.Request.Header.Get("Upgrade") != "" && c.Writer.Status() == http.StatusOK && c.IsWebsocket()
 }
 
 // methods are the request methods kept as label values; any other is "OTHER".
