@@ -79,13 +79,7 @@ func (c *DemoCommand) parse(args []string) (*demoOptions, error) {
 	if err := c.wantArgs(fs, 0); err != nil {
 		return nil, err
 	}
-	// Secrets are read from the environment after parsing, so that -h
-	// never prints them as defaults.
-	for key, v := range map[string]*string{"ATROZ_TOKEN": &o.token, "ATROZ_USER": &o.user, "ATROZ_PASSWORD": &o.password} {
-		if env, ok := c.LookupEnv(key); ok && *v == "" {
-			*v = env
-		}
-	}
+	c.credentialsFromEnv(&o.token, &o.user, &o.password)
 	return o, o.check(target)
 }
 
@@ -215,7 +209,7 @@ func newDemo(o *demoOptions, out io.Writer) *demo {
 	}
 	d.requests, d.beacons = demoEndpoints(o)
 	if o.user != "" {
-		login := &demoLogin{client: d.client, url: o.target.JoinPath("api/v1/auth/login").String(), user: o.user, password: o.password}
+		login := &apiLogin{client: d.client, url: o.target.JoinPath("api/v1/auth/login").String(), user: o.user, password: o.password}
 		d.sockets = newDemoSockets(demoSocketURL(o.target), login, d.stats)
 	}
 	return d
@@ -228,7 +222,7 @@ func (d *demo) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("target %s: %w (is atroz serve running there?)", d.o.target, err)
 	}
-	demoDrain(resp)
+	drain(resp)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("target %s: GET /health answered %s; is it an atroz server?", d.o.target, resp.Status)
 	}

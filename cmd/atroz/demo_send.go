@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -112,7 +111,7 @@ func (d *demo) post(ctx context.Context, e demoEndpoint, v any) (bool, error) {
 		}
 		return false, nil
 	}
-	defer demoDrain(resp)
+	defer drain(resp)
 	return d.answered(resp, e)
 }
 
@@ -124,9 +123,9 @@ func (d *demo) answered(resp *http.Response, e demoEndpoint) (bool, error) {
 	case http.StatusTooManyRequests:
 		d.pause(resp.Header.Get("Retry-After"))
 	case http.StatusUnauthorized:
-		return false, fmt.Errorf(`POST %s: the server refused the ingest token (%s): create one with "atroz token create demo"`, e.url, demoServerError(resp))
+		return false, fmt.Errorf(`POST %s: the server refused the ingest token (%s): create one with "atroz token create demo"`, e.url, serverError(resp))
 	default:
-		d.stats.fail(fmt.Errorf("POST %s: %s", e.url, demoServerError(resp)))
+		d.stats.fail(fmt.Errorf("POST %s: %s", e.url, serverError(resp)))
 	}
 	return false, nil
 }
@@ -140,22 +139,4 @@ func (d *demo) pause(retryAfter string) {
 	d.resume = time.Now().Add(wait)
 	d.stats.limited.Add(1)
 	fmt.Fprintf(d.out, "demo: the server's rate limit answered 429; backing off for %s\n", wait)
-}
-
-// demoServerError returns the status and the error message of a server's
-// JSON error answer.
-func demoServerError(resp *http.Response) string {
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e) != nil || e.Error == "" {
-		return resp.Status
-	}
-	return resp.Status + ": " + e.Error
-}
-
-// demoDrain reads what is left of a response so its connection is reused.
-func demoDrain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
 }

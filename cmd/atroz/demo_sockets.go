@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,9 +16,6 @@ const (
 	// server's default of 10 per address, leaving room for a browser on
 	// the same machine.
 	demoMaxSockets = 6
-	// demoTokenMargin is how long before its expiry a login is renewed.
-	// It outlasts every client, so none is closed for an expired session.
-	demoTokenMargin = 5 * time.Minute
 	// demoCloseWait bounds the wait for the server's answer to a close frame.
 	demoCloseWait = time.Second
 )
@@ -32,7 +27,7 @@ const demoSubscribe = `{"subscribe":["alerts"]}`
 // time has come. Only the run loop calls its methods.
 type demoSockets struct {
 	url    string
-	login  *demoLogin
+	login  *apiLogin
 	stats  *demoStats
 	dialer websocket.Dialer
 	open   []*demoSocket
@@ -47,7 +42,7 @@ type demoSocket struct {
 }
 
 // newDemoSockets returns the clients of the hub at wsURL, logging in with login.
-func newDemoSockets(wsURL string, login *demoLogin, stats *demoStats) *demoSockets {
+func newDemoSockets(wsURL string, login *apiLogin, stats *demoStats) *demoSockets {
 	return &demoSockets{
 		url:    wsURL,
 		login:  login,
@@ -117,7 +112,7 @@ func (s *demoSockets) run(ctx context.Context, c *demoSocket, token string) {
 	conn, resp, err := s.dialer.DialContext(ctx, s.url, http.Header{"Authorization": {"Bearer " + token}})
 	if err != nil {
 		if resp != nil {
-			err = fmt.Errorf("%w: %s", err, demoServerError(resp))
+			err = fmt.Errorf("%w: %s", err, serverError(resp))
 		}
 		if ctx.Err() == nil {
 			s.stats.fail(fmt.Errorf("GET /ws: %w", err))
@@ -166,57 +161,4 @@ func (s *demoSockets) hangUp(conn *websocket.Conn, drop bool, read <-chan struct
 		}
 	}
 	_ = conn.Close()
-}
-
-// demoLogin logs in as the demo's user and renews the login before it expires.
-type demoLogin struct {
-	client         *http.Client
-	url            string
-	user, password string
-	jwt            string
-	expires        time.Time
-}
-
-// token returns a login token valid for at least demoTokenMargin, or for
-// as long as the server grants, logging in when needed.
-func (l *demoLogin) token(ctx context.Context) (string, error) {
-	if l.jwt != "" && time.Until(l.expires) > demoTokenMargin {
-		return l.jwt, nil
-	}
-	if err := l.logIn(ctx); err != nil {
-		return "", err
-	}
-	return l.jwt, nil
-}
-
-// logIn posts the user name and password to the login URL.
-func (l *demoLogin) logIn(ctx context.Context) error {
-	body, err := json.Marshal(map[string]string{"username": l.user, "password": l.password})
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body)) // #nosec G704 -- the URL is the operator's -target
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := l.client.Do(req) // #nosec G704 -- the URL is the operator's -target
-	if err != nil {
-		return fmt.Errorf("log in as %s: %w", l.user, err)
-	}
-	defer demoDrain(resp)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("log in as %s: %s", l.user, demoServerError(resp))
-	}
-	var out struct {
-		Data struct {
-			Token   string    `json:"token"`
-			Expires time.Time `json:"expires"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Token == "" {
-		return fmt.Errorf("log in as %s: the server's answer holds no token", l.user)
-	}
-	l.jwt, l.expires = out.Data.Token, out.Data.Expires
-	return nil
 }

@@ -149,7 +149,7 @@ func TestDemoAgainstServer(t *testing.T) {
 // as boss, comma-separated.
 func demoTokenNames(t *testing.T, target, password string) string {
 	t.Helper()
-	l := &demoLogin{client: http.DefaultClient, url: target + "/api/v1/auth/login", user: "boss", password: password}
+	l := &apiLogin{client: http.DefaultClient, url: target + "/api/v1/auth/login", user: "boss", password: password}
 	jwt, err := l.token(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -31,9 +31,9 @@ func (d *demo) demoOwnToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create an ingest token: %w", err)
 	}
-	defer demoDrain(resp)
+	defer drain(resp)
 	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("create an ingest token as %s (an admin may; or pass -token): %s", d.o.user, demoServerError(resp))
+		return "", fmt.Errorf("create an ingest token as %s (an admin may; or pass -token): %s", d.o.user, serverError(resp))
 	}
 	var out struct {
 		Data struct {
@@ -66,9 +66,9 @@ func (d *demo) revokeOwnToken(name string) error {
 	if err != nil {
 		return fmt.Errorf("revoke ingest token %s: %w", name, err)
 	}
-	defer demoDrain(resp)
+	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("revoke ingest token %s: %s", name, demoServerError(resp))
+		return fmt.Errorf("revoke ingest token %s: %s", name, serverError(resp))
 	}
 	return nil
 }

@@ -96,23 +96,8 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	if err := c.wantArgs(fs, 0); err != nil {
 		return nil, err
 	}
-	// Secrets come from the environment after parsing, so that usage never
-	// prints them as defaults.
-	for _, f := range []struct {
-		v   *string
-		env string
-	}{{&o.token, "ATROZ_TOKEN"}, {&o.user, "ATROZ_USER"}, {&o.password, "ATROZ_PASSWORD"}} {
-		if *f.v == "" {
-			*f.v = c.env(f.env)
-		}
-	}
+	c.credentialsFromEnv(&o.token, &o.user, &o.password)
 	return o, o.check(target)
-}
-
-// env reads an environment variable, or "".
-func (e Env) env(key string) string {
-	v, _ := e.LookupEnv(key)
-	return v
 }
 
 // check validates the options, naming the flag at fault.
@@ -182,7 +167,8 @@ func runLoad(ctx context.Context, o *loadOptions, progress io.Writer) (*loadRepo
 	client := loadClient(o)
 	sess := &loadSession{o: o, client: client}
 	if o.kind == "query" || o.verify {
-		if err := sess.login(ctx); err != nil {
+		sess.login = &apiLogin{client: client, url: o.target.String() + "/api/v1/auth/login", user: o.user, password: o.password}
+		if _, err := sess.login.token(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -202,11 +202,11 @@ func oneIf(ok bool) int64 {
 	return 0
 }
 
-// loadSession is the target, its client and the login token.
+// loadSession is the target, its client and the login.
 type loadSession struct {
 	o      *loadOptions
 	client *http.Client
-	jwt    string
+	login  *apiLogin // nil without -user
 }
 
 // newRequest returns a request for path on the target.
@@ -214,33 +214,17 @@ func (s *loadSession) newRequest(ctx context.Context, method, path string, body 
 	return http.NewRequestWithContext(ctx, method, s.o.target.String()+path, body)
 }
 
-// login exchanges -user and -password for a token.
-func (s *loadSession) login(ctx context.Context) error {
-	body, _ := json.Marshal(map[string]string{"username": s.o.user, "password": s.o.password})
-	req, err := s.newRequest(ctx, http.MethodPost, "/api/v1/auth/login", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	var out struct {
-		Data struct {
-			Token string `json:"token"`
-		} `json:"data"`
-	}
-	if err := s.do(req, &out); err != nil {
-		return fmt.Errorf("log in as %q: %w", s.o.user, err)
-	}
-	s.jwt = out.Data.Token
-	return nil
-}
-
 // queryRequest returns an instant query of expr with the login token.
 func (s *loadSession) queryRequest(ctx context.Context, expr string) (*http.Request, error) {
+	jwt, err := s.login.token(ctx)
+	if err != nil {
+		return nil, err
+	}
 	req, err := s.newRequest(ctx, http.MethodGet, "/api/v1/query?query="+url.QueryEscape(expr), nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.jwt)
+	req.Header.Set("Authorization", "Bearer "+jwt)
 	return req, nil
 }
 
@@ -276,17 +260,7 @@ func (s *loadSession) do(req *http.Request, out any) error {
 	}
 	defer drain(resp)
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
-		return fmt.Errorf("%s: %s", resp.Status, e.Error)
+		return errors.New(serverError(resp))
 	}
 	return json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out)
-}
-
-// drain reads what is left of a response so its connection is reused.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	_ = resp.Body.Close()
 }
