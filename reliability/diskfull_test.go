@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"atroz/internal/tmpfs"
 )
 
 // TestDiskFull runs the server on a small tmpfs and fills it. Ingestion
@@ -18,7 +20,7 @@ import (
 // the process stays up, ingestion comes back by itself once space is
 // freed, and every push acknowledged at any point is stored.
 func TestDiskFull(t *testing.T) {
-	dir := mountTmpfs(t, "48m")
+	dir := tmpfs.Mount(t, 48<<20)
 	s := newSite(t, dir)
 	srv := s.start(t)
 	ballast := filepath.Join(dir, "ballast")

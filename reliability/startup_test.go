@@ -10,26 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// mountTmpfs mounts a tmpfs of size (e.g. "16m") with options at a new
-// directory and unmounts it when the test ends. It skips the test where
-// mounting is not permitted (not root, or a container without
-// CAP_SYS_ADMIN).
-func mountTmpfs(t *testing.T, size string, options ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	opts := strings.Join(append([]string{"size=" + size}, options...), ",")
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (root with CAP_SYS_ADMIN is needed): %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"atroz/internal/tmpfs"
+)
 
 // refused starts a server that must not start, and returns its output.
 func refused(t *testing.T, s *site, extra ...string) (string, time.Duration) {
@@ -65,7 +48,7 @@ func TestStartRefusals(t *testing.T) {
 		t.Logf("second server on a locked data directory refused after %s", took.Round(time.Millisecond))
 	})
 	t.Run("read-only", func(t *testing.T) {
-		dir := mountTmpfs(t, "1m", "ro")
+		dir := tmpfs.MountReadOnly(t, 1<<20)
 		out, _ := refused(t, &site{dir: dir, env: []string{"DATA_DIR=" + dir, "LISTEN_ADDR=127.0.0.1:0"}})
 		if !strings.Contains(out, "read-only file system") || !strings.Contains(out, dir) {
 			t.Errorf("read-only data directory:\n%s", out)

@@ -9,30 +9,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"atroz/internal/tmpfs"
 )
 
 // volumeSize is the size of the tmpfs the disk-full tests fill.
 const volumeSize = 4 << 20
-
-// mountTmpfs mounts a tmpfs of size bytes on a new directory, unmounted at
-// cleanup, or skips the test where mounting is not permitted.
-func mountTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(size))
-	if errors.Is(err, syscall.EPERM) {
-		t.Skipf("a disk-full test mounts a small tmpfs, which needs root (CAP_SYS_ADMIN): %v", err)
-	}
-	if err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
 
 // fillVolume writes a ballast file in dir until the volume of size bytes
 // is full and returns its path.
@@ -49,7 +31,7 @@ func fillVolume(t *testing.T, dir string, size int) string {
 // rolls back, appends are refused, reads and the file stay sound, and once
 // space returns the next flush writes everything accepted.
 func TestDiskFullTmpfs(t *testing.T) {
-	dir := mountTmpfs(t, volumeSize)
+	dir := tmpfs.Mount(t, volumeSize)
 	path := filepath.Join(dir, "atroz.db")
 	clk := &testClock{baseTime}
 	db := openTest(t, path, clk, nil)
@@ -102,7 +84,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 // TestCloseOnFullVolume shows what a full volume costs at Close: the
 // samples since the last flush, said in the error; the file stays sound.
 func TestCloseOnFullVolume(t *testing.T) {
-	dir := mountTmpfs(t, volumeSize)
+	dir := tmpfs.Mount(t, volumeSize)
 	path := filepath.Join(dir, "atroz.db")
 	clk := &testClock{baseTime}
 	db := openTest(t, path, clk, nil)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"atroz/internal/tmpfs"
 	"atroz/store"
 
 	"github.com/prometheus/prometheus/prompb"
@@ -22,15 +23,7 @@ import (
 // frees it. The test is skipped where mounting is not permitted.
 func fullServer(t *testing.T, cfg Config) (*ingestServer, string) {
 	t.Helper()
-	dir := t.TempDir()
-	err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.Itoa(4<<20))
-	if errors.Is(err, syscall.EPERM) {
-		t.Skipf("a disk-full test mounts a small tmpfs, which needs root (CAP_SYS_ADMIN): %v", err)
-	}
-	if err != nil {
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
+	dir := tmpfs.Mount(t, 4<<20)
 	is := newIngestServerIn(t, dir, cfg)
 	if err := is.db.Append(store.Labels{{Name: store.MetricName, Value: "stored_before"}}, ingestNow.UnixMilli(), 42); err != nil {
 		t.Fatal(err)
