@@ -29,24 +29,21 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	defDur := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&c.QueueSamples, 500_000)
-	def(&c.Shards, 2)
-	def(&c.BatchSamples, 2000)
-	defDur(&c.BatchDelay, time.Second)
-	defDur(&c.Timeout, 30*time.Second)
-	defDur(&c.MinBackoff, 100*time.Millisecond)
-	defDur(&c.MaxBackoff, 10*time.Second)
+	orDefault(&c.QueueSamples, 500_000)
+	orDefault(&c.Shards, 2)
+	orDefault(&c.BatchSamples, 2000)
+	orDefault(&c.BatchDelay, time.Second)
+	orDefault(&c.Timeout, 30*time.Second)
+	orDefault(&c.MinBackoff, 100*time.Millisecond)
+	orDefault(&c.MaxBackoff, 10*time.Second)
 	return c
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Validate names the first field that is wrong.

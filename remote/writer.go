@@ -182,8 +182,12 @@ func (sh *shard) take(max int) ([]store.SeriesSamples, int) {
 		n += len(sh.buf[i].Samples)
 		i++
 	}
-	batch := slices.Clone(sh.buf[:i])
-	sh.buf = slices.Delete(sh.buf, 0, i)
+	// The batch keeps the front of the buffer, capped so that later
+	// appends cannot reach it; the buffer goes on from behind it.
+	batch := sh.buf[:i:i]
+	if sh.buf = sh.buf[i:]; len(sh.buf) == 0 {
+		sh.buf = nil
+	}
 	sh.samples -= n
 	return batch, n
 }
