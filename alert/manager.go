@@ -203,6 +203,3 @@ func (m *Manager) queryFunc(ctx context.Context, qs string, ts time.Time) (promq
 	}
 	return nil, fmt.Errorf("rule expression gave %s, want a vector or scalar", v.Type())
 }
-
-// rulesExpr returns a rule's expression text.
-func rulesExpr(r *rules.AlertingRule) string { return r.Query().String() }

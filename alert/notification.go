@@ -17,11 +17,6 @@ type Notification struct {
 	StartsAt, EndsAt time.Time
 	// Value is the query's value that made the alert fire (or last held).
 	Value float64
-	// Threshold is the rule's threshold when the rule compares against a
-	// constant (for the log line's threshold field); NaN when unknown.
-	Threshold float64
-	// Expr is the rule's PromQL expression.
-	Expr string
 	// Fingerprint identifies the alert's label set (hex, 16 digits).
 	Fingerprint string
 	// GeneratorURL links to the dashboard view of the alert.

@@ -2,7 +2,6 @@ package alert
 
 import (
 	"io"
-	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
 )
@@ -42,7 +41,7 @@ func (d *Dispatcher) Stats() []ReceiverStats {
 // alert_notification_queue_length{receiver}.
 func (d *Dispatcher) WriteMetrics(w io.Writer) {
 	for _, s := range d.Stats() {
-		r := `receiver="` + notifyLabelEscaper.Replace(s.Name) + `"`
+		r := `receiver="` + labelEscaper.Replace(s.Name) + `"`
 		metrics.WriteCounterUint64(w, `alert_notifications_total{`+r+`,result="sent"}`, s.Sent)
 		metrics.WriteCounterUint64(w, `alert_notifications_total{`+r+`,result="failed"}`, s.Failed)
 		metrics.WriteCounterUint64(w, `alert_notifications_total{`+r+`,result="dropped"}`, s.Dropped)
@@ -50,6 +49,3 @@ func (d *Dispatcher) WriteMetrics(w io.Writer) {
 		metrics.WriteGaugeUint64(w, `alert_notification_queue_length{`+r+`}`, uint64(s.QueueLength)) // #nosec G115 -- a length is never negative.
 	}
 }
-
-// notifyLabelEscaper escapes a label value for the Prometheus text format.
-var notifyLabelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)

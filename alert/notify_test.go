@@ -30,8 +30,7 @@ func notifyFiring() *Notification {
 			"summary":     "p95 latency of api /api/v1/items/:id is 523ms (over 500ms)",
 			"description": "the slowest 5% of requests take over half a second",
 		},
-		StartsAt: notifyStartsAt, Value: 0.523, Threshold: 0.5,
-		Expr:         "histogram_quantile(0.95, ...) > 0.5",
+		StartsAt: notifyStartsAt, Value: 0.523,
 		Fingerprint:  "0123456789abcdef",
 		GeneratorURL: "http://atroz.example:8080/alerts?alert=HighLatency",
 	}

@@ -205,8 +205,8 @@ func eventJSON(e *Event) any {
 func (m *Manager) notification(r *rules.AlertingRule, a *rules.Alert, status string, reminder bool) *Notification {
 	n := &Notification{
 		Status: status, Labels: a.Labels.Map(), Annotations: a.Annotations.Map(),
-		StartsAt: a.FiredAt, EndsAt: a.ResolvedAt, Value: a.Value, Threshold: threshold(r.Query()),
-		Expr: rulesExpr(r), Fingerprint: fingerprint(a.Labels), Reminder: reminder,
+		StartsAt: a.FiredAt, EndsAt: a.ResolvedAt, Value: a.Value,
+		Fingerprint: fingerprint(a.Labels), Reminder: reminder,
 		GeneratorURL: m.opts.ExternalURL + "/#alerts?alertname=" + r.Name(),
 	}
 	if n.StartsAt.IsZero() {

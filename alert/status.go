@@ -3,7 +3,6 @@ package alert
 import (
 	"encoding/json"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,13 +128,15 @@ var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 // Prometheus text format, for /metrics and the self-scrape.
 func (m *Manager) WriteMetrics(w io.Writer) {
 	counts := map[string]int{StatePending: 0, StateFiring: 0}
-	for _, a := range m.Alerts() {
-		counts[a.State]++
+	for _, g := range m.groups {
+		for _, r := range g.Rules {
+			r.ForEachActiveAlert(func(a *rules.Alert) { counts[stateOf(a)]++ })
+		}
 	}
 	for _, s := range []string{StatePending, StateFiring} {
 		metrics.WriteGaugeUint64(w, `alerts{state="`+s+`"}`, uint64(counts[s])) // #nosec G115 -- a count
 	}
-	for _, g := range slices.Clone(m.groups) {
+	for _, g := range m.groups {
 		lbl := `{group="` + labelEscaper.Replace(g.Name) + `"}`
 		metrics.WriteGaugeFloat64(w, "alert_rule_group_last_duration_seconds"+lbl, time.Duration(g.lastDuration.Load()).Seconds())
 		metrics.WriteCounterUint64(w, "alert_rule_group_evaluations_total"+lbl, g.evals.Load())
