@@ -191,9 +191,8 @@ func detach(v parser.Value) parser.Value {
 			out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats), Histograms: slices.Clone(s.Histograms)}
 		}
 		return out
-	case promql.Vector:
-		return slices.Clone(v)
 	}
+	// A vector's samples are its own: Close pools only matrix points.
 	return v
 }
 

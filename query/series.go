@@ -47,8 +47,13 @@ type series struct {
 
 func (s *series) Labels() labels.Labels { return s.lset }
 
-// Iterator walks the samples with Prometheus' own list iterator.
-func (s *series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
+// Iterator walks the samples with Prometheus' own list iterator, reusing
+// the one the engine hands back, as storage.ListSeries does.
+func (s *series) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
+	if r, ok := it.(interface{ Reset(storage.Samples) }); ok {
+		r.Reset(s.samples)
+		return it
+	}
 	return storage.NewListSeriesIterator(s.samples)
 }
 
