@@ -43,7 +43,7 @@ func Compact(path string, opts *Options) (before, after int64, err error) {
 
 func compactInto(src *bolt.DB, tmp string, o Options) error {
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: o.LockTimeout, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
+	dst, err := bolt.Open(tmp, 0o600, boltOptions(o.LockTimeout))
 	if err != nil {
 		return err
 	}

@@ -71,12 +71,17 @@ func Open(path string, opts *Options) (*DB, error) {
 // page size it was created with.
 const pageSize = 16 << 10
 
+// boltOptions are the options every bbolt file of the store is opened with.
+func boltOptions(timeout time.Duration) *bolt.Options {
+	return &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType, PageSize: pageSize}
+}
+
 // openBolt opens the file and refuses one that is not a whole bbolt file.
 func openBolt(path string, timeout time.Duration) (*bolt.DB, error) {
 	if err := precheck(path); err != nil {
 		return nil, err
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType, PageSize: pageSize})
+	bdb, err := bolt.Open(path, 0o600, boltOptions(timeout))
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("open %s: file is locked by another process (waited %s): %w", path, timeout, err)
@@ -242,4 +247,8 @@ var (
 	bRollupHead = migrations.BucketRollupHead
 	bHeads      = migrations.BucketHeads
 	bTokens     = migrations.BucketTokens
+	bUsers      = migrations.BucketUsers
+	bAlerts     = migrations.BucketAlerts
+	bSilences   = migrations.BucketSilences
+	bAlertState = migrations.BucketAlertState
 )

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"atroz/migrations"
-
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -24,16 +22,14 @@ const (
 
 func (k RecordKind) bucket() []byte {
 	if k == RecordSilence {
-		return migrations.BucketSilences
+		return bSilences
 	}
-	return migrations.BucketAlertState
+	return bAlertState
 }
 
 // PutRecord stores value under key, replacing what was there, durably.
 func (db *DB) PutRecord(kind RecordKind, key string, value []byte) error {
-	return db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(kind.bucket()).Put([]byte(key), value)
-	})
+	return db.WriteRecords(kind, map[string][]byte{key: value}, nil)
 }
 
 // WriteRecords stores put and removes del in one transaction.
@@ -59,9 +55,7 @@ func (db *DB) WriteRecords(kind RecordKind, put map[string][]byte, del []string)
 
 // DeleteRecord removes key; a missing key is no error.
 func (db *DB) DeleteRecord(kind RecordKind, key string) error {
-	return db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(kind.bucket()).Delete([]byte(key))
-	})
+	return db.WriteRecords(kind, nil, []string{key})
 }
 
 // Records calls fn with every record of kind, in key order, until fn returns false.
@@ -84,7 +78,7 @@ func (db *DB) Records(kind RecordKind, fn func(key string, value []byte) bool) e
 // AppendAlertEvents stores alert history events of time t, in order, in one transaction.
 func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
 	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(migrations.BucketAlerts)
+		b := tx.Bucket(bAlerts)
 		b.FillPercent = 1 // keys only grow
 		for _, e := range events {
 			seq, _ := b.NextSequence()                                               // cannot fail in a writable transaction
@@ -102,7 +96,7 @@ func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
 // first, until fn returns false.
 func (db *DB) AlertEvents(from, to time.Time, fn func(t time.Time, event []byte) bool) error {
 	return db.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(migrations.BucketAlerts).Cursor()
+		c := tx.Bucket(bAlerts).Cursor()
 		start := binary.BigEndian.AppendUint64(nil, uint64(from.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
 		for k, v := c.Seek(start); len(k) == 12; k, v = c.Next() {
 			ms := int64(binary.BigEndian.Uint64(k) ^ (1 << 63)) // #nosec G115 -- undoes the flip
@@ -118,7 +112,7 @@ func (db *DB) AlertEvents(from, to time.Time, fn func(t time.Time, event []byte)
 func (db *DB) pruneAlertEvents(cutoff int64) (int, error) {
 	n := 0
 	err := db.update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(migrations.BucketAlerts).Cursor()
+		c := tx.Bucket(bAlerts).Cursor()
 		for k, _ := c.First(); k != nil && n < db.opts.PruneBatch; k, _ = c.First() {
 			if len(k) == 12 && int64(binary.BigEndian.Uint64(k)^(1<<63)) >= cutoff { // #nosec G115 -- undoes the flip
 				return nil

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
-	"strings"
+	"sync"
 	"time"
-
-	"atroz/migrations"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
@@ -46,8 +43,13 @@ var (
 var userNameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
 
 // dummyHash is compared against when a user does not exist, so a login
-// takes as long for an unknown name as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("atroz-no-such-user"), BcryptCost)
+// takes as long for an unknown name as for a wrong password. It is made at
+// the first such login, not when the package loads: every program that
+// imports the store would pay a bcrypt hash at start-up.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("atroz-no-such-user"), BcryptCost)
+	return h
+})
 
 func checkUser(name, role, password string) error {
 	switch {
@@ -80,7 +82,7 @@ func (db *DB) AddUser(name, role, password string) error {
 		return fmt.Errorf("add user %q: %w", name, err)
 	}
 	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(migrations.BucketUsers)
+		b := tx.Bucket(bUsers)
 		if b.Get([]byte(name)) != nil {
 			return fmt.Errorf("add user %q: %w", name, ErrUserExists)
 		}
@@ -98,7 +100,7 @@ func (db *DB) SetPassword(name, password string) error {
 		return err
 	}
 	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(migrations.BucketUsers)
+		b := tx.Bucket(bUsers)
 		role, _, created, err := decodeUser(b.Get([]byte(name)))
 		if err != nil {
 			return fmt.Errorf("set password of %q: %w", name, err)
@@ -110,7 +112,7 @@ func (db *DB) SetPassword(name, password string) error {
 // RemoveUser deletes a user.
 func (db *DB) RemoveUser(name string) error {
 	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(migrations.BucketUsers)
+		b := tx.Bucket(bUsers)
 		if b.Get([]byte(name)) == nil {
 			return fmt.Errorf("remove user %q: %w", name, ErrUserNotFound)
 		}
@@ -122,7 +124,7 @@ func (db *DB) RemoveUser(name string) error {
 func (db *DB) Users() ([]User, error) {
 	var out []User
 	err := db.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(migrations.BucketUsers).ForEach(func(k, v []byte) error {
+		return tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 			role, _, created, err := decodeUser(v)
 			if err != nil {
 				return fmt.Errorf("user %q: %w", k, err)
@@ -131,8 +133,7 @@ func (db *DB) Users() ([]User, error) {
 			return nil
 		})
 	})
-	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.Name, b.Name) })
-	return out, err
+	return out, err // bbolt iterates keys in byte order, which is the order of Go strings
 }
 
 // VerifyUser checks a password and returns the user. An unknown name costs
@@ -143,7 +144,7 @@ func (db *DB) VerifyUser(name, password string) (User, bool) {
 		hash []byte
 	)
 	_ = db.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(migrations.BucketUsers).Get([]byte(name))
+		v := tx.Bucket(bUsers).Get([]byte(name))
 		role, h, created, err := decodeUser(v)
 		if err == nil {
 			u, hash = User{Name: name, Role: role, Created: created}, h
@@ -151,7 +152,7 @@ func (db *DB) VerifyUser(name, password string) (User, bool) {
 		return nil
 	})
 	if hash == nil || len(password) > 72 {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password[:min(len(password), 72)]))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password[:min(len(password), 72)]))
 		return User{}, false
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
