@@ -22,7 +22,7 @@ func (s *Server) accessLog() gin.HandlerFunc {
 		d := time.Since(start)
 		route := c.FullPath()
 		if route == "" {
-			route = "<unmatched>"
+			route = collector.UnmatchedRoute
 		}
 		id := c.GetString(ctxRequestID)
 		status, upgraded := c.Writer.Status(), collector.Upgraded(c)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,14 +77,10 @@ func (s *Server) alertHistory(c *gin.Context, m *alert.Manager) {
 }
 
 func (s *Server) addSilence(c *gin.Context, m *alert.Manager) {
-	body, ok := readBody(c, 64<<10)
-	if !ok {
-		return
-	}
 	var sil alert.Silence
-	dec := json.NewDecoder(bytesReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sil); err != nil {
+	if ok, err := readJSON(c, 64<<10, &sil); !ok {
+		return
+	} else if err != nil {
 		badRequest(c, fmt.Errorf("silence: %w", err))
 		return
 	}

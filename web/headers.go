@@ -2,6 +2,7 @@ package web
 
 import (
 	"maps"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -38,16 +39,28 @@ func SecurityHeaderSet() map[string]string {
 // Cache-Control: no-store under /api/, Strict-Transport-Security when https
 // reports the request arrived over HTTPS, and removes any Server header.
 func SecurityHeaders(https func(*gin.Context) bool) gin.HandlerFunc {
+	// Canonical keys and value slices are built once: Set would canonicalise
+	// each key and allocate each value on every request. A value slice is
+	// shared by every response, as nothing writes into one.
+	type header struct {
+		key   string
+		value []string
+	}
+	fixed := make([]header, 0, len(securityHeaders))
+	for k, v := range securityHeaders {
+		fixed = append(fixed, header{http.CanonicalHeaderKey(k), []string{v}})
+	}
+	noStore, sts := []string{"no-store"}, []string{hsts}
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		for k, v := range securityHeaders {
-			h.Set(k, v)
+		for _, f := range fixed {
+			h[f.key] = f.value
 		}
 		if strings.HasPrefix(c.Request.URL.Path, apiPrefix) {
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore
 		}
 		if https != nil && https(c) {
-			h.Set("Strict-Transport-Security", hsts)
+			h["Strict-Transport-Security"] = sts
 		}
 		h.Del("Server")
 		c.Next()

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,19 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+// readJSON reads a body of at most limit bytes into v, refusing unknown
+// fields. It reports false when it has already answered (413, or a body
+// that could not be read); a decoding error is returned for the caller to
+// answer with the field it names.
+func readJSON(c *gin.Context, limit int64, v any) (bool, error) {
+	body, ok := readBody(c, limit)
+	if !ok {
+		return false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	return true, dec.Decode(v)
+}
 
 // readBody reads the request body, answering 413 past limit bytes.
 func readBody(c *gin.Context, limit int64) ([]byte, bool) {

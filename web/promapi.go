@@ -204,7 +204,6 @@ func queryError(c *gin.Context, err error) {
 		timeout  promql.ErrQueryTimeout
 		canceled promql.ErrQueryCanceled
 		storage  promql.ErrStorage
-		samples  promql.ErrTooManySamples
 	)
 	switch {
 	case errors.Is(err, query.ErrBadQuery):
@@ -215,9 +214,7 @@ func queryError(c *gin.Context, err error) {
 		abortWithError(c, http.StatusServiceUnavailable, ErrorCanceled, err)
 	case errors.As(err, &storage):
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
-	case errors.As(err, &samples):
-		abortWithError(c, http.StatusUnprocessableEntity, ErrorExecution, err)
-	default:
+	default: // too many samples among them
 		abortWithError(c, http.StatusUnprocessableEntity, ErrorExecution, err)
 	}
 }

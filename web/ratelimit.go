@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,6 +188,9 @@ func secondsUntil(reset int64) int64 {
 // rateKey is the bucket of a client address: the address itself for IPv4,
 // its /64 for IPv6.
 func rateKey(ip string) string {
+	if !strings.Contains(ip, ":") {
+		return ip // IPv4, or not an address: the key is the text
+	}
 	parsed := net.ParseIP(ip)
 	if parsed == nil || parsed.To4() != nil {
 		return ip

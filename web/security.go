@@ -16,11 +16,11 @@ func (s *Server) security() error {
 	s.events = NewSecurityEvents(s.log, s.cfg.TruncateIPs)
 	s.col.AddWriter(s.events.WriteMetrics)
 	var err error
-	if s.auth, err = newAuth(s.cfg.Auth, s.db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, "auth_failure", action) }); err != nil {
+	if s.auth, err = newAuth(s.cfg.Auth, s.db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, SecurityAuthFailure, action) }); err != nil {
 		return err
 	}
 	rl := s.cfg.RateLimits
-	rl.OnLimited = func(c *gin.Context, class string) { s.securityEvent(c, "rate_limited", class) }
+	rl.OnLimited = func(c *gin.Context, class string) { s.securityEvent(c, SecurityRateLimited, class) }
 	rl.Logger = s.log
 	if s.limits, err = NewRateLimiter(rl); err != nil {
 		return fmt.Errorf("rate limits: %w", err)
@@ -30,7 +30,7 @@ func (s *Server) security() error {
 	ws.AllowOrigin = s.originAllowed
 	ws.OnConnect = s.col.WebSocketConnected
 	ws.OnDisconnect = s.col.WebSocketDisconnected
-	ws.OnReject = func(c *gin.Context, why string) { s.securityEvent(c, "ws_rejected", why) }
+	ws.OnReject = func(c *gin.Context, why string) { s.securityEvent(c, SecurityWSRejected, why) }
 	ws.Logger = s.log
 	s.hub = NewHub(ws)
 	return nil
@@ -67,7 +67,7 @@ func (s *Server) cors() gin.HandlerFunc {
 		case !allowed && isBeacon && c.Request.Method == http.MethodPost:
 			c.Next() // the beacon handler refuses it, naming the setting
 		case !allowed:
-			s.securityEvent(c, "origin_blocked", origin)
+			s.securityEvent(c, SecurityOriginBlocked, origin)
 			abortWithError(c, http.StatusForbidden, ErrorForbidden, fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin))
 		case origin == "" || origin == self(c):
 			c.Next()
@@ -95,7 +95,7 @@ func (s *Server) securityStatus(c *gin.Context) {
 		"https":           s.https(c),
 		"jwt":             gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
 		"cors_origins":    nonNil(s.cfg.AllowedOrigins),
-		"rate_limits":     gin.H{"api_per_minute": orDefaultInt(rl.APIPerMinute, 100), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, 20), "ingest_per_minute": orDefaultInt(rl.IngestPerMinute, 6000), "shared_store": rl.RedisURL != ""},
+		"rate_limits":     gin.H{"api_per_minute": orDefaultInt(rl.APIPerMinute, DefaultRateLimitAPI), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, DefaultRateLimitAuth), "ingest_per_minute": orDefaultInt(rl.IngestPerMinute, DefaultRateLimitIngest), "shared_store": rl.RedisURL != ""},
 		"trusted_proxies": nonNil(s.cfg.TrustedProxies),
 		"headers":         SecurityHeaderSet(),
 		"gdpr":            gin.H{"ip_truncation": s.cfg.TruncateIPs, "retention_days": s.cfg.Retention.Hours() / 24},

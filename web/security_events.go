@@ -10,6 +10,8 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/gin-gonic/gin"
+
+	"atroz/collector"
 )
 
 // The kinds of security event, the kind label of security_events_total.
@@ -53,7 +55,7 @@ func (e *SecurityEvents) Record(c *gin.Context, kind, action string) {
 	e.counter(kind).Add(1)
 	route := c.FullPath()
 	if route == "" {
-		route = "<unmatched>"
+		route = collector.UnmatchedRoute
 	}
 	ip := c.ClientIP()
 	if e.truncate {

@@ -227,14 +227,14 @@ func (s *Server) routes() *gin.Engine {
 	// Open: health, the beacon script and beacons (origin-checked), logins.
 	e.GET("/health", s.health)
 	e.GET("/beacon.js", beaconJS)
-	e.POST("/api/v1/beacons", s.limits.Middleware("ingest"), s.beacons)
-	authg := e.Group("/api/v1/auth", s.limits.Middleware("auth"), csrf)
+	e.POST("/api/v1/beacons", s.limits.Middleware(RateClassIngest), s.beacons)
+	authg := e.Group("/api/v1/auth", s.limits.Middleware(RateClassAuth), csrf)
 	authg.POST("/login", s.auth.mw.LoginHandler)
 	authg.POST("/refresh", s.auth.refresh)
 	authg.POST("/logout", s.auth.logout)
 	// Ingest tokens: pushes, and /metrics on the main port (Prometheus'
 	// scrape config sends a bearer token with authorization:).
-	ingest := e.Group("/", s.limits.Middleware("ingest"), s.requireToken)
+	ingest := e.Group("/", s.limits.Middleware(RateClassIngest), s.requireToken)
 	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
 	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
 	ingest.POST("/api/v1/write", s.remoteWrite)
@@ -242,15 +242,15 @@ func (s *Server) routes() *gin.Engine {
 		ingest.GET("/metrics", metricsHandler(s.col))
 	}
 	// Logged-in users: viewers read, admins also change.
-	viewer := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleViewer))
-	admin := e.Group("/api/v1", s.limits.Middleware("api"), csrf, s.auth.requireLogin(store.RoleAdmin))
+	viewer := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.auth.requireLogin(store.RoleViewer))
+	admin := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.auth.requireLogin(store.RoleAdmin))
 	s.promAPI(viewer)
 	s.alertAPI(viewer, admin)
 	s.tokenAPI(admin)
 	viewer.GET("/auth/me", s.me)
 	viewer.GET("/dashboard/panels", s.panels)
-	e.GET("/security/status", s.limits.Middleware("api"), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)
-	e.GET("/ws", s.limits.Middleware("api"), s.hub.Handler())
+	e.GET("/security/status", s.limits.Middleware(RateClassAPI), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)
+	e.GET("/ws", s.limits.Middleware(RateClassAPI), s.hub.Handler())
 	return e
 }
 

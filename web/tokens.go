@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,16 +52,12 @@ func (s *Server) listTokens(c *gin.Context) {
 // createToken creates the token named in {"name": ...} and answers 201 with
 // its secret, which is never shown again.
 func (s *Server) createToken(c *gin.Context) {
-	body, ok := readBody(c, maxTokenRequestBytes)
-	if !ok {
-		return
-	}
 	var req struct {
 		Name string `json:"name"`
 	}
-	dec := json.NewDecoder(bytesReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if ok, err := readJSON(c, maxTokenRequestBytes, &req); !ok {
+		return
+	} else if err != nil {
 		badRequest(c, fmt.Errorf("body: %w", err))
 		return
 	}
