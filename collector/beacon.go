@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +72,7 @@ func (b *Beacon) checkSamples() error {
 		return badInput("fps", "holds %d frame rates, at most %d allowed", n, MaxBeaconSamples)
 	}
 	for i, v := range b.FPS {
-		if err := checkNumber("fps["+itoa(i)+"]", v, 0, MaxFPS); err != nil {
+		if err := checkNumber("fps["+strconv.Itoa(i)+"]", v, 0, MaxFPS); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -62,7 +63,7 @@ func jsonError(err error, where string) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return badInput(where, "is empty or truncated JSON")
 	}
-	return badInput(where, "%s", trimJSONPrefix(err.Error()))
+	return badInput(where, "%s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func joinField(where, field string) string {
@@ -86,14 +87,6 @@ func jsonKind(k string) string {
 		return "an object"
 	}
 	return k
-}
-
-func trimJSONPrefix(s string) string {
-	const p = "json: "
-	if len(s) > len(p) && s[:len(p)] == p {
-		return s[len(p):]
-	}
-	return s
 }
 
 // checkLabel vets a value that becomes a label: present, at most

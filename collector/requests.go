@@ -42,7 +42,7 @@ func DecodeRequestEvents(body []byte, w Window) ([]RequestEvent, error) {
 	}
 	events := make([]RequestEvent, len(raw))
 	for i, r := range raw {
-		where := "events[" + itoa(i) + "]"
+		where := "events[" + strconv.Itoa(i) + "]"
 		if err := decodeJSON(r, &events[i], where); err != nil {
 			return nil, err
 		}
@@ -87,5 +87,3 @@ func (c *Collector) RecordRequests(events []RequestEvent) {
 		c.fresh.mark("requests:"+service, time.UnixMilli(t))
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
