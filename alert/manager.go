@@ -16,7 +16,6 @@ import (
 	"atroz/query"
 	"atroz/store"
 
-	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
 )
 
@@ -61,7 +60,7 @@ func (o *Options) withDefaults() Options {
 type Manager struct {
 	opts   Options
 	db     *store.DB
-	eng    *query.Engine
+	query  rules.QueryFunc // the rules' expressions over raw samples
 	disp   *Dispatcher
 	extURL *url.URL
 	groups []*group
@@ -93,7 +92,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *Dispa
 	if err != nil {
 		return nil, fmt.Errorf("alert external URL: %w", err)
 	}
-	m := &Manager{opts: o, db: db, eng: eng, disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
+	m := &Manager{opts: o, db: db, query: rules.EngineQueryFunc(eng.PromEngine(), eng.Queryable()), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
 	for _, g := range groups {
 		iv := g.Interval
 		if iv <= 0 {
@@ -175,7 +174,7 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, ts time.Time) {
 
 func (m *Manager) evalRule(ctx context.Context, g *group, r *rules.AlertingRule, ts time.Time) {
 	start := time.Now()
-	_, err := r.Eval(ctx, 0, ts, m.queryFunc, m.extURL, 0)
+	_, err := r.Eval(ctx, 0, ts, m.query, m.extURL, 0)
 	r.SetEvaluationTimestamp(ts)
 	r.SetEvaluationDuration(time.Since(start))
 	r.SetLastError(err)
@@ -187,19 +186,4 @@ func (m *Manager) evalRule(ctx context.Context, g *group, r *rules.AlertingRule,
 	}
 	r.SetHealth(rules.HealthGood)
 	m.reconcile(g, r, ts)
-}
-
-// queryFunc evaluates a rule's expression at ts over raw samples.
-func (m *Manager) queryFunc(ctx context.Context, qs string, ts time.Time) (promql.Vector, error) {
-	v, _, err := m.eng.Instant(ctx, qs, ts)
-	if err != nil {
-		return nil, err
-	}
-	switch v := v.(type) {
-	case promql.Vector:
-		return v, nil
-	case promql.Scalar:
-		return promql.Vector{promql.Sample{T: v.T, F: v.V}}, nil
-	}
-	return nil, fmt.Errorf("rule expression gave %s, want a vector or scalar", v.Type())
 }

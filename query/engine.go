@@ -196,6 +196,10 @@ func detach(v parser.Value) parser.Value {
 	return v
 }
 
+// PromEngine returns the PromQL engine with the limits of Options, for
+// callers such as rules.EngineQueryFunc that drive it themselves.
+func (e *Engine) PromEngine() *promql.Engine { return e.eng }
+
 // Queryable returns the raw-sample Queryable, for the series and label endpoints.
 func (e *Engine) Queryable() *Queryable { return e.raw }
 
