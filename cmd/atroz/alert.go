@@ -100,7 +100,9 @@ func (a *AlertConfig) receivers(externalURL string) ([]alert.Receiver, error) {
 		collect(alert.NewWebhookReceiver(alert.WebhookConfig{Name: fmt.Sprintf("webhook-%d", i+1), URL: u, Secret: a.WebhookSecret, ExternalURL: externalURL, Version: version}, client))
 	}
 	for i, u := range splitList(a.AlertmanagerURL) {
-		collect(alert.NewAlertmanagerReceiver(alert.AlertmanagerConfig{Name: fmt.Sprintf("alertmanager-%d", i+1), URL: u, Version: version}, client))
+		// A firing alert is sent again every RepeatInterval: its endsAt must
+		// lie beyond that, or Alertmanager resolves it while it still fires.
+		collect(alert.NewAlertmanagerReceiver(alert.AlertmanagerConfig{Name: fmt.Sprintf("alertmanager-%d", i+1), URL: u, ResendInterval: a.RepeatInterval, Version: version}, client))
 	}
 	if a.SlackWebhookURL != "" {
 		collect(alert.NewSlackReceiver(alert.SlackConfig{Name: "slack", URL: a.SlackWebhookURL, Version: version}, client))

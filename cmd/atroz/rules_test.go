@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"atroz/alert"
 )
 
 func TestRulesCheck(t *testing.T) {
@@ -39,5 +45,34 @@ func TestAlertConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to contain %q", err, want)
 		}
+	}
+}
+
+// TestAlertmanagerEndsAtOutlastsRepeats sends a firing alert through the
+// configured Alertmanager receiver. Its endsAt must lie past the next
+// repeat (ALERT_REPEAT_INTERVAL), or Alertmanager would resolve an alert
+// that still fires between two repeats.
+func TestAlertmanagerEndsAtOutlastsRepeats(t *testing.T) {
+	var got []struct {
+		EndsAt time.Time `json:"endsAt"`
+	}
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			t.Error(err)
+		}
+	}))
+	defer am.Close()
+	a := defaultAlertConfig()
+	a.AlertmanagerURL = am.URL
+	rs, err := a.receivers("http://atroz.example")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("receivers: %v, %d", err, len(rs))
+	}
+	sent := time.Now()
+	if err := rs[0].Send(t.Context(), []*alert.Notification{{Status: alert.StatusFiring, Labels: map[string]string{"alertname": "X"}, StartsAt: sent}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].EndsAt.Before(sent.Add(a.RepeatInterval)) {
+		t.Errorf("endsAt %v, want past the next repeat at %s", got, sent.Add(a.RepeatInterval))
 	}
 }
