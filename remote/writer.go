@@ -25,6 +25,7 @@ import (
 // Writer forwards samples to one remote-write destination.
 type Writer struct {
 	cfg    Config
+	shown  string // the URL without its password, for logs, errors and labels
 	client *http.Client
 	log    *slog.Logger
 	shards []*shard
@@ -64,7 +65,7 @@ func New(cfg Config, client *http.Client, set *metrics.Set, log *slog.Logger) (*
 	name := func(metric, extra string) string {
 		return fmt.Sprintf(`%s{url=%q%s}`, metric, u.Redacted(), extra)
 	}
-	w := &Writer{cfg: cfg, client: client, log: log, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, shown: u.Redacted(), client: client, log: log, seed: maphash.MakeSeed(), stop: make(chan struct{})}
 	w.sendCtx, w.cancelSend = context.WithCancel(context.Background())
 	w.sent = set.NewCounter(name("remote_write_samples_total", `,result="sent"`))
 	w.failed = set.NewCounter(name("remote_write_samples_total", `,result="failed"`))
@@ -87,6 +88,8 @@ func New(cfg Config, client *http.Client, set *metrics.Set, log *slog.Logger) (*
 // does not fit in the queue is dropped and counted. It suits
 // store.Options.OnFlush.
 func (w *Writer) Enqueue(batch []store.SeriesSamples) {
+	newest := int64(0)
+	defer func() { storeMax(&w.newestQueued, newest) }()
 	for _, s := range batch {
 		n := int64(len(s.Samples))
 		if n == 0 {
@@ -97,7 +100,7 @@ func (w *Writer) Enqueue(batch []store.SeriesSamples) {
 			w.dropped.Add(int(n))
 			continue
 		}
-		storeMax(&w.newestQueued, s.Samples[n-1].T)
+		newest = max(newest, s.Samples[n-1].T)
 		sh := w.shards[w.shardOf(s.Labels)]
 		sh.mu.Lock()
 		sh.buf = append(sh.buf, s)
@@ -135,7 +138,7 @@ func (w *Writer) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		w.cancelSend()
 		<-done
-		return fmt.Errorf("remote write to %s: %w with samples unsent", w.cfg.URL, ctx.Err())
+		return fmt.Errorf("remote write to %s: %w with samples unsent", w.shown, ctx.Err())
 	}
 }
 
@@ -210,7 +213,7 @@ func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
 	body, newest, err := encode(batch)
 	if err != nil {
 		w.failed.Add(n)
-		w.log.Error("remote write: encode", "url", w.cfg.URL, "error", err)
+		w.log.Error("remote write: encode", "url", w.shown, "error", err)
 		return
 	}
 	backoff := w.cfg.MinBackoff
@@ -226,11 +229,11 @@ func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
 			return
 		case !retry:
 			w.failed.Add(n)
-			w.log.Error("remote write: refused, batch dropped", "url", w.cfg.URL, "samples", n, "error", err)
+			w.log.Error("remote write: refused, batch dropped", "url", w.shown, "samples", n, "error", err)
 			return
 		}
 		w.retries.Inc()
-		w.log.Warn("remote write: retrying", "url", w.cfg.URL, "samples", n, "in", backoff, "error", err)
+		w.log.Warn("remote write: retrying", "url", w.shown, "samples", n, "in", backoff, "error", err)
 		select {
 		case <-time.After(backoff):
 		case <-w.sendCtx.Done():
