@@ -94,10 +94,10 @@ func matrixSize(m promql.Matrix) int64 {
 
 // cachedRange serves the settled part of the range, every step older than
 // one step before now, from the cache, and evaluates the rest fresh, so the
-// newest points are never stale.
-func (e *Engine) cachedRange(ctx context.Context, qs string, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
+// newest points are never stale. canCache is cacheableExpr of the query.
+func (e *Engine) cachedRange(ctx context.Context, qs string, canCache bool, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
 	settled := e.settledEnd(start, end, step)
-	if e.opts.CacheBytes < 0 || settled.Before(start) || !cacheable(e.parser, qs) {
+	if e.opts.CacheBytes < 0 || settled.Before(start) || !canCache {
 		return e.evalRange(ctx, qs, start, end, step)
 	}
 	now := e.opts.Now()
@@ -138,9 +138,11 @@ func (e *Engine) settledEnd(start, end time.Time, step time.Duration) time.Time 
 // not when the query refers to its own start or end with @ start() or @ end().
 func cacheable(p parser.Parser, qs string) bool {
 	expr, err := p.ParseExpr(qs)
-	if err != nil {
-		return false
-	}
+	return err == nil && cacheableExpr(expr)
+}
+
+// cacheableExpr is cacheable for a parsed expression.
+func cacheableExpr(expr parser.Expr) bool {
 	ok := true
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {

@@ -140,13 +140,13 @@ func (e *Engine) Range(ctx context.Context, qs string, start, end time.Time, ste
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
-	run := qs
+	run, canCache := qs, cacheableExpr(expr) // the rollup rewrite adds no @
 	if !e.opts.NoRollups && step >= time.Minute {
 		if rewritten, changed := rewriteForRollups(expr); changed {
 			run = rewritten.String()
 		}
 	}
-	return e.cachedRange(ctx, run, start, end, step)
+	return e.cachedRange(ctx, run, canCache, start, end, step)
 }
 
 // checkRange refuses ranges Prometheus refuses: end before start, a step
