@@ -14,6 +14,7 @@ import (
 
 // change is the outcome of one alert's evaluation.
 type change struct {
+	rule   *rules.AlertingRule
 	event  *Event
 	notify *Notification
 	save   *known // nil with drop: forget the alert
@@ -69,7 +70,7 @@ func (m *Manager) transition(r *rules.AlertingRule, a *rules.Alert, key string, 
 	if k != nil {
 		next.LastSent, next.Notified = k.LastSent, k.Notified
 	}
-	c := change{key: key, save: next, event: m.event(r, a, state, ts)}
+	c := change{rule: r, key: key, save: next, event: m.event(r, a, state, ts)}
 	switch {
 	case state == StateFiring && !c.event.Silenced:
 		c.notify = m.notification(r, a, StatusFiring, false)
@@ -88,7 +89,7 @@ func (m *Manager) reminder(r *rules.AlertingRule, a *rules.Alert, k *known, key 
 	}
 	next := *k
 	next.LastSent, next.Notified = ts, true
-	return change{key: key, save: &next, notify: m.notification(r, a, StatusFiring, true)}, true
+	return change{rule: r, key: key, save: &next, notify: m.notification(r, a, StatusFiring, true)}, true
 }
 
 // vanished handles alerts the rule no longer reports: a pending alert whose
@@ -99,7 +100,7 @@ func (m *Manager) vanished(r *rules.AlertingRule, seen map[string]bool, ts time.
 		if seen[key] {
 			continue
 		}
-		c := change{key: key, drop: true}
+		c := change{rule: r, key: key, drop: true}
 		if k.State == StatePending {
 			c.event = &Event{Time: ts, AlertName: k.Rule, State: StateInactive, Labels: k.Labels, Value: math.NaN()}
 		}
@@ -160,14 +161,7 @@ func (m *Manager) logEvent(c change) {
 	if e.State == StateFiring {
 		level = slog.LevelWarn
 	}
-	var r *rules.AlertingRule
-	for _, g := range m.groups {
-		for _, gr := range g.Rules {
-			if gr.Name() == e.AlertName {
-				r = gr
-			}
-		}
-	}
+	r := c.rule
 	attrs := []slog.Attr{
 		slog.String("event_type", "alert"),
 		slog.String("alert_type", alertType(e.AlertName)),
@@ -179,11 +173,9 @@ func (m *Manager) logEvent(c change) {
 	if !math.IsNaN(e.Value) {
 		attrs = append(attrs, slog.Float64("value", e.Value))
 	}
-	if r != nil {
-		attrs = append(attrs, slog.String("metric", metricName(r.Query())))
-		if th := threshold(r.Query()); !math.IsNaN(th) {
-			attrs = append(attrs, slog.Float64("threshold", th))
-		}
+	attrs = append(attrs, slog.String("metric", metricName(r.Query())))
+	if th := threshold(r.Query()); !math.IsNaN(th) {
+		attrs = append(attrs, slog.Float64("threshold", th))
 	}
 	if e.Summary != "" {
 		attrs = append(attrs, slog.String("summary", e.Summary))
