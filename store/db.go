@@ -129,30 +129,31 @@ func (db *DB) append(ls Labels, t int64, v float64) error {
 		db.stats.refused(err)
 		return err
 	}
-	return db.insert(ls, t, v)
+	_, err := db.insert(ls, t, v)
+	return err
 }
 
 // insert is append without the disk-full check, for the samples of an
 // input admitted whole before the volume filled.
-func (db *DB) insert(ls Labels, t int64, v float64) error {
+func (db *DB) insert(ls Labels, t int64, v float64) (*memSeries, error) {
 	if db.closed.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	now := db.opts.Now().UnixMilli()
+	var s *memSeries
 	err := errRemoved
 	for errors.Is(err, errRemoved) {
-		var s *memSeries
 		if s, err = db.series(ls, t, now); err == nil {
 			err = s.appendLocked(t, v, now)
 		}
 	}
 	if err != nil {
 		db.stats.refused(err)
-		return err
+		return nil, err
 	}
 	db.stats.appended.Add(1)
 	db.stats.headSamples.Add(1)
-	return nil
+	return s, nil
 }
 
 // series checks t and returns the series of ls, creating it if it is new.

@@ -134,7 +134,7 @@ func (imp *importer) check(ls Labels, ts *int64, v float64) error {
 	if !imp.o.Strict || imp.skip(v) {
 		return nil
 	}
-	err := imp.db.checkSample(ls, imp.time(ts), v)
+	err := imp.db.checkSample(ls, imp.time(ts), imp.now, v)
 	if err != nil {
 		return fmt.Errorf("sample %d (%s): %w", imp.n, ls, err)
 	}
@@ -163,7 +163,8 @@ func (imp *importer) add(ls Labels, ts *int64, v float64) error {
 		imp.res.SkippedOld++
 		return nil
 	}
-	if err := imp.db.insert(ls, t, v); err != nil {
+	s, err := imp.db.insert(ls, t, v)
+	if err != nil {
 		imp.res.Rejected++
 		if len(imp.res.FirstErrors) < maxReportedErrors {
 			imp.res.FirstErrors = append(imp.res.FirstErrors, err.Error())
@@ -171,7 +172,7 @@ func (imp *importer) add(ls Labels, ts *int64, v float64) error {
 		return nil
 	}
 	imp.res.Samples++
-	imp.seen[ls.normalize().hash()] = struct{}{}
+	imp.seen[s.hash] = struct{}{}
 	imp.res.Series = int64(len(imp.seen))
 	imp.progress()
 	return nil
@@ -188,14 +189,15 @@ func (imp *importer) progress() {
 	}
 }
 
-// checkSample reports what Append would refuse in ls, t and v without
-// appending, for inputs that must be taken whole or not at all. (An order
-// conflict with what is stored is the one refusal it cannot foresee.)
-func (db *DB) checkSample(ls Labels, t int64, v float64) error {
+// checkSample reports what Append would refuse in ls, t and v at the clock
+// reading now, without appending, for inputs that must be taken whole or
+// not at all. (An order conflict with what is stored is the one refusal it
+// cannot foresee.)
+func (db *DB) checkSample(ls Labels, t, now int64, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return ErrNonFinite
 	}
-	if err := db.checkTime(t, db.opts.Now().UnixMilli()); err != nil {
+	if err := db.checkTime(t, now); err != nil {
 		return err
 	}
 	return ls.normalize().validate(&db.opts)
