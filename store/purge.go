@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 	bolt "go.etcd.io/bbolt"
@@ -25,13 +26,25 @@ func (db *DB) DeleteSeries(ms ...*labels.Matcher) (int, error) {
 	if err := db.flush(true); err != nil {
 		return 0, fmt.Errorf("delete series: %w", err)
 	}
-	for _, s := range victims {
-		if err := db.update(func(tx *bolt.Tx) error { return deleteSeriesData(tx, s.id) }); err != nil {
-			return 0, fmt.Errorf("delete series %s: %w", s.lset, err)
+	// One transaction, and so one fsync, per batch of series, not per series.
+	for batch := range slices.Chunk(victims, purgeBatch) {
+		err := db.update(func(tx *bolt.Tx) error {
+			for _, s := range batch {
+				if err := deleteSeriesData(tx, s.id); err != nil {
+					return fmt.Errorf("%s: %w", s.lset, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("delete series: %w", err)
 		}
 	}
 	return len(victims), nil
 }
+
+// purgeBatch is how many series DeleteSeries removes in one transaction.
+const purgeBatch = 256
 
 // deleteSeriesData removes a series' blocks from every tier and its records.
 func deleteSeriesData(tx *bolt.Tx, id uint64) error {
@@ -43,6 +56,12 @@ func deleteSeriesData(tx *bolt.Tx, id uint64) error {
 			}
 		}
 	}
+	return deleteSeriesRecords(tx, id)
+}
+
+// deleteSeriesRecords removes a series' labels, rollup state and
+// checkpointed head.
+func deleteSeriesRecords(tx *bolt.Tx, id uint64) error {
 	for _, bucket := range [][]byte{bSeries, bRollupHead, bHeads} {
 		if err := tx.Bucket(bucket).Delete(seriesKey(id)); err != nil {
 			return err

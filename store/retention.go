@@ -121,13 +121,7 @@ func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
 	}
 	return db.update(func(tx *bolt.Tx) error {
 		for _, s := range dead {
-			if err := tx.Bucket(bSeries).Delete(seriesKey(s.id)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bRollupHead).Delete(seriesKey(s.id)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bHeads).Delete(seriesKey(s.id)); err != nil {
+			if err := deleteSeriesRecords(tx, s.id); err != nil {
 				return err
 			}
 		}
