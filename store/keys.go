@@ -18,15 +18,25 @@ func chunkKey(id uint64, start int64) []byte {
 
 func putChunkKey(k []byte, id uint64, start int64) {
 	binary.BigEndian.PutUint64(k, id)
-	// Flip the sign bit so negative timestamps sort before positive ones.
-	binary.BigEndian.PutUint64(k[8:], uint64(start)^(1<<63)) // #nosec G115 -- a deliberate two's-complement reinterpretation
+	binary.BigEndian.PutUint64(k[8:], timeKey(start))
 }
 
 func parseChunkKey(k []byte) (id uint64, start int64, err error) {
 	if len(k) != chunkKeyLen {
 		return 0, 0, fmt.Errorf("%w: chunk key of %d bytes, want %d", ErrCorrupt, len(k), chunkKeyLen)
 	}
-	return binary.BigEndian.Uint64(k), int64(binary.BigEndian.Uint64(k[8:]) ^ (1 << 63)), nil // #nosec G115 -- undoes putChunkKey's reinterpretation
+	return binary.BigEndian.Uint64(k), keyTime(binary.BigEndian.Uint64(k[8:])), nil
+}
+
+// timeKey is a unix-ms time as a key part that sorts like the time: the
+// sign bit flipped, so negative times sort before positive ones.
+func timeKey(ms int64) uint64 {
+	return uint64(ms) ^ (1 << 63) // #nosec G115 -- a deliberate two's-complement reinterpretation
+}
+
+// keyTime undoes timeKey.
+func keyTime(k uint64) int64 {
+	return int64(k ^ (1 << 63)) // #nosec G115 -- undoes timeKey's reinterpretation
 }
 
 func seriesKey(id uint64) []byte {

@@ -75,15 +75,19 @@ func (db *DB) Records(kind RecordKind, fn func(key string, value []byte) bool) e
 // big-endian) and a sequence number (4 bytes), so a time range is a
 // cursor walk and events of one millisecond keep their order.
 
+// alertEventKeyLen is an alert event's key: timeKey of its time, then a
+// sequence number for events of the same millisecond.
+const alertEventKeyLen = 12
+
 // AppendAlertEvents stores alert history events of time t, in order, in one transaction.
 func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
 	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAlerts)
 		b.FillPercent = 1 // keys only grow
 		for _, e := range events {
-			seq, _ := b.NextSequence()                                               // cannot fail in a writable transaction
-			key := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
-			key = binary.BigEndian.AppendUint32(key, uint32(seq))                    // #nosec G115 -- wraps after 4e9 events, order within one ms only
+			seq, _ := b.NextSequence() // cannot fail in a writable transaction
+			key := binary.BigEndian.AppendUint64(make([]byte, 0, alertEventKeyLen), timeKey(t.UnixMilli()))
+			key = binary.BigEndian.AppendUint32(key, uint32(seq)) // #nosec G115 -- wraps after 4e9 events, order within one ms only
 			if err := b.Put(key, e); err != nil {
 				return fmt.Errorf("put alert event: %w", err)
 			}
@@ -97,9 +101,9 @@ func (db *DB) AppendAlertEvents(t time.Time, events [][]byte) error {
 func (db *DB) AlertEvents(from, to time.Time, fn func(t time.Time, event []byte) bool) error {
 	return db.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bAlerts).Cursor()
-		start := binary.BigEndian.AppendUint64(nil, uint64(from.UnixMilli())^(1<<63)) // #nosec G115 -- sign flip keeps order
-		for k, v := c.Seek(start); len(k) == 12; k, v = c.Next() {
-			ms := int64(binary.BigEndian.Uint64(k) ^ (1 << 63)) // #nosec G115 -- undoes the flip
+		start := binary.BigEndian.AppendUint64(nil, timeKey(from.UnixMilli()))
+		for k, v := c.Seek(start); len(k) == alertEventKeyLen; k, v = c.Next() {
+			ms := keyTime(binary.BigEndian.Uint64(k))
 			if ms > to.UnixMilli() || !fn(time.UnixMilli(ms), v) {
 				return nil
 			}
@@ -114,7 +118,7 @@ func (db *DB) pruneAlertEvents(cutoff int64) (int, error) {
 	err := db.update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bAlerts).Cursor()
 		for k, _ := c.First(); k != nil && n < db.opts.PruneBatch; k, _ = c.First() {
-			if len(k) == 12 && int64(binary.BigEndian.Uint64(k)^(1<<63)) >= cutoff { // #nosec G115 -- undoes the flip
+			if len(k) == alertEventKeyLen && keyTime(binary.BigEndian.Uint64(k)) >= cutoff {
 				return nil
 			}
 			if err := c.Delete(); err != nil {
