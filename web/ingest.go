@@ -60,7 +60,7 @@ func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
 // promise the server cannot keep across a restart.
 func (s *Server) beacons(c *gin.Context) {
 	origin := c.GetHeader("Origin")
-	if err := s.allowOrigin(origin, RequestOrigin(s.https)(c)); err != nil {
+	if err := s.allowOrigin(c, origin); err != nil {
 		s.col.CountRejected(collector.EndpointBeacons)
 		abortWithError(c, http.StatusForbidden, ErrorForbidden, err)
 		return
@@ -87,13 +87,13 @@ func (s *Server) beacons(c *gin.Context) {
 
 // allowOrigin admits beacons from AllowedOrigins, from the server's own
 // origin (the dashboard measures itself), or from anywhere in development.
-func (s *Server) allowOrigin(origin, self string) error {
+func (s *Server) allowOrigin(c *gin.Context, origin string) error {
 	switch {
-	case s.cfg.Development, origin != "" && origin == self:
+	case s.cfg.Development:
 		return nil
 	case origin == "":
 		return errors.New("beacons need an Origin header from an allowed origin")
-	case !s.origins[origin]:
+	case origin != s.self(c) && !s.origins[origin]:
 		return fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin)
 	}
 	return nil

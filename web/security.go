@@ -13,6 +13,7 @@ import (
 // the WebSocket hub from the configuration.
 func (s *Server) security() error {
 	s.https = IsHTTPS(len(s.cfg.TrustedProxies) > 0)
+	s.self = RequestOrigin(s.https)
 	s.events = NewSecurityEvents(s.log, s.cfg.TruncateIPs)
 	s.col.AddWriter(s.events.WriteMetrics)
 	var err error
@@ -58,19 +59,20 @@ func (s *Server) cors() gin.HandlerFunc {
 	api := APICORS(s.cfg.AllowedOrigins, s.cfg.Development)
 	beaconAllowed := func(o string) bool { return s.cfg.Development || s.origins[o] }
 	beacon := BeaconCORS(beaconAllowed)
-	self := RequestOrigin(s.https)
 	return func(c *gin.Context) {
-		isBeacon := c.Request.URL.Path == "/api/v1/beacons"
 		origin := c.GetHeader("Origin")
-		allowed := origin == "" || origin == self(c) || s.origins[origin] || (isBeacon && beaconAllowed(origin)) || (s.cfg.Development && isLoopbackOrigin(origin))
+		if origin == "" || origin == s.self(c) {
+			c.Next()
+			return
+		}
+		isBeacon := c.Request.URL.Path == "/api/v1/beacons"
+		allowed := s.origins[origin] || (isBeacon && s.cfg.Development) || (s.cfg.Development && isLoopbackOrigin(origin))
 		switch {
 		case !allowed && isBeacon && c.Request.Method == http.MethodPost:
 			c.Next() // the beacon handler refuses it, naming the setting
 		case !allowed:
 			s.securityEvent(c, SecurityOriginBlocked, origin)
 			abortWithError(c, http.StatusForbidden, ErrorForbidden, fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin))
-		case origin == "" || origin == self(c):
-			c.Next()
 		case isBeacon:
 			beacon(c)
 		default:

@@ -143,6 +143,7 @@ type Server struct {
 	limits  *RateLimiter
 	hub     *Hub
 	https   func(*gin.Context) bool
+	self    func(*gin.Context) string // the request's own origin, scheme://host
 	assets  map[string]*asset
 	log     *slog.Logger
 	origins map[string]bool
@@ -217,7 +218,7 @@ func (s *Server) routes() *gin.Engine {
 	// it became; CORS answers preflights before any route.
 	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
 	e.NoRoute(s.staticFiles)
-	guard := SameOriginGuard(RequestOrigin(s.https), s.originAllowed)
+	guard := SameOriginGuard(s.self, s.originAllowed)
 	csrf := func(c *gin.Context) {
 		guard(c)
 		if c.IsAborted() {
