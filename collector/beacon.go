@@ -91,9 +91,10 @@ type pageSeries struct {
 	fps        *metrics.PrometheusHistogram
 	longFrames *metrics.Counter
 	beacons    *metrics.Counter
+	fresh      *freshGauge // beacons:<service>
 }
 
-func newFrontendMetrics(set *metrics.Set, o Options) *frontendMetrics {
+func newFrontendMetrics(set *metrics.Set, o Options, fresh *freshness) *frontendMetrics {
 	return &frontendMetrics{
 		pages: newValueCap(o.MaxServices, o.MaxPagesPerService),
 		series: newRegistry(func(k pageKey) *pageSeries {
@@ -102,6 +103,7 @@ func newFrontendMetrics(set *metrics.Set, o Options) *frontendMetrics {
 				fps:        set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
 				longFrames: set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
 				beacons:    set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
+				fresh:      fresh.sources.get("beacons:" + k.service),
 			}
 		}),
 	}
@@ -117,5 +119,5 @@ func (c *Collector) RecordBeacon(b Beacon) {
 	}
 	s.longFrames.AddInt64(b.LongFrames)
 	s.beacons.Inc()
-	c.fresh.mark("beacons:"+service, time.UnixMilli(b.TS))
+	s.fresh.mark(time.UnixMilli(b.TS))
 }

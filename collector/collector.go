@@ -106,11 +106,11 @@ func New(db *store.DB, opts *Options) *Collector {
 	set := metrics.NewSet()
 	c := &Collector{opts: o, db: db, set: set}
 	c.http = newHTTPMetrics(set)
-	c.front = newFrontendMetrics(set, o)
+	c.fresh = newFreshness(set)
+	c.front = newFrontendMetrics(set, o, c.fresh)
 	c.sys = newSystemMetrics(set, o.DataDir)
 	c.ws = newWSMetrics(set)
 	c.cache = newCacheMetrics(set)
-	c.fresh = newFreshness(set)
 	c.routes = newValueCap(o.MaxServices, o.MaxRoutesPerService)
 	c.rejected = newRejected(set)
 	c.unavailable = newUnavailable(set)

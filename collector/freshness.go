@@ -11,27 +11,30 @@ import (
 // freshness keeps data_last_sample_timestamp_seconds{source}: the newest
 // data time per source, which never moves backwards.
 type freshness struct {
-	set *metrics.Set
+	sources *registry[string, *freshGauge]
+}
 
-	mu     sync.Mutex
-	gauges map[string]*metrics.Gauge
+// freshGauge is one source's gauge; its lock makes the max update atomic.
+type freshGauge struct {
+	mu sync.Mutex
+	g  *metrics.Gauge
 }
 
 func newFreshness(set *metrics.Set) *freshness {
-	return &freshness{set: set, gauges: map[string]*metrics.Gauge{}}
+	return &freshness{sources: newRegistry(func(source string) *freshGauge {
+		return &freshGauge{g: set.GetOrCreateGauge(name("data_last_sample_timestamp_seconds", "source", source), nil)}
+	})}
 }
 
 // mark records that source has data from t, unless it has newer.
-func (f *freshness) mark(source string, t time.Time) {
+func (f *freshness) mark(source string, t time.Time) { f.sources.get(source).mark(t) }
+
+// mark records data from t, unless the gauge holds newer.
+func (g *freshGauge) mark(t time.Time) {
 	v := float64(t.UnixMilli()) / 1000
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, ok := f.gauges[source]
-	if !ok {
-		g = f.set.GetOrCreateGauge(name("data_last_sample_timestamp_seconds", "source", source), nil)
-		f.gauges[source] = g
-	}
-	g.Set(math.Max(g.Get(), v))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.g.Set(math.Max(g.g.Get(), v))
 }
 
 // MarkFresh records that source (such as "import") has data from t.
