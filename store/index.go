@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -151,7 +152,15 @@ func (ix *index) byID(id uint64) *memSeries {
 
 // match returns the series every matcher accepts, sorted by labels.
 func (ix *index) match(ms []*labels.Matcher) []*memSeries {
+	out := ix.matchAny(ms)
+	slices.SortFunc(out, func(a, b *memSeries) int { return compareLabels(a.lset, b.lset) })
+	return out
+}
+
+// matchAny returns the series every matcher accepts, in no order.
+func (ix *index) matchAny(ms []*labels.Matcher) []*memSeries {
 	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	cands := ix.all
 	for _, m := range ms {
 		// The shortest postings list of an equality matcher bounds the scan.
@@ -167,9 +176,18 @@ func (ix *index) match(ms []*labels.Matcher) []*memSeries {
 			out = append(out, s)
 		}
 	}
-	ix.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *memSeries) int { return compareLabels(a.lset, b.lset) })
 	return out
+}
+
+// labelNames returns every label name, or with name, every value of that
+// label, in no order: the keys of the postings.
+func (ix *index) labelNames(name string, values bool) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if values {
+		return slices.AppendSeq(make([]string, 0, len(ix.postings[name])), maps.Keys(ix.postings[name]))
+	}
+	return slices.AppendSeq(make([]string, 0, len(ix.postings)), maps.Keys(ix.postings))
 }
 
 func matchesAll(ls Labels, ms []*labels.Matcher) bool {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -266,8 +267,11 @@ func (db *DB) Series(ms ...*labels.Matcher) []Labels {
 // LabelNames returns the sorted label names of the series the matchers
 // select, or of every series without matchers.
 func (db *DB) LabelNames(ms ...*labels.Matcher) []string {
+	if len(ms) == 0 {
+		return sorted(db.idx.labelNames("", false))
+	}
 	seen := map[string]struct{}{}
-	for _, s := range db.idx.match(ms) {
+	for _, s := range db.idx.matchAny(ms) {
 		for _, l := range s.lset {
 			seen[l.Name] = struct{}{}
 		}
@@ -278,8 +282,11 @@ func (db *DB) LabelNames(ms ...*labels.Matcher) []string {
 // LabelValues returns the sorted values label name takes among the series
 // the matchers select.
 func (db *DB) LabelValues(name string, ms ...*labels.Matcher) []string {
+	if len(ms) == 0 {
+		return sorted(db.idx.labelNames(name, true))
+	}
 	seen := map[string]struct{}{}
-	for _, s := range db.idx.match(ms) {
+	for _, s := range db.idx.matchAny(ms) {
 		if v := s.lset.Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
@@ -287,11 +294,12 @@ func (db *DB) LabelValues(name string, ms ...*labels.Matcher) []string {
 	return sortedKeys(seen)
 }
 
+// sorted sorts s and returns it.
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
+
 func sortedKeys(m map[string]struct{}) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	return sorted(slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m)))
 }
