@@ -39,9 +39,6 @@ export function formatValue(v, unit) {
   }
 }
 
-// seriesKey identifies a label set whatever the order of its labels.
-export const seriesKey = m => JSON.stringify(Object.keys(m).sort().map(k => [k, m[k]]));
-
 // shortLabel names a series by its label values, service first.
 function shortLabel({__name__: name, service, ...rest}) {
   const parts = [service, ...Object.keys(rest).sort().map(k => rest[k])].filter(Boolean);
@@ -74,7 +71,7 @@ const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {st
 // empty(filtered), what to show when there is nothing to draw.
 export class Chart {
   #u = null;
-  #series = new Map(); // seriesKey → {metric, label, title, pts: Map(t → v), hidden}
+  #series = new Map(); // labelText → {metric, label, title, pts: Map(t → v), hidden}
   #shown = [];
   #bands = [];
   #colours = null;
@@ -145,9 +142,9 @@ export class Chart {
   }
 
   #get(metric = {}) {
-    const key = seriesKey(metric);
-    let s = this.#series.get(key);
-    if (!s) this.#series.set(key, s = {metric, label: shortLabel(metric), title: labelText(metric), pts: new Map(), hidden: false});
+    const title = labelText(metric); // sorted labels: one key whatever their order
+    let s = this.#series.get(title);
+    if (!s) this.#series.set(title, s = {metric, label: shortLabel(metric), title, pts: new Map(), hidden: false});
     return s;
   }
 

@@ -1,8 +1,8 @@
 // The overview: every dashboard panel as a chart over one time range, with
 // its alert's threshold and pending/firing bands, live in live mode.
 import {api, queryRange, stepFor, widenRates} from './api.js';
-import {Chart, formatValue, seriesKey} from './chart.js';
-import {h, message} from './dom.js';
+import {Chart, formatValue} from './chart.js';
+import {h, message, labelText} from './dom.js';
 import {Live} from './live.js';
 import {rangePicker, rangeParams, readRange} from './range.js';
 
@@ -16,7 +16,7 @@ export function intervals(events, now) {
   const open = new Map(), out = [];
   const sorted = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   for (const e of sorted) {
-    const key = seriesKey(e.labels ?? {}), t = Date.parse(e.time) / 1000;
+    const key = labelText(e.labels ?? {}), t = Date.parse(e.time) / 1000;
     if (open.has(key)) out.push({...open.get(key), to: t});
     open.delete(key);
     if (e.state === 'pending' || e.state === 'firing') open.set(key, {state: e.state, from: t});
@@ -114,9 +114,9 @@ export function render(root, params, ctx) {
     const now = Date.now() / 1000;
     for (const p of panels.filter(p => p.alert)) {
       const mine = events.filter(e => e.alertname === p.alert && include(e.labels ?? {}));
-      const bands = intervals(mine, now), seen = new Set(mine.map(e => seriesKey(e.labels ?? {})));
+      const bands = intervals(mine, now), seen = new Set(mine.map(e => labelText(e.labels ?? {})));
       for (const a of active) {
-        if (a.labels.alertname === p.alert && include(a.labels) && !seen.has(seriesKey(a.labels))) {
+        if (a.labels.alertname === p.alert && include(a.labels) && !seen.has(labelText(a.labels))) {
           bands.push({state: a.state, from: Date.parse(a.activeAt) / 1000, to: now, open: true});
         }
       }
