@@ -30,36 +30,38 @@ type resultCache struct {
 type cacheKey struct {
 	query            string
 	start, end, step int64
+	res              Resolution
 }
 
 type cacheEntry struct {
-	key     cacheKey
-	m       promql.Matrix
-	size    int64
-	expires time.Time
+	key      cacheKey
+	m        promql.Matrix
+	warnings annotations.Annotations
+	size     int64
+	expires  time.Time
 }
 
 func newResultCache(max int64) *resultCache {
 	return &resultCache{max: max, items: map[cacheKey]*list.Element{}}
 }
 
-func (c *resultCache) get(k cacheKey, now time.Time) (promql.Matrix, bool) {
+func (c *resultCache) get(k cacheKey, now time.Time) (promql.Matrix, annotations.Annotations, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[k]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	e := el.Value.(*cacheEntry)
 	if now.After(e.expires) {
 		c.remove(el)
-		return nil, false
+		return nil, nil, false
 	}
 	c.lru.MoveToFront(el)
-	return e.m, true
+	return e.m, e.warnings, true
 }
 
-func (c *resultCache) put(k cacheKey, m promql.Matrix, now time.Time) {
+func (c *resultCache) put(k cacheKey, m promql.Matrix, warnings annotations.Annotations, now time.Time) {
 	size := matrixSize(m)
 	if size > c.max/4 { // one result may not push out most of the others
 		return
@@ -69,7 +71,7 @@ func (c *resultCache) put(k cacheKey, m promql.Matrix, now time.Time) {
 	if el, ok := c.items[k]; ok {
 		c.remove(el)
 	}
-	c.items[k] = c.lru.PushFront(&cacheEntry{key: k, m: m, size: size, expires: now.Add(cacheTTL)})
+	c.items[k] = c.lru.PushFront(&cacheEntry{key: k, m: m, warnings: warnings, size: size, expires: now.Add(cacheTTL)})
 	c.size += size
 	for c.size > c.max {
 		c.remove(c.lru.Back())
@@ -94,32 +96,34 @@ func matrixSize(m promql.Matrix) int64 {
 
 // cachedRange serves the settled part of the range, every step older than
 // one step before now, from the cache, and evaluates the rest fresh, so the
-// newest points are never stale. canCache is cacheableExpr of the query.
-func (e *Engine) cachedRange(ctx context.Context, qs string, canCache bool, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
+// newest points are never stale. canCache is cacheableExpr of the query;
+// the resolution is part of the key, as are the warnings of the answer.
+func (e *Engine) cachedRange(ctx context.Context, qs string, canCache bool, start, end time.Time, step time.Duration, res Resolution) (promql.Matrix, annotations.Annotations, error) {
 	settled := e.settledEnd(start, end, step)
 	if e.opts.CacheBytes < 0 || settled.Before(start) || !canCache {
-		return e.evalRange(ctx, qs, start, end, step)
+		return e.evalRange(ctx, qs, start, end, step, res)
 	}
 	now := e.opts.Now()
-	key := cacheKey{qs, start.UnixMilli(), settled.UnixMilli(), step.Milliseconds()}
-	old, hit := e.cache.get(key, now)
+	key := cacheKey{qs, start.UnixMilli(), settled.UnixMilli(), step.Milliseconds(), res}
+	old, warnings, hit := e.cache.get(key, now)
 	e.opts.CacheResult(hit)
-	var warnings annotations.Annotations
 	if !hit {
 		var err error
-		if old, warnings, err = e.evalRange(ctx, qs, start, settled, step); err != nil {
+		if old, warnings, err = e.evalRange(ctx, qs, start, settled, step, res); err != nil {
 			return nil, warnings, err
 		}
-		e.cache.put(key, old, now)
+		e.cache.put(key, old, warnings, now)
 	}
 	if !settled.Before(end) {
 		return old, warnings, nil
 	}
-	fresh, w, err := e.evalRange(ctx, qs, settled.Add(step), end, step)
+	fresh, w, err := e.evalRange(ctx, qs, settled.Add(step), end, step, res)
 	if err != nil {
 		return nil, w, err
 	}
-	return mergeMatrices(old, fresh), warnings.Merge(w), nil
+	var all annotations.Annotations // a fresh map: the cached warnings are shared
+	all.Merge(warnings)
+	return mergeMatrices(old, fresh), all.Merge(w), nil
 }
 
 // settledEnd is the last step of the range at least one step before now.

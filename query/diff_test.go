@@ -228,7 +228,7 @@ var diffQueries = []string{
 // answers. The instants and ranges cross chunk, flush and head boundaries.
 func TestMatchesPrometheusStorage(t *testing.T) {
 	l := loadBoth(t)
-	ours := New(l.db, &Options{NoRollups: true, CacheBytes: -1})
+	ours := New(l.db, &Options{CacheBytes: -1})
 	theirs := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true})
 	ctx := context.Background()
 	instants := []time.Time{dataEnd, dataEnd.Add(-37 * time.Second), dataEnd.Add(-83 * time.Minute), dataEnd.Add(-3*time.Hour - 11*time.Second)}

@@ -1,7 +1,9 @@
 // Package query evaluates PromQL over the store with Prometheus' own engine:
-// the store is a storage.Queryable, so no PromQL is written here. Coarse
-// range queries read the rollup tiers, and a small result cache serves the
-// many viewers of one dashboard panel.
+// the store is a storage.Queryable, so no PromQL is written here. Every
+// answer is the engine's over raw samples unless the request asks for
+// rollups (Resolution) or reaches past the raw retention, and then it says
+// so in its warnings. A small result cache serves the many viewers of one
+// dashboard panel.
 package query
 
 import (
@@ -30,8 +32,9 @@ type Options struct {
 	MaxPoints int
 	// LookbackDelta is how far back an instant selector looks. Default 5m.
 	LookbackDelta time.Duration
-	// NoRollups reads raw samples only.
-	NoRollups bool
+	// ExperimentalFunctions lets queries use Prometheus' experimental PromQL
+	// functions (double_exponential_smoothing, sort_by_label, ...). Default off, as in Prometheus.
+	ExperimentalFunctions bool
 	// CacheBytes bounds the result cache; negative disables it. Default 64 MiB.
 	CacheBytes int64
 	// CacheResult is told of every cache lookup (the collector's CacheResult("query", hit)).
@@ -80,7 +83,6 @@ type Engine struct {
 	db     *store.DB
 	eng    *promql.Engine
 	raw    *Queryable
-	rolled *Queryable
 	parser parser.Parser
 	cache  *resultCache
 }
@@ -88,7 +90,7 @@ type Engine struct {
 // New returns an Engine over db.
 func New(db *store.DB, opts *Options) *Engine {
 	o := opts.withDefaults()
-	p := parser.NewParser(parser.Options{}) // the engine's and Range's, so both read a query alike
+	p := parser.NewParser(parser.Options{EnableExperimentalFunctions: o.ExperimentalFunctions}) // the engine's and Range's, so both read a query alike
 	return &Engine{
 		opts: o,
 		db:   db,
@@ -101,8 +103,7 @@ func New(db *store.DB, opts *Options) *Engine {
 			EnableNegativeOffset: true,
 			Parser:               p,
 		}),
-		raw:    NewQueryable(db, false),
-		rolled: NewQueryable(db, !o.NoRollups),
+		raw:    NewQueryable(db, ResolutionRaw),
 		parser: p,
 		cache:  newResultCache(o.CacheBytes),
 	}
@@ -115,24 +116,39 @@ var (
 	ErrBadQuery = errors.New("bad query")
 )
 
-// Instant evaluates qs at ts. Instant queries read raw samples.
+// Instant evaluates qs at ts over raw samples.
 func (e *Engine) Instant(ctx context.Context, qs string, ts time.Time) (parser.Value, annotations.Annotations, error) {
-	q, err := e.eng.NewInstantQuery(ctx, e.raw, nil, qs, ts) // a parse error is ErrBadQuery below
+	return e.InstantAt(ctx, qs, ts, ResolutionRaw)
+}
+
+// InstantAt evaluates qs at ts reading at most at resolution res.
+func (e *Engine) InstantAt(ctx context.Context, qs string, ts time.Time, res Resolution) (parser.Value, annotations.Annotations, error) {
+	expr, err := e.parser.ParseExpr(qs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	qs = e.forRollups(expr, qs, ts, ts, 0, res)
+	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), nil, qs, ts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
 	defer q.Close()
-	res := q.Exec(ctx)
-	if res.Err != nil {
-		return nil, res.Warnings, res.Err
+	r := q.Exec(ctx)
+	if r.Err != nil {
+		return nil, r.Warnings, r.Err
 	}
-	return detach(res.Value), res.Warnings, nil
+	return detach(r.Value), r.Warnings, nil
 }
 
-// Range evaluates qs at every step from start to end. Steps of a minute or
-// more may be served from rollups; the part of the range older than one
-// step before now may be served from the result cache.
+// Range evaluates qs at every step from start to end over raw samples.
 func (e *Engine) Range(ctx context.Context, qs string, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
+	return e.RangeAt(ctx, qs, start, end, step, ResolutionRaw)
+}
+
+// RangeAt evaluates qs at every step from start to end, reading at most
+// at resolution res. The part of the range older than one step before now
+// may be served from the result cache.
+func (e *Engine) RangeAt(ctx context.Context, qs string, start, end time.Time, step time.Duration, res Resolution) (promql.Matrix, annotations.Annotations, error) {
 	if err := e.checkRange(start, end, step); err != nil {
 		return nil, nil, err
 	}
@@ -140,13 +156,27 @@ func (e *Engine) Range(ctx context.Context, qs string, start, end time.Time, ste
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
-	run, canCache := qs, cacheableExpr(expr) // the rollup rewrite adds no @
-	if !e.opts.NoRollups && step >= time.Minute {
-		if rewritten, changed := rewriteForRollups(expr); changed {
-			run = rewritten.String()
+	canCache := cacheableExpr(expr) // before the rewrite, which adds no @
+	run := e.forRollups(expr, qs, start, end, step, res)
+	return e.cachedRange(ctx, run, canCache, start, end, step, res)
+}
+
+// forRollups returns the query to run: qs itself, or, when rollups may
+// serve part of it (the resolution allows them, or the query reaches past
+// the raw retention), qs with count_over_time and avg_over_time rewritten
+// to read the count and sum aggregates, which the engine's own count or
+// average of rollup points would get wrong.
+func (e *Engine) forRollups(expr parser.Expr, qs string, start, end time.Time, step time.Duration, res Resolution) string {
+	if res.maxTier(step.Milliseconds()) == store.TierRaw {
+		earliest, _ := promql.FindMinMaxTime(&parser.EvalStmt{Expr: expr, Start: start, End: end, Interval: step, LookbackDelta: e.opts.LookbackDelta})
+		if earliest >= e.db.Oldest(store.TierRaw) {
+			return qs
 		}
 	}
-	return e.cachedRange(ctx, run, canCache, start, end, step)
+	if rewritten, changed := rewriteForRollups(expr); changed {
+		return rewritten.String()
+	}
+	return qs
 }
 
 // checkRange refuses ranges Prometheus refuses: end before start, a step
@@ -164,21 +194,21 @@ func (e *Engine) checkRange(start, end time.Time, step time.Duration) error {
 }
 
 // evalRange runs a range query through the engine.
-func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time, step time.Duration) (promql.Matrix, annotations.Annotations, error) {
-	q, err := e.eng.NewRangeQuery(ctx, e.rolled, nil, qs, start, end, step)
+func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time, step time.Duration, res Resolution) (promql.Matrix, annotations.Annotations, error) {
+	q, err := e.eng.NewRangeQuery(ctx, e.raw.at(res), nil, qs, start, end, step)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
 	defer q.Close()
-	res := q.Exec(ctx)
-	if res.Err != nil {
-		return nil, res.Warnings, res.Err
+	r := q.Exec(ctx)
+	if r.Err != nil {
+		return nil, r.Warnings, r.Err
 	}
-	m, err := res.Matrix()
+	m, err := r.Matrix()
 	if err != nil {
-		return nil, res.Warnings, err
+		return nil, r.Warnings, err
 	}
-	return detach(m).(promql.Matrix), res.Warnings, nil
+	return detach(m).(promql.Matrix), r.Warnings, nil
 }
 
 // detach copies a result's points out of the engine's pools, which Close

@@ -73,13 +73,10 @@ func BenchmarkHistogramQuantile24h(b *testing.B) {
 	db, clock := benchStore(b)
 	writeHistograms(b, db, clock, 50, span, end)
 	q := `histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket[5m])))`
-	for _, v := range []struct {
-		name      string
-		noRollups bool
-	}{{"raw", true}, {"rollups", false}} {
-		b.Run(v.name, func(b *testing.B) {
-			e := New(db, &Options{NoRollups: v.noRollups, CacheBytes: -1, Now: func() time.Time { return end }})
-			benchRange(b, e, q, end.Add(-span), end, time.Minute, 50)
+	for _, res := range []Resolution{ResolutionRaw, ResolutionMinute} {
+		b.Run(res.String(), func(b *testing.B) {
+			e := New(db, &Options{CacheBytes: -1, Now: func() time.Time { return end }})
+			benchRange(b, e, q, end.Add(-span), end, time.Minute, res, 50)
 		})
 	}
 }
@@ -110,13 +107,10 @@ func BenchmarkChart30Days(b *testing.B) {
 		}
 	}
 	q := `max_over_time(process_resident_memory_bytes[1h])`
-	for _, v := range []struct {
-		name      string
-		noRollups bool
-	}{{"raw", true}, {"rollups", false}} {
-		b.Run(v.name, func(b *testing.B) {
-			e := New(db, &Options{NoRollups: v.noRollups, CacheBytes: -1, Now: func() time.Time { return end }})
-			benchRange(b, e, q, end.Add(-span), end, time.Hour, 1)
+	for _, res := range []Resolution{ResolutionRaw, ResolutionHour} {
+		b.Run(res.String(), func(b *testing.B) {
+			e := New(db, &Options{CacheBytes: -1, Now: func() time.Time { return end }})
+			benchRange(b, e, q, end.Add(-span), end, time.Hour, res, 1)
 		})
 	}
 }
@@ -132,15 +126,15 @@ func BenchmarkCacheHit(b *testing.B) {
 	if _, _, err := e.Range(context.Background(), q, end.Add(-time.Hour), end, time.Minute); err != nil {
 		b.Fatal(err)
 	}
-	benchRange(b, e, q, end.Add(-time.Hour), end, time.Minute, 5)
+	benchRange(b, e, q, end.Add(-time.Hour), end, time.Minute, ResolutionRaw, 5)
 }
 
-func benchRange(b *testing.B, e *Engine, q string, start, end time.Time, step time.Duration, wantSeries int) {
+func benchRange(b *testing.B, e *Engine, q string, start, end time.Time, step time.Duration, res Resolution, wantSeries int) {
 	b.Helper()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		m, _, err := e.Range(context.Background(), q, start, end, step)
+		m, _, err := e.RangeAt(context.Background(), q, start, end, step, res)
 		if err != nil {
 			b.Fatal(err)
 		}

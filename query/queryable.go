@@ -11,20 +11,28 @@ import (
 )
 
 // Queryable is the store as Prometheus' storage.Queryable, so the PromQL
-// engine evaluates over it. With rollups it serves selects whose hints
-// allow it from the 1-minute and 1-hour tiers (see rollup.go).
+// engine evaluates over it. It reads raw samples, and rollup tiers only
+// where its Resolution allows them or for time older than the raw
+// retention (see rollup.go and rolled.go).
 type Queryable struct {
-	db      *store.DB
-	rollups bool
+	db  *store.DB
+	res Resolution
 	// onSelect, when set, is told what each Select reads; tests use it to
 	// check that a query was served from the tier they expect.
 	onSelect func(selectPlan)
 }
 
-// NewQueryable returns db as a storage.Queryable; rollups lets coarse
-// selects read the rollup tiers.
-func NewQueryable(db *store.DB, rollups bool) *Queryable {
-	return &Queryable{db: db, rollups: rollups}
+// NewQueryable returns db as a storage.Queryable reading at most at
+// resolution res.
+func NewQueryable(db *store.DB, res Resolution) *Queryable {
+	return &Queryable{db: db, res: res}
+}
+
+// at returns a Queryable like q reading at most at resolution res.
+func (q *Queryable) at(res Resolution) *Queryable {
+	c := *q
+	c.res = res
+	return &c
 }
 
 // Querier returns a querier of the time range [mint, maxt].
@@ -39,15 +47,23 @@ type querier struct {
 
 // Select reads the matching series, sorted (the store always sorts).
 func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	plan, ms := planSelect(hints, ms, q.q.rollups)
+	plan, ms := q.q.plan(hints, ms)
 	if q.q.onSelect != nil {
 		q.q.onSelect(plan)
 	}
-	sq := store.Query{MinT: q.mint, MaxT: q.maxt, Matchers: ms, Aggregate: plan.aggregate}
+	mint, maxt := q.mint, q.maxt
 	if hints != nil {
-		sq.MinT, sq.MaxT = hints.Start, hints.End
+		mint, maxt = hints.Start, hints.End
 	}
-	series, err := q.q.db.SelectTier(sq, plan.tier)
+	if plan.tier == store.TierRaw && !plan.points {
+		return q.selectRaw(mint, maxt, ms)
+	}
+	return q.q.selectRolled(plan, mint, maxt, ms)
+}
+
+// selectRaw reads raw samples only.
+func (q *querier) selectRaw(mint, maxt int64, ms []*labels.Matcher) storage.SeriesSet {
+	series, err := q.q.db.SelectTier(store.Query{MinT: mint, MaxT: maxt, Matchers: ms}, store.TierRaw)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}

@@ -10,12 +10,10 @@ import (
 	"github.com/prometheus/prometheus/storage"
 )
 
-// Which selects the rollup tiers serve, and with which aggregate. A select
-// qualifies when the query's step is at least a tier's resolution, so no
-// chart needs points finer than the tier has, and its range (for range
-// functions) covers at least one interval of the tier. Each function reads
-// the aggregate that keeps its meaning, as Thanos does over its
-// downsampled chunks:
+// Which selects rollups serve, and with which aggregate, once a request
+// allows them (Resolution) or for time older than the raw retention. Each
+// function reads the aggregate that keeps its meaning, as Thanos does over
+// its downsampled chunks:
 //
 //	max_over_time          max       exact per interval
 //	min_over_time          min       exact per interval
@@ -26,11 +24,12 @@ import (
 //	rate, increase         counter   resets added back; the window must hold 5 intervals,
 //	                                 and extrapolation from one point per interval
 //	                                 moves the answer by a few percent
-//	plain selectors        last      1-minute tier only: the 5-minute lookback needs points within it
+//	plain selectors        last      1-minute tier at most: the 5-minute lookback needs points within it
 //
 // Every other function reads raw samples. Where a window's edge cuts an
 // interval, the interval counts whole, so a rollup answer may differ from
-// the raw one by the samples of one interval at each edge.
+// the raw one by the samples of one interval at each edge; the README
+// states the measured bound per function.
 var rollupFuncs = map[string]store.Aggregate{
 	"max_over_time":  store.AggregateMax,
 	"min_over_time":  store.AggregateMin,
@@ -49,30 +48,66 @@ const (
 	hourMs   = 60 * minuteMs
 )
 
-// selectPlan is the tier and aggregate one Select reads.
+// selectPlan is what one Select reads.
 type selectPlan struct {
-	tier      store.Tier
+	// tier is the rollup tier that may serve the select; TierRaw for none.
+	tier store.Tier
+	// aggregate is the value a rollup point gives, and what a raw sample
+	// stands for where raw samples and points meet.
 	aggregate store.Aggregate
+	// asked is true when the request's resolution chose tier; false when
+	// only time older than the raw retention sends the select to it.
+	asked bool
+	// points is true when the query was rewritten to read an aggregate
+	// (count, sum): raw samples must then be served as one-sample points.
+	points bool
 }
 
-// planSelect chooses what a select reads, and strips the pseudo-matcher.
-func planSelect(h *storage.SelectHints, ms []*labels.Matcher, rollups bool) (selectPlan, []*labels.Matcher) {
+// plan chooses what a select reads, and strips the pseudo-matcher.
+func (q *Queryable) plan(h *storage.SelectHints, ms []*labels.Matcher) (selectPlan, []*labels.Matcher) {
 	forced, ms := takeRollupMatcher(ms)
-	if forced != nil { // a rewritten query asked for this aggregate
-		return selectPlan{tier: coarsest(h, *forced), aggregate: *forced}, ms
+	p := selectPlan{tier: store.TierRaw}
+	if h == nil {
+		return p, ms
 	}
-	raw := selectPlan{tier: store.TierRaw}
-	if !rollups || h == nil || h.Step < minuteMs {
-		return raw, ms
+	agg, served := aggregateFor(h)
+	if forced != nil {
+		agg, served, p.points = *forced, true, true
 	}
-	if h.Range == 0 { // an instant selector: points must fall within the lookback
-		return selectPlan{tier: store.TierMinute, aggregate: store.AggregateLast}, ms
+	p.aggregate = agg
+	if served {
+		p.tier = allowedTier(h, agg, q.res.maxTier(h.Step))
+		p.asked = p.tier != store.TierRaw
+	}
+	if p.tier == store.TierRaw && h.Start < q.db.Oldest(store.TierRaw) {
+		p.tier = max(q.db.Covering(h.Start), store.TierMinute)
+	}
+	return p, ms
+}
+
+// aggregateFor is the aggregate that serves a select, and whether rollups
+// can serve it at all.
+func aggregateFor(h *storage.SelectHints) (store.Aggregate, bool) {
+	if h.Range == 0 {
+		return store.AggregateLast, true
 	}
 	agg, ok := rollupFuncs[h.Func]
-	if !ok || h.Range < minWindow(agg)*minuteMs {
-		return raw, ms
+	return agg, ok
+}
+
+// allowedTier is the coarsest tier, no coarser than top, that a select's
+// window can use: a range must hold minWindow intervals of the tier, and a
+// plain selector reads the 1-minute tier at most.
+func allowedTier(h *storage.SelectHints, agg store.Aggregate, top store.Tier) store.Tier {
+	if h.Range == 0 {
+		return min(top, store.TierMinute)
 	}
-	return selectPlan{tier: coarsest(h, agg), aggregate: agg}, ms
+	for t := top; t > store.TierRaw; t-- {
+		if h.Range >= minWindow(agg)*t.Resolution().Milliseconds() {
+			return t
+		}
+	}
+	return store.TierRaw
 }
 
 // minWindow is how many intervals of a tier a range must hold for agg:
@@ -83,14 +118,6 @@ func minWindow(agg store.Aggregate) int64 {
 		return 5
 	}
 	return 1
-}
-
-// coarsest is the coarsest rollup tier both the step and the range allow.
-func coarsest(h *storage.SelectHints, agg store.Aggregate) store.Tier {
-	if h != nil && h.Step >= hourMs && h.Range >= minWindow(agg)*hourMs {
-		return store.TierHour
-	}
-	return store.TierMinute
 }
 
 func takeRollupMatcher(ms []*labels.Matcher) (*store.Aggregate, []*labels.Matcher) {

@@ -199,6 +199,10 @@ func matchesAll(ls Labels, ms []*labels.Matcher) bool {
 	return true
 }
 
+// Compare orders label sets as Select sorts its series: name by name, then
+// value by value, a prefix first.
+func (ls Labels) Compare(o Labels) int { return compareLabels(ls, o) }
+
 func compareLabels(a, b Labels) int {
 	for i := 0; i < len(a) && i < len(b); i++ {
 		if c := strings.Compare(a[i].Name, b[i].Name); c != 0 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -127,4 +128,32 @@ func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
 		}
 		return nil
 	})
+}
+
+// Retention returns how long tier t keeps data.
+func (db *DB) Retention(t Tier) time.Duration {
+	switch t {
+	case TierMinute:
+		return db.opts.MinuteRetention
+	case TierHour:
+		return db.opts.HourRetention
+	}
+	return db.opts.RawRetention
+}
+
+// Oldest returns the oldest time (unix ms) tier t keeps by its retention,
+// by the store's clock.
+func (db *DB) Oldest(t Tier) int64 {
+	return db.opts.Now().UnixMilli() - db.Retention(t).Milliseconds()
+}
+
+// Covering returns the finest tier whose retention still keeps time t (unix
+// ms), or the hour tier when none does.
+func (db *DB) Covering(t int64) Tier {
+	for _, tier := range []Tier{TierRaw, TierMinute} {
+		if t >= db.Oldest(tier) {
+			return tier
+		}
+	}
+	return TierHour
 }

@@ -74,7 +74,12 @@ func (s *Server) instantQuery(c *gin.Context) {
 		return
 	}
 	defer cancel()
-	v, ws, err := s.query.Instant(ctx, c.Request.Form.Get("query"), ts)
+	res, err := query.ParseResolution(c.Request.Form.Get("max_source_resolution"))
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	v, ws, err := s.query.InstantAt(ctx, c.Request.Form.Get("query"), ts, res)
 	if err != nil {
 		queryError(c, err)
 		return
@@ -104,7 +109,12 @@ func (s *Server) rangeQuery(c *gin.Context) {
 		return
 	}
 	defer cancel()
-	m, ws, err := s.query.Range(ctx, c.Request.Form.Get("query"), start, end, step)
+	res, err := query.ParseResolution(c.Request.Form.Get("max_source_resolution"))
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	m, ws, err := s.query.RangeAt(ctx, c.Request.Form.Get("query"), start, end, step, res)
 	if err != nil {
 		queryError(c, err)
 		return

@@ -22,6 +22,7 @@ type apiBody struct {
 	Data      json.RawMessage `json:"data"`
 	ErrorType string          `json:"errorType"`
 	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
 }
 
 func (ls *liveServer) api(t *testing.T, c *http.Client, method, path string, form url.Values) (int, apiBody) {
@@ -157,4 +158,48 @@ func TestPrometheusAPIEndpoints(t *testing.T) {
 	f("GET", "/api/v1/query", url.Values{"query": {`demo_requests_total`}, "timeout": {"0.000000001"}}, 503, "timeout")
 	f("GET", "/api/v1/series", nil, 400, "no match[] parameter provided")
 	f("GET", "/api/v1/series", url.Values{"match[]": {`{`}}, 400, `invalid parameter "match[]"`)
+}
+
+// TestMaxSourceResolution: answers are raw by default and carry no
+// warning; max_source_resolution asks for rollups and the answer names
+// the tier; a value that is none of raw, auto or a duration is refused.
+func TestMaxSourceResolution(t *testing.T) {
+	ls := startLive(t, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	seedSeries(t, ls.db, now)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	form := func(res string) url.Values {
+		v := url.Values{"query": {`max_over_time(demo_requests_total[5m])`}, "start": {fmt.Sprint(now.Add(-20 * time.Minute).Unix())}, "end": {fmt.Sprint(now.Unix())}, "step": {"60"}}
+		if res != "" {
+			v.Set("max_source_resolution", res)
+		}
+		return v
+	}
+	warnings := func(res string) []string {
+		t.Helper()
+		code, body := ls.api(t, c, "POST", "/api/v1/query_range", form(res))
+		if code != http.StatusOK {
+			t.Fatalf("max_source_resolution=%q: %d %+v", res, code, body)
+		}
+		return body.Warnings
+	}
+	if w := warnings(""); len(w) != 0 {
+		t.Errorf("default answer warns %v", w)
+	}
+	if w := warnings("raw"); len(w) != 0 {
+		t.Errorf("raw answer warns %v", w)
+	}
+	if w := strings.Join(warnings("1m"), " "); !strings.Contains(w, "1-minute rollups served part of this answer") {
+		t.Errorf("1m answer warns %q, want the tier named", w)
+	}
+	code, body := ls.api(t, c, "GET", "/api/v1/query_range", form("fastest"))
+	if code != http.StatusBadRequest || body.ErrorType != "bad_data" || !strings.Contains(body.Error, "max_source_resolution") {
+		t.Errorf("bad max_source_resolution: %d %+v", code, body)
+	}
+	code, body = ls.api(t, c, "GET", "/api/v1/query", url.Values{"query": {"demo_requests_total"}, "max_source_resolution": {"10x"}})
+	if code != http.StatusBadRequest || !strings.Contains(body.Error, "max_source_resolution") {
+		t.Errorf("bad max_source_resolution on /query: %d %+v", code, body)
+	}
 }

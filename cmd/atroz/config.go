@@ -108,6 +108,11 @@ type Config struct {
 	// (QUERY_CACHE_MB, -query-cache-mb). Default 64.
 	QueryCacheMB int
 
+	// PromQLExperimentalFunctions enables Prometheus' experimental PromQL
+	// functions, as its --enable-feature=promql-experimental-functions does
+	// (PROMQL_EXPERIMENTAL_FUNCTIONS, -promql-experimental-functions). Default false.
+	PromQLExperimentalFunctions bool
+
 	// ExternalURL is the dashboard's address as users reach it, for links
 	// in notifications (EXTERNAL_URL, -external-url). Default http://localhost:8080.
 	ExternalURL string
@@ -192,6 +197,7 @@ func (c *Config) settings() []setting {
 		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
 		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
 		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
+		{"promql-experimental-functions", "enable Prometheus' experimental PromQL functions (double_exponential_smoothing, sort_by_label, ...)", &c.PromQLExperimentalFunctions},
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
 	}
 	list = append(list, c.Alert.settings()...)
@@ -390,7 +396,7 @@ func (c *Config) QueryOptions() query.Options {
 	if cache == 0 {
 		cache = -1
 	}
-	return query.Options{Timeout: c.QueryTimeout, MaxSamples: c.QueryMaxSamples, CacheBytes: cache}
+	return query.Options{Timeout: c.QueryTimeout, MaxSamples: c.QueryMaxSamples, CacheBytes: cache, ExperimentalFunctions: c.PromQLExperimentalFunctions}
 }
 
 // CollectorOptions maps the configuration to the collector's.

@@ -19,7 +19,8 @@ export const onUnauthorized = f => { unauthorized = f; };
 
 // api fetches path with the session cookie. json is sent as a JSON body,
 // form as a URL-encoded one. An aborted call rejects with the AbortError.
-export async function api(path, {method = 'GET', json, form, signal} = {}) {
+// It returns the answer's data, or with whole the answer itself (data and warnings).
+export async function api(path, {method = 'GET', json, form, signal, whole = false} = {}) {
   const init = {method, signal, credentials: 'same-origin', headers: {Accept: 'application/json'}};
   if (json !== undefined) {
     init.body = JSON.stringify(json);
@@ -35,7 +36,7 @@ export async function api(path, {method = 'GET', json, form, signal} = {}) {
     throw new ApiError(`cannot reach the server: ${e.message}`, 0);
   }
   const body = await res.json().catch(() => null);
-  if (res.ok && body?.status !== 'error') return body?.data;
+  if (res.ok && body?.status !== 'error') return whole ? body : body?.data;
   if (res.status === 401 && path !== LOGIN) unauthorized();
   throw new ApiError(body?.error || `${res.status} ${res.statusText}`.trim(), res.status,
     body?.errorType, Number(res.headers.get('Retry-After')) || 0);
@@ -48,19 +49,41 @@ export const stepFor = (start, end) => Math.max(1, Math.round((end - start) / 30
 
 // widenRates makes each rate()'s window at least one step, so a long range
 // averages over all of its time instead of sampling a few minutes per point,
-// and the server reads it from the rollup tiers. rate is per second whatever
-// its window, so the chart's meaning does not change.
+// and the server can read it from the rollup tiers when asked. rate is per
+// second whatever its window, so the chart's meaning does not change.
 export const widenRates = (query, step) =>
   query.replace(/\brate\(([^[()]*)\[(\d+)m\]\)/g, (all, sel, min) => (step > min * 60 ? `rate(${sel}[${step}s])` : all));
 
+// ROLLUPS_FROM is the shortest range (seconds) whose charts let the server
+// read rollups (max_source_resolution=auto): shorter ones are always exact.
+export const ROLLUPS_FROM = 86400;
+
 // queryRange evaluates query from start to end (unix seconds) and returns
-// its series as [{metric, values: [[t, "v"], ...]}].
+// its series as [{metric, values: [[t, "v"], ...]}]. A range of a day or
+// more asks for rollups where the step allows them, with its start on the
+// step's grid, where rollup windows are exact; the list's resolution then
+// names the tier that served it ("1-hour resolution"), or is empty.
 export async function queryRange(query, start, end, signal) {
+  const step = stepFor(start, end);
+  const rollups = end - start >= ROLLUPS_FROM;
+  start = rollups ? Math.floor(start / step) * step : Math.floor(start);
   // The end is not rounded up: a point after now would hide live points.
-  start = Math.floor(start);
   end = Math.round(end * 1000) / 1000;
-  const form = {query, start, end, step: stepFor(start, end)};
-  return seriesOf(await api('/api/v1/query_range', {method: 'POST', form, signal}));
+  const form = {query, start, end, step};
+  if (rollups) form.max_source_resolution = 'auto';
+  const body = await api('/api/v1/query_range', {method: 'POST', form, signal, whole: true});
+  const series = seriesOf(body?.data);
+  series.resolution = resolutionOf(body?.warnings);
+  return series;
+}
+
+// resolutionOf reads from an answer's warnings which rollup tier served it.
+export function resolutionOf(warnings) {
+  for (const w of warnings ?? []) {
+    const m = /(1-minute|1-hour) rollup/.exec(w);
+    if (m) return `${m[1]} resolution`;
+  }
+  return '';
 }
 
 // seriesOf turns a matrix, vector or scalar result into a list of series.

@@ -29,6 +29,7 @@ export function render(root, params, ctx) {
     'aria-describedby': 'q-error'}, params.get('q') || '');
   const error = h('div', {id: 'q-error', class: 'error', role: 'alert'});
   const result = h('section', {class: 'panel', 'data-panel': 'explore', 'aria-label': 'Query result', hidden: true});
+  const resolution = h('p', {id: 'q-resolution', class: 'sub resolution', hidden: true});
   const rows = h('div');
   const form = h('form', {class: 'explore'},
     h('label', {for: 'q'}, 'PromQL query'), input,
@@ -40,7 +41,7 @@ export function render(root, params, ctx) {
   input.addEventListener('keydown', e => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
   });
-  root.append(h('h1', {tabindex: -1}, 'Explore'), form, result, rows);
+  root.append(h('h1', {tabindex: -1}, 'Explore'), form, resolution, result, rows);
 
   async function run() {
     const q = input.value.trim();
@@ -54,10 +55,13 @@ export function render(root, params, ctx) {
     chart?.destroy();
     result.replaceChildren();
     result.removeAttribute('data-drawn');
+    resolution.hidden = true;
     chart = new Chart(result, {unit: '', threshold: null, range, label: 'Query result'});
     const [from, to] = range.bounds();
     try {
       const series = await queryRange(q, from, to, abort.signal);
+      resolution.textContent = series.resolution && `${series.resolution}: rollups served this chart; ranges under a day are exact.`;
+      resolution.hidden = !series.resolution;
       result.hidden = !series.length;
       chart.merge(series);
       rows.replaceChildren(resultTable(series));

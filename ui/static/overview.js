@@ -58,14 +58,15 @@ export function render(root, params, ctx) {
     const badge = h('span', {class: 'badge', hidden: true});
     const sub = p.alert && h('p', {class: 'sub'}, `Alert ${p.alert}`,
       p.threshold != null && ` · threshold ${formatValue(p.threshold, p.unit)} (dashed line)`);
+    const resolution = h('p', {class: 'sub resolution', hidden: true});
     const el = h('section', {class: 'panel', 'data-panel': p.id, 'data-state': 'loading', 'aria-labelledby': `title-${p.id}`},
-      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), sub);
+      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub);
     const frontend = p.group === 'frontend' || p.unit === 'fps';
     const chart = new Chart(el, {
       unit: p.unit, threshold: p.threshold, range, include, label: p.title,
       empty: filtered => (frontend && !filtered ? beaconHint() : null),
     });
-    return {...p, el, chart, badge, loaded: false};
+    return {...p, el, chart, badge, resolution, loaded: false};
   }
 
   function layout(list) {
@@ -80,7 +81,10 @@ export function render(root, params, ctx) {
 
   async function fill(p, from, to) {
     try {
-      p.chart.merge(await queryRange(widenRates(p.query, stepFor(from, to)), from, to, signal));
+      const series = await queryRange(widenRates(p.query, stepFor(from, to)), from, to, signal);
+      p.resolution.textContent = series.resolution;
+      p.resolution.hidden = !series.resolution;
+      p.chart.merge(series);
     } catch (e) {
       if (e.name !== 'AbortError') p.chart.error(e.message);
     }
