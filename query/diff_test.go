@@ -26,7 +26,8 @@ func TestMain(m *testing.M) {
 }
 
 // dataEnd is the time of the newest generated sample; every sample sits 3 s
-// past a 10 s boundary, so none falls on a minute's edge.
+// (plus a scrape's jitter under half a second) past a 10 s boundary, so none
+// falls on a minute's edge.
 var dataEnd = time.Date(2026, 11, 1, 12, 0, 3, 0, time.UTC)
 
 const dataSpan = 4 * time.Hour
@@ -116,7 +117,7 @@ func loadBoth(t testing.TB) loaded {
 	start := dataEnd.Add(-dataSpan).UnixMilli()
 	app := prom.Appender(context.Background())
 	for i := 0; i <= steps; i++ {
-		ts := start + int64(i)*10_000
+		ts := start + int64(i)*10_000 + int64(i*7919%487) // a scrape's jitter, under half a second
 		for _, s := range series {
 			v, ok := s.next(i)
 			if !ok {
