@@ -65,6 +65,23 @@ func decodeChunkRange(dst []Sample, payload []byte, mint, maxt int64) ([]Sample,
 	return dst, nil
 }
 
+// lastSample returns the last sample of an XOR chunk payload.
+func lastSample(payload []byte) (Sample, error) {
+	c, err := openXOR(payload)
+	if err != nil {
+		return Sample{}, err
+	}
+	var last Sample
+	it := c.Iterator(nil)
+	for it.Next() == chunkenc.ValFloat {
+		last.T, last.V = it.At()
+	}
+	if err := it.Err(); err != nil || c.NumSamples() == 0 {
+		return Sample{}, fmt.Errorf("%w: last sample of a chunk of %d: %v", ErrCorrupt, c.NumSamples(), err)
+	}
+	return last, nil
+}
+
 func openXOR(payload []byte) (*chunkenc.XORChunk, error) {
 	if len(payload) < 2 {
 		return nil, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(payload))

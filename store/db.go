@@ -26,6 +26,10 @@ type DB struct {
 
 	tokens tokenSet // what VerifyToken reads
 
+	// appendMu lets AppendAll check a batch and append it with no other
+	// append, and no removal of a series, in between: those hold it shared.
+	appendMu sync.RWMutex
+
 	flushMu sync.Mutex // one flush at a time; guards the fields below
 	walSeq  uint64     // key of the next WAL record
 	carry   []walRecord
@@ -115,7 +119,9 @@ func (db *DB) Append(ls Labels, t int64, v float64) error {
 }
 
 // AppendStrict is Append that also refuses NaN and ±Inf with ErrNonFinite,
-// for ingest paths where such values can only be mistakes.
+// for ingest paths where such values can only be mistakes. Prometheus'
+// staleness marker (value.StaleNaN) is a NaN too: a source that writes
+// markers appends with Append or AppendAll.
 func (db *DB) AppendStrict(ls Labels, t int64, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		db.stats.refused(ErrNonFinite)
@@ -136,10 +142,16 @@ func (db *DB) append(ls Labels, t int64, v float64) error {
 // insert is append without the disk-full check, for the samples of an
 // input admitted whole before the volume filled.
 func (db *DB) insert(ls Labels, t int64, v float64) (*memSeries, error) {
+	db.appendMu.RLock()
+	defer db.appendMu.RUnlock()
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	now := db.opts.Now().UnixMilli()
+	return db.insertLocked(ls, t, v, db.opts.Now().UnixMilli())
+}
+
+// insertLocked is insert for a caller holding appendMu.
+func (db *DB) insertLocked(ls Labels, t int64, v float64, now int64) (*memSeries, error) {
 	var s *memSeries
 	err := errRemoved
 	for errors.Is(err, errRemoved) {
@@ -184,7 +196,11 @@ func (db *DB) checkTime(t, now int64) error {
 // file. It is safe to call more than once; later calls return the first result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		// Under appendMu, so appends under way finish before the last
+		// flush and later ones see closed: none is acknowledged and lost.
+		db.appendMu.Lock()
 		db.closed.Store(true)
+		db.appendMu.Unlock()
 		close(db.done)
 		db.wg.Wait()
 		// A checkpoint, so the next Open has no WAL to replay; on a full

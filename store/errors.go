@@ -16,7 +16,7 @@ var (
 	// ErrTooOld is returned when a sample is older than the raw tier's retention.
 	ErrTooOld = errors.New("sample older than retention")
 
-	// ErrNonFinite is returned by AppendStrict when a value is NaN or ±Inf.
+	// ErrNonFinite is returned by AppendStrict when a value is NaN (a staleness marker among them) or ±Inf.
 	ErrNonFinite = errors.New("value is NaN or infinite")
 
 	// ErrInvalidLabels is returned when labels are empty, lack __name__, repeat a name, or are not valid UTF-8.
@@ -28,7 +28,8 @@ var (
 	// ErrTooManyLabels is returned when a series has more than Options.MaxLabels labels.
 	ErrTooManyLabels = errors.New("too many labels")
 
-	// ErrSeriesLimit is returned when appending would create a series beyond Options.MaxSeries.
+	// ErrSeriesLimit is returned when appending would create a series beyond Options.MaxSeries,
+	// or ReserveSeries would reserve past it; series and reserved series both count.
 	ErrSeriesLimit = errors.New("series limit reached")
 
 	// ErrDiskFull is returned by the appends, Flush and Writable from the time a flush

@@ -18,6 +18,9 @@ type index struct {
 	shards [indexShards]indexShard
 	count  atomic.Int64
 	nextID atomic.Uint64
+	// used is count plus the reserved slots: what the series limit bounds.
+	used atomic.Int64
+	res  reservations
 
 	mu  sync.RWMutex
 	all []*memSeries // in id order
@@ -64,13 +67,17 @@ func (ix *index) create(ls Labels, h uint64, limit int, validate func() error) (
 	if s := findSeries(sh.m[h], ls); s != nil {
 		return s, nil
 	}
-	if err := validate(); err != nil {
-		return nil, err
+	// A reserved series takes the slot set aside for it, which used counts already.
+	if !ix.res.take(ls, h) {
+		if err := validate(); err != nil {
+			return nil, err
+		}
+		if ix.used.Add(1) > int64(limit) {
+			ix.used.Add(-1)
+			return nil, ErrSeriesLimit
+		}
 	}
-	if ix.count.Add(1) > int64(limit) {
-		ix.count.Add(-1)
-		return nil, ErrSeriesLimit
-	}
+	ix.count.Add(1)
 	s := newMemSeries(ix.nextID.Add(1), slices.Clone(ls), h)
 	sh.m[h] = append(sh.m[h], s)
 	ix.add(s)
@@ -84,6 +91,7 @@ func (ix *index) load(s *memSeries) {
 	sh.m[s.hash] = append(sh.m[s.hash], s)
 	sh.Unlock()
 	ix.count.Add(1)
+	ix.used.Add(1)
 	for {
 		n := ix.nextID.Load()
 		if s.id <= n || ix.nextID.CompareAndSwap(n, s.id) {
@@ -118,6 +126,7 @@ func (ix *index) remove(s *memSeries) {
 	}
 	sh.Unlock()
 	ix.count.Add(-1)
+	ix.used.Add(-1)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.all = slices.DeleteFunc(ix.all, func(o *memSeries) bool { return o == s })

@@ -52,7 +52,11 @@ func (db *DB) loadSeries(tx *bolt.Tx) error {
 	})
 }
 
-// loadPersisted finds each series' newest flushed sample from its last chunk.
+// loadPersisted finds each series' newest flushed sample from its last
+// chunk. It is the series' last sample too, unless the heads or the WAL
+// hold newer: an append must come after it, or the sample would hide
+// behind the chunk and, once its own chunk closed, overwrite one with the
+// same start.
 func (db *DB) loadPersisted(tx *bolt.Tx) {
 	c := tx.Bucket(bChunks).Cursor()
 	for _, s := range db.idx.appendAll(nil) {
@@ -62,8 +66,13 @@ func (db *DB) loadPersisted(tx *bolt.Tx) {
 		if err != nil || id != s.id {
 			continue
 		}
-		if maxT, _, err := parseBlockValue(start, v); err == nil {
-			s.persistedMaxT = maxT
+		maxT, payload, err := parseBlockValue(start, v)
+		if err != nil {
+			continue
+		}
+		s.persistedMaxT = maxT
+		if last, err := lastSample(payload); err == nil && last.T == maxT {
+			s.lastT, s.lastV = last.T, last.V
 		}
 	}
 }

@@ -16,6 +16,7 @@ func (db *DB) DeleteSeries(ms ...*labels.Matcher) (int, error) {
 	if len(ms) == 0 {
 		return 0, fmt.Errorf("delete series: at least one matcher is required")
 	}
+	db.appendMu.RLock() // AppendAll never sees a series half removed
 	victims := db.idx.match(ms)
 	for _, s := range victims {
 		s.mu.Lock()
@@ -23,6 +24,7 @@ func (db *DB) DeleteSeries(ms ...*labels.Matcher) (int, error) {
 		s.mu.Unlock()
 		db.idx.remove(s)
 	}
+	db.appendMu.RUnlock()
 	if err := db.flush(true); err != nil {
 		return 0, fmt.Errorf("delete series: %w", err)
 	}

@@ -105,6 +105,7 @@ func (db *DB) longestRetention() int64 {
 // every tier's retention and whose head is empty. An append racing with the
 // removal sees s.removed and creates the series anew.
 func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
+	db.appendMu.RLock() // AppendAll never sees a series half removed
 	var dead []*memSeries
 	for _, s := range list {
 		s.mu.Lock()
@@ -114,11 +115,12 @@ func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
 		}
 		s.mu.Unlock()
 	}
-	if len(dead) == 0 {
-		return nil
-	}
 	for _, s := range dead {
 		db.idx.remove(s)
+	}
+	db.appendMu.RUnlock()
+	if len(dead) == 0 {
+		return nil
 	}
 	return db.update(func(tx *bolt.Tx) error {
 		for _, s := range dead {

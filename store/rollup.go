@@ -229,24 +229,34 @@ type rollupSink struct {
 	minute, hour func([]Point)
 }
 
-// addRaw folds one raw sample in. NaN values (staleness markers) carry no
-// value to aggregate and are skipped.
+// addRaw folds one raw sample in. A staleness marker (value.StaleNaN) ends
+// its series and carries no value, nor does any other NaN: both are
+// skipped, so neither becomes an interval's last, min, max, sum or count.
+// An infinite value is aggregated but leaves the reset-adjusted counter
+// alone, which it would otherwise hold at ±Inf (or NaN) for good.
 func (r *rollupState) addRaw(s Sample, sink rollupSink) {
 	r.rawMaxT = s.T
 	if math.IsNaN(s.V) {
 		return
 	}
-	switch {
-	case !r.hasRaw:
-		r.cum = s.V
-	case s.V < r.lastRaw:
-		r.cum += s.V
-	default:
-		r.cum += s.V - r.lastRaw
+	if !math.IsInf(s.V, 0) {
+		r.addCounter(s.V)
 	}
-	r.hasRaw, r.lastRaw = true, s.V
 	p := Point{T: s.T, Last: s.V, Min: s.V, Max: s.V, Sum: s.V, Count: 1, Counter: r.cum}
 	r.m.add(p, func(fin Point) { r.h.add(fin, nil, sink.hour) }, sink.minute)
+}
+
+// addCounter moves the reset-adjusted counter to v: a drop is a reset.
+func (r *rollupState) addCounter(v float64) {
+	switch {
+	case !r.hasRaw:
+		r.cum = v
+	case v < r.lastRaw:
+		r.cum += v
+	default:
+		r.cum += v - r.lastRaw
+	}
+	r.hasRaw, r.lastRaw = true, v
 }
 
 // points returns the tier's unwritten points, the last one partial. The

@@ -81,12 +81,16 @@ type Stats struct {
 	// committed, and DiskFullDuration how long it lasted.
 	DiskFullRecovered time.Time     `json:"disk_full_recovered,omitzero"`
 	DiskFullDuration  time.Duration `json:"disk_full_duration_ns"`
+	// ReservedSeries are set aside by ReserveSeries and not created yet;
+	// with Series they count against Options.MaxSeries.
+	ReservedSeries int `json:"reserved_series"`
 }
 
 // Stats returns the running figures.
 func (db *DB) Stats() Stats {
 	s := Stats{
 		Series:            int(db.idx.count.Load()),
+		ReservedSeries:    db.idx.res.count(),
 		HeadSamples:       db.stats.headSamples.Load(),
 		WALBytes:          db.stats.walBytes.Load(),
 		Appended:          db.stats.appended.Load(),
