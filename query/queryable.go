@@ -43,6 +43,9 @@ func (q *Queryable) Querier(mint, maxt int64) (storage.Querier, error) {
 type querier struct {
 	q          *Queryable
 	mint, maxt int64
+	// reader serves the raw selects, made at the first; the engine's
+	// selects come one after another, from one goroutine.
+	reader *store.Reader
 }
 
 // Select reads the matching series, sorted (the store always sorts).
@@ -61,9 +64,13 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 	return q.q.selectRolled(plan, mint, maxt, ms)
 }
 
-// selectRaw reads raw samples only.
+// selectRaw reads raw samples only, through the querier's store.Reader:
+// the series decode their chunks as the engine iterates them.
 func (q *querier) selectRaw(mint, maxt int64, ms []*labels.Matcher) storage.SeriesSet {
-	series, err := q.q.db.SelectTier(store.Query{MinT: mint, MaxT: maxt, Matchers: ms}, store.TierRaw)
+	if q.reader == nil {
+		q.reader = q.q.db.Reader()
+	}
+	series, err := q.reader.Select(mint, maxt, ms...)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
@@ -80,4 +87,11 @@ func (q *querier) LabelNames(_ context.Context, _ *storage.LabelHints, ms ...*la
 	return q.q.db.LabelNames(ms...), nil, nil
 }
 
-func (q *querier) Close() error { return nil }
+// Close releases the reader; the engine closes a querier when its query
+// has been evaluated.
+func (q *querier) Close() error {
+	if q.reader == nil {
+		return nil
+	}
+	return q.reader.Close()
+}

@@ -11,35 +11,29 @@ import (
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
-// seriesSet iterates the store's answer as storage.Series.
+// seriesSet iterates a raw read's series, which the store hands out
+// ready to be storage.Series: labels converted once per series and kept,
+// samples decoded from their chunks as the engine iterates.
 type seriesSet struct {
-	series []store.Series
+	series []store.RawSeries
 	i      int
 }
 
-func newSeriesSet(series []store.Series) *seriesSet { return &seriesSet{series: series, i: -1} }
+func newSeriesSet(series []store.RawSeries) *seriesSet { return &seriesSet{series: series, i: -1} }
 
 func (s *seriesSet) Next() bool {
 	s.i++
 	return s.i < len(s.series)
 }
 
-func (s *seriesSet) At() storage.Series {
-	return &series{lset: promLabels(s.series[s.i].Labels), samples: s.series[s.i].Samples}
-}
-
+func (s *seriesSet) At() storage.Series                { return &s.series[s.i] }
 func (s *seriesSet) Err() error                        { return nil }
 func (s *seriesSet) Warnings() annotations.Annotations { return nil }
 
 // promLabels converts store labels, already sorted, to Prometheus labels.
-func promLabels(ls store.Labels) labels.Labels {
-	b := labels.NewScratchBuilder(len(ls))
-	for _, l := range ls {
-		b.Add(l.Name, l.Value)
-	}
-	return b.Labels()
-}
+func promLabels(ls store.Labels) labels.Labels { return ls.Prometheus() }
 
+// series is a series of a rollup read, its samples already in memory.
 type series struct {
 	lset    labels.Labels
 	samples samples

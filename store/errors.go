@@ -36,7 +36,7 @@ var (
 	// fails because the data volume is full (ENOSPC or EDQUOT) until a flush commits again.
 	ErrDiskFull = errors.New("data volume full")
 
-	// ErrClosed is returned when the DB is used after Close.
+	// ErrClosed is returned when the DB is used after Close, and by a Reader's Select after the Reader's Close.
 	ErrClosed = errors.New("store closed")
 
 	// ErrCorrupt is returned when on-disk data cannot be decoded.

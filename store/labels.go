@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // MetricName is the label that holds a series' metric name.
@@ -62,6 +63,15 @@ func (ls Labels) Equal(o Labels) bool {
 		}
 	}
 	return true
+}
+
+// Prometheus returns ls as Prometheus labels.
+func (ls Labels) Prometheus() labels.Labels {
+	b := labels.NewScratchBuilder(len(ls))
+	for _, l := range ls {
+		b.Add(l.Name, l.Value)
+	}
+	return b.Labels()
 }
 
 func (ls Labels) hash() uint64 {

@@ -143,7 +143,7 @@ func readSeries(tx *bolt.Tx, id uint64, hs headSnapshot, q Query, tier Tier) (Se
 // doubles a sample.
 func readRaw(tx *bolt.Tx, id uint64, hs headSnapshot, mint, maxt int64) ([]Sample, error) {
 	var out []Sample
-	err := blocksInRange(tx.Bucket(bChunks), id, mint, min(maxt, hs.persistedMaxT), func(payload []byte) error {
+	err := blocksInRange(tx.Bucket(bChunks).Cursor(), id, mint, min(maxt, hs.persistedMaxT), func(_, _ int64, payload []byte) error {
 		var err error
 		out, err = decodeChunkRange(out, payload, mint, min(maxt, hs.persistedMaxT))
 		return err
@@ -154,19 +154,21 @@ func readRaw(tx *bolt.Tx, id uint64, hs headSnapshot, mint, maxt int64) ([]Sampl
 	return hs.samples(out, hs.persistedMaxT, mint, maxt)
 }
 
-// blocksInRange calls fn with the payload of each of the series' blocks in
-// bucket b that may hold samples in [mint, maxt], in time order.
-func blocksInRange(b *bolt.Bucket, id uint64, mint, maxt int64, fn func(payload []byte) error) error {
+// blocksInRange calls fn with the first and last time and the payload of
+// each of the series' blocks that may hold samples in [mint, maxt], in time
+// order, from the bucket of cursor c. The payload is bbolt's memory, valid
+// only while the transaction is open.
+func blocksInRange(c *bolt.Cursor, id uint64, mint, maxt int64, fn func(start, end int64, payload []byte) error) error {
 	if mint > maxt {
 		return nil
 	}
-	c := b.Cursor()
-	first := chunkKey(id, mint)
-	k, _ := c.Seek(first)
+	var first [chunkKeyLen]byte
+	putChunkKey(first[:], id, mint)
+	k, _ := c.Seek(first[:])
 	// The block starting before mint may still reach into the range.
 	k, v := before(c, k)
 	if k == nil || !ownedBy(k, id) {
-		k, v = c.Seek(first)
+		k, v = c.Seek(first[:])
 	}
 	for ; k != nil; k, v = c.Next() {
 		kid, start, err := parseChunkKey(k)
@@ -181,7 +183,7 @@ func blocksInRange(b *bolt.Bucket, id uint64, mint, maxt int64, fn func(payload 
 			return err
 		}
 		if end >= mint {
-			if err := fn(payload); err != nil {
+			if err := fn(start, end, payload); err != nil {
 				return err
 			}
 		}
@@ -197,7 +199,7 @@ func readRollup(tx *bolt.Tx, id uint64, hs headSnapshot, tier Tier, mint, maxt i
 		bucket, res = bRollup1h, hourMs
 	}
 	var pts []Point
-	err := blocksInRange(tx.Bucket(bucket), id, mint, maxt, func(payload []byte) error {
+	err := blocksInRange(tx.Bucket(bucket).Cursor(), id, mint, maxt, func(_, _ int64, payload []byte) error {
 		var err error
 		pts, err = decodeBlock(pts, payload)
 		return err

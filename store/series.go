@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 )
 
@@ -17,7 +18,11 @@ type memSeries struct {
 	lset Labels
 	hash uint64
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// plset is lset in Prometheus' form, made by the first Reader.Select
+	// that reads the series, so a query does not convert it again.
+	plset labels.Labels
+
 	head     *chunkenc.XORChunk
 	app      chunkenc.Appender
 	headMinT int64
