@@ -102,25 +102,35 @@ func (db *DB) longestRetention() int64 {
 }
 
 // forgetExpired removes series whose newest flushed sample is older than
-// every tier's retention and whose head is empty. An append racing with the
-// removal sees s.removed and creates the series anew.
+// every tier's retention, whose head is empty and which have nothing left
+// in the rollup tiers (a backfilled past may be all they hold). An append
+// racing with the removal sees s.removed and creates the series anew. It
+// holds flushMu, so no flush or import writes to a series it removes.
 func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
+	db.flushMu.Lock()
+	defer db.flushMu.Unlock()
 	db.appendMu.RLock() // AppendAll never sees a series half removed
 	var dead []*memSeries
 	for _, s := range list {
 		s.mu.Lock()
 		if s.written && s.headN == 0 && len(s.closed) == 0 && s.walSeq == 0 && s.persistedMaxT < cutoff {
-			s.removed = true
 			dead = append(dead, s)
 		}
 		s.mu.Unlock()
 	}
+	dead, err := db.withoutRollups(dead, cutoff)
+	if err != nil {
+		dead = nil
+	}
 	for _, s := range dead {
+		s.mu.Lock()
+		s.removed = true
+		s.mu.Unlock()
 		db.idx.remove(s)
 	}
 	db.appendMu.RUnlock()
-	if len(dead) == 0 {
-		return nil
+	if len(dead) == 0 || err != nil {
+		return err
 	}
 	return db.update(func(tx *bolt.Tx) error {
 		for _, s := range dead {
@@ -130,6 +140,42 @@ func (db *DB) forgetExpired(list []*memSeries, cutoff int64) error {
 		}
 		return nil
 	})
+}
+
+// withoutRollups returns the series of list that hold no rollup block (the
+// pruner has just deleted the expired ones) and no rollup state newer than
+// cutoff.
+func (db *DB) withoutRollups(list []*memSeries, cutoff int64) ([]*memSeries, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := list[:0]
+	err := db.view(func(tx *bolt.Tx) error {
+		for _, s := range list {
+			held, err := holdsRollups(tx, s.id, cutoff)
+			if err != nil {
+				return err
+			}
+			if !held {
+				out = append(out, s)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func holdsRollups(tx *bolt.Tx, id uint64, cutoff int64) (bool, error) {
+	for _, bucket := range [][]byte{bRollup1m, bRollup1h} {
+		if k, _ := tx.Bucket(bucket).Cursor().Seek(chunkKey(id, minInt64)); k != nil && ownedBy(k, id) {
+			return true, nil
+		}
+	}
+	st, err := loadRollupState(tx.Bucket(bRollupHead), seriesKey(id))
+	if err != nil {
+		return false, err
+	}
+	return st.rawMaxT >= cutoff, nil
 }
 
 // Retention returns how long tier t keeps data.

@@ -27,7 +27,7 @@ func TestDBWorkflow(t *testing.T) {
 	}
 
 	out := step("imported 8 samples into 8 series in ", "db", "import", "testdata/import.prom")
-	for _, want := range []string{"skipped 1 older than retention, rejected 1", "rejected: ", "future"} {
+	for _, want := range []string{"raw 8, 1m 0, 1h 0; skipped 1 older than every tier, rejected 1 (too_far_in_future 1)", "rejected: ", "future"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import output lacks %q:\n%s", want, out)
 		}
@@ -107,16 +107,16 @@ func TestProgress(t *testing.T) {
 	}
 }
 
-func TestCtxReader(t *testing.T) {
+func TestCtxReaderAt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := ctxReader{ctx, strings.NewReader("abc")}
+	r := ctxReaderAt{ctx, strings.NewReader("abc")}
 	buf := make([]byte, 2)
-	if n, err := r.Read(buf); n != 2 || err != nil {
-		t.Fatalf("Read = %d, %v", n, err)
+	if n, err := r.ReadAt(buf, 1); n != 2 || err != nil || string(buf) != "bc" {
+		t.Fatalf("ReadAt = %d, %v, %q", n, err, buf)
 	}
 	cancel()
-	if _, err := r.Read(buf); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Read after cancel = %v, want context.Canceled", err)
+	if _, err := r.ReadAt(buf, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadAt after cancel = %v, want context.Canceled", err)
 	}
 }
 
