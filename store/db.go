@@ -26,6 +26,10 @@ type DB struct {
 
 	tokens tokenSet // what VerifyToken reads
 
+	// readBufs holds the buffers Readers copy chunks into, handed back by
+	// Reader.Close, so a query allocates none once others have run.
+	readBufs sync.Pool
+
 	// appendMu lets AppendAll check a batch and append it with no other
 	// append, and no removal of a series, in between: those hold it shared.
 	appendMu sync.RWMutex

@@ -34,26 +34,31 @@ type Reader struct {
 	db *DB
 
 	mu     sync.Mutex
-	buf    []byte     // where chunks are copied; shared by the Reader's series
-	mem    []rawChunk // scratch: chunks of the heads, before each series' flushed ones go in
-	views  []memView  // scratch: what Select took of each head
+	buf    []byte               // where chunks are copied; shared by the Reader's series
+	bufs   []*[readBufSize]byte // every buffer buf has been, for Close to hand back
+	mem    []rawChunk           // scratch: chunks of the heads, before each series' flushed ones go in
+	views  []memView            // scratch: what Select took of each head
 	closed bool
 }
 
-// readerBufSize is the size of the buffers chunks are copied into. A
-// chunk is at most maxChunkBytes, so at most a sixteenth is left unused.
-const readerBufSize = 64 << 10
+// readBufSize is the size of the buffers chunks are copied into. A chunk
+// is at most maxChunkBytes, so at most a sixteenth is left unused.
+const readBufSize = 64 << 10
 
 // Reader returns a Reader of the store.
 func (db *DB) Reader() *Reader { return &Reader{db: db} }
 
-// Close releases the Reader's buffers. Iterators of the series its Selects
-// returned must not be used afterwards. Close is idempotent.
+// Close hands the Reader's buffers back to the store for other Readers to
+// fill: the series its Selects returned must not be read afterwards, as a
+// storage.Querier's may not be after its Close. Close is idempotent.
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, b := range r.bufs {
+		r.db.readBufs.Put(b)
+	}
 	r.closed = true
-	r.buf, r.mem, r.views = nil, nil, nil
+	r.buf, r.bufs, r.mem, r.views = nil, nil, nil, nil
 	return nil
 }
 
@@ -173,11 +178,25 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, mat
 // keep copies b into the Reader's buffer and returns the copy.
 func (r *Reader) keep(b []byte) []byte {
 	if cap(r.buf)-len(r.buf) < len(b) {
-		r.buf = make([]byte, 0, max(readerBufSize, len(b)))
+		r.buf = r.newBuf(len(b))
 	}
 	n := len(r.buf)
 	r.buf = append(r.buf, b...)
 	return r.buf[n:len(r.buf):len(r.buf)]
+}
+
+// newBuf returns an empty buffer for at least n bytes, from the store's
+// pool when n fits one.
+func (r *Reader) newBuf(n int) []byte {
+	if n > readBufSize {
+		return make([]byte, 0, n)
+	}
+	b, _ := r.db.readBufs.Get().(*[readBufSize]byte)
+	if b == nil {
+		b = new([readBufSize]byte)
+	}
+	r.bufs = append(r.bufs, b)
+	return b[:0:readBufSize]
 }
 
 // view appends to dst the series' chunks in memory that hold samples in
