@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -98,26 +99,51 @@ func newFrontendMetrics(set *metrics.Set, o Options, fresh *freshness) *frontend
 	return &frontendMetrics{
 		pages: newValueCap(o.MaxServices, o.MaxPagesPerService),
 		series: newRegistry(func(k pageKey) *pageSeries {
-			kv := []string{"service", k.service, "page", k.page}
-			return &pageSeries{
-				fps:        set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
-				longFrames: set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
-				beacons:    set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
-				fresh:      fresh.sources.get("beacons:" + k.service),
-			}
+			s := pageSeriesIn(set, k)
+			s.fresh = fresh.sources.get(k.source())
+			return s
 		}),
 	}
 }
 
+// pageSeriesIn registers the beacon metrics of k in set; fresh is left unset.
+func pageSeriesIn(set *metrics.Set, k pageKey) *pageSeries {
+	kv := []string{"service", k.service, "page", k.page}
+	return &pageSeries{
+		fps:        set.GetOrCreatePrometheusHistogramExt(name("frontend_fps", kv...), fpsBuckets),
+		longFrames: set.GetOrCreateCounter(name("frontend_long_frames_total", kv...)),
+		beacons:    set.GetOrCreateCounter(name("frontend_beacons_total", kv...)),
+	}
+}
+
+// source is the freshness source of k's beacons.
+func (k pageKey) source() string { return "beacons:" + k.service }
+
 // RecordBeacon counts a beacon that DecodeBeacon accepted: every frame rate
-// into the frontend_fps histogram of its service and normalised page.
-func (c *Collector) RecordBeacon(b Beacon) {
+// into the frontend_fps histogram of its service and normalised page. The
+// first beacon of a page reserves room in the store for the page's series,
+// which the next scrape appends; when there is none (store.ErrSeriesLimit)
+// it records nothing and returns the error, so the beacon is refused
+// rather than acknowledged and lost.
+func (c *Collector) RecordBeacon(b Beacon) error {
 	service, page := c.front.pages.admit(b.Service, NormalizePage(b.Page))
-	s := c.front.series.get(pageKey{service, page})
+	k := pageKey{service, page}
+	s, ok := c.front.series.lookup(k)
+	if !ok {
+		err := c.reserve(func(set *metrics.Set) {
+			pageSeriesIn(set, k)
+			freshMetric(set, k.source())
+		})
+		if err != nil {
+			return fmt.Errorf("the first beacon of service %q, page %q needs new series: %w", service, page, err)
+		}
+		s = c.front.series.get(k)
+	}
 	for _, v := range b.FPS {
 		s.fps.Update(v)
 	}
 	s.longFrames.AddInt64(b.LongFrames)
 	s.beacons.Inc()
 	s.fresh.mark(time.UnixMilli(b.TS))
+	return nil
 }

@@ -98,6 +98,7 @@ type Collector struct {
 
 	scrapeMu  sync.Mutex
 	scrapeBuf bytes.Buffer
+	scraped   scrapeState
 }
 
 // New returns a Collector over db with every metric of Defs registered.
@@ -126,23 +127,29 @@ func (c *Collector) WritePrometheus(w io.Writer) {
 }
 
 // Scrape samples the host, then appends every metric to the store with
-// timestamp now: the same numbers WritePrometheus shows. While the data
-// volume is full the store refuses them with store.ErrDiskFull; counters and
-// histograms are cumulative, so the first scrape after it catches up.
+// timestamp now: the same numbers WritePrometheus shows. A series the
+// previous scrape held and this one lacks gets a staleness marker, as
+// Prometheus' scrape loop writes one, so queries stop finding it at once.
+// While the data volume is full the store refuses the scrape with
+// store.ErrDiskFull; counters and histograms are cumulative, so the first
+// scrape after it catches up.
 func (c *Collector) Scrape() error {
 	c.scrapeMu.Lock()
 	defer c.scrapeMu.Unlock()
 	now := c.opts.Now()
 	c.sys.sample()
 	c.fresh.mark("host", now)
+	if err := c.db.Writable(); err != nil {
+		return fmt.Errorf("scrape: %w", err)
+	}
 	c.scrapeBuf.Reset()
 	c.WritePrometheus(&c.scrapeBuf)
-	res, err := c.db.AppendText(c.scrapeBuf.Bytes(), store.ImportOptions{Time: now.UnixMilli()})
+	res, err := c.scraped.appendScrape(c.db, c.scrapeBuf.Bytes(), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("scrape: %w", err)
 	}
-	if res.Rejected > 0 {
-		return fmt.Errorf("scrape: store refused %d of %d samples, first: %s", res.Rejected, res.Rejected+res.Samples, res.FirstErrors[0])
+	if res.refused > 0 {
+		return fmt.Errorf("scrape: store refused %d of %d samples, first: %w", res.refused, res.refused+res.appended+res.markers, res.first)
 	}
 	return nil
 }

@@ -22,8 +22,13 @@ type freshGauge struct {
 
 func newFreshness(set *metrics.Set) *freshness {
 	return &freshness{sources: newRegistry(func(source string) *freshGauge {
-		return &freshGauge{g: set.GetOrCreateGauge(name("data_last_sample_timestamp_seconds", "source", source), nil)}
+		return &freshGauge{g: freshMetric(set, source)}
 	})}
+}
+
+// freshMetric registers source's gauge in set.
+func freshMetric(set *metrics.Set, source string) *metrics.Gauge {
+	return set.GetOrCreateGauge(name("data_last_sample_timestamp_seconds", "source", source), nil)
 }
 
 // mark records that source has data from t, unless it has newer.

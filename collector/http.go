@@ -28,12 +28,15 @@ type httpSeries struct {
 func newHTTPMetrics(set *metrics.Set) *httpMetrics {
 	return &httpMetrics{
 		inFlight: set.NewGauge("http_requests_in_flight", nil),
-		series: newRegistry(func(k httpKey) *httpSeries {
-			return &httpSeries{
-				requests: set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", strconv.Itoa(k.code))),
-				duration: set.GetOrCreatePrometheusHistogramExt(name("http_request_duration_seconds", "service", k.service, "route", k.route, "method", k.method), durationBuckets),
-			}
-		}),
+		series:   newRegistry(func(k httpKey) *httpSeries { return httpSeriesIn(set, k) }),
+	}
+}
+
+// httpSeriesIn registers the request metrics of k in set.
+func httpSeriesIn(set *metrics.Set, k httpKey) *httpSeries {
+	return &httpSeries{
+		requests: set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", strconv.Itoa(k.code))),
+		duration: set.GetOrCreatePrometheusHistogramExt(name("http_request_duration_seconds", "service", k.service, "route", k.route, "method", k.method), durationBuckets),
 	}
 }
 

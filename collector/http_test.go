@@ -84,6 +84,8 @@ func BenchmarkRecordBeacon(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.RecordBeacon(bc)
+		if err := c.RecordBeacon(bc); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -15,6 +15,14 @@ func newRegistry[K comparable, V any](create func(K) V) *registry[K, V] {
 	return &registry[K, V]{m: map[K]V{}, create: create}
 }
 
+// lookup returns the objects of k, if they exist.
+func (r *registry[K, V]) lookup(k K) (V, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v, ok := r.m[k]
+	return v, ok
+}
+
 func (r *registry[K, V]) get(k K) V {
 	r.mu.RLock()
 	v, ok := r.m[k]

@@ -2,8 +2,11 @@ package collector
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 )
 
 // RequestEvent is one request another service reports:
@@ -75,15 +78,52 @@ func (e *RequestEvent) check(where string, w Window) error {
 }
 
 // RecordRequests feeds events that DecodeRequestEvents accepted into the
-// request metrics, under each event's own service.
-func (c *Collector) RecordRequests(events []RequestEvent) {
-	newest := map[string]int64{}
-	for _, e := range events {
+// request metrics, under each event's own service. Label sets seen for the
+// first time reserve room in the store for their series, which the next
+// scrape appends; when there is none for all of them
+// (store.ErrSeriesLimit) it records no event and returns the error, so the
+// batch is refused whole rather than acknowledged and partly lost.
+func (c *Collector) RecordRequests(events []RequestEvent) error {
+	keys := make([]httpKey, len(events))
+	for i, e := range events {
 		service, route := c.routes.admit(e.Service, e.Route)
-		c.http.record(httpKey{service, route, e.Method, e.Status}, e.DurationMs/1000)
-		newest[service] = max(newest[service], e.Timestamp)
+		keys[i] = httpKey{service, route, e.Method, e.Status}
+	}
+	if err := c.reserveRequests(keys); err != nil {
+		return err
+	}
+	newest := map[string]int64{}
+	for i, e := range events {
+		c.http.record(keys[i], e.DurationMs/1000)
+		newest[keys[i].service] = max(newest[keys[i].service], e.Timestamp)
 	}
 	for service, t := range newest {
-		c.fresh.mark("requests:"+service, time.UnixMilli(t))
+		c.fresh.mark(requestsSource(service), time.UnixMilli(t))
 	}
+	return nil
+}
+
+func requestsSource(service string) string { return "requests:" + service }
+
+// reserveRequests reserves the series of the keys not counted before.
+func (c *Collector) reserveRequests(keys []httpKey) error {
+	fresh := map[httpKey]struct{}{}
+	for _, k := range keys {
+		if _, ok := c.http.series.lookup(k); !ok {
+			fresh[k] = struct{}{}
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	err := c.reserve(func(set *metrics.Set) {
+		for k := range fresh {
+			httpSeriesIn(set, k)
+			freshMetric(set, requestsSource(k.service))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%d new label sets (service, route, method, status) of the events need new series: %w", len(fresh), err)
+	}
+	return nil
 }

@@ -57,7 +57,9 @@ func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
 // by navigator.sendBeacon, so no preflight; 204 when recorded. Beacons
 // reach the store through the self-scrape, so while the data volume is full
 // they are refused (507) like every other ingest: the 204 would be a
-// promise the server cannot keep across a restart.
+// promise the server cannot keep across a restart. The first beacon of a
+// page the store has no room for (its series limit) is refused with 400
+// for the same reason.
 func (s *Server) beacons(c *gin.Context) {
 	origin := c.GetHeader("Origin")
 	if err := s.allowOrigin(c, origin); err != nil {
@@ -81,7 +83,10 @@ func (s *Server) beacons(c *gin.Context) {
 		s.badInput(c, collector.EndpointBeacons, err)
 		return
 	}
-	s.col.RecordBeacon(b)
+	if err := s.col.RecordBeacon(b); err != nil {
+		s.appendRefused(c, collector.EndpointBeacons, err)
+		return
+	}
 	c.Status(http.StatusNoContent)
 }
 
@@ -108,8 +113,10 @@ func checkOrigin(o string) error {
 	return nil
 }
 
-// ingestRequests takes a batch of request events from another service;
-// 507 while the data volume is full, as for beacons.
+// ingestRequests takes a batch of request events from another service,
+// whole or not at all: 507 while the data volume is full, as for beacons,
+// and 400 when the store has no room for the series of label sets it has
+// not seen before (its series limit).
 func (s *Server) ingestRequests(c *gin.Context) {
 	if !s.writable(c, collector.EndpointRequests) {
 		return
@@ -123,7 +130,10 @@ func (s *Server) ingestRequests(c *gin.Context) {
 		s.badInput(c, collector.EndpointRequests, err)
 		return
 	}
-	s.col.RecordRequests(events)
+	if err := s.col.RecordRequests(events); err != nil {
+		s.appendRefused(c, collector.EndpointRequests, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"status": "success", "data": gin.H{"accepted": len(events)}})
 }
 

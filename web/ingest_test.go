@@ -34,8 +34,18 @@ func newIngestServer(t testing.TB, cfg Config) *ingestServer {
 // newIngestServerIn is newIngestServer with the store file in dir.
 func newIngestServerIn(t testing.TB, dir string, cfg Config) *ingestServer {
 	t.Helper()
+	return newIngestServerWith(t, dir, cfg, nil)
+}
+
+// newIngestServerWith is newIngestServerIn with store options changed by mod.
+func newIngestServerWith(t testing.TB, dir string, cfg Config, mod func(*store.Options)) *ingestServer {
+	t.Helper()
 	now := func() time.Time { return ingestNow }
-	db, err := store.Open(filepath.Join(dir, "atroz.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
+	o := &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now}
+	if mod != nil {
+		mod(o)
+	}
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -20,10 +21,13 @@ const maxRemoteWriteDecoded = 64 << 20
 
 // remoteWrite takes Prometheus remote write 1.0 (a snappy-compressed
 // prompb.WriteRequest), so a Prometheus or Grafana Agent can feed AtroZ.
-// The request is taken whole or refused whole with 400, which senders do
-// not retry; NaN values, Prometheus' staleness markers among them, are
-// skipped, since the store keeps finite values. 204 when stored; 507
-// while the data volume is full, which senders retry.
+// The request is taken whole (204) or refused whole with 400, which senders
+// do not retry, as Prometheus' own receiver refuses a 1.0 request with an
+// out-of-order, duplicate or out-of-bounds sample: the answer counts the
+// refused samples by reason (out of order, series limit, too old, ...)
+// and locates the first. Values are stored as sent, NaN and staleness
+// markers among them, so a series a Prometheus marks stale ends here too.
+// 507 while the data volume is full, which senders retry.
 func (s *Server) remoteWrite(c *gin.Context) {
 	if !s.writable(c, collector.EndpointRemoteWrite) {
 		return
@@ -42,15 +46,28 @@ func (s *Server) remoteWrite(c *gin.Context) {
 		s.badInput(c, collector.EndpointRemoteWrite, err)
 		return
 	}
-	res, err := s.db.AppendSamples(writeRequestSamples(req), store.ImportOptions{Strict: true, SkipNonFinite: true})
+	batch, n, err := writeRequestBatch(req)
 	if err != nil {
-		s.appendRefused(c, collector.EndpointRemoteWrite, err)
+		s.badInput(c, collector.EndpointRemoteWrite, err)
 		return
 	}
-	if res.Samples > 0 {
+	if err := s.db.AppendAll(batch); err != nil {
+		s.appendRefused(c, collector.EndpointRemoteWrite, locateRefusal(err))
+		return
+	}
+	if n > 0 {
 		s.col.MarkFresh(collector.EndpointRemoteWrite, s.col.Now())
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// locateRefusal names where in the request a refused batch's first refused sample was.
+func locateRefusal(err error) error {
+	var re *store.RefusedError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%w; at timeseries[%d].samples[%d]", err, re.Series, re.Sample)
+	}
+	return err
 }
 
 // remoteWriteHeaders refuses what is not remote write 1.0: another
@@ -91,26 +108,27 @@ func decodeWriteRequest(body []byte) (*prompb.WriteRequest, error) {
 	return &req, nil
 }
 
-// writeRequestSamples gives the float samples of req; a native histogram
-// refuses the request, since the store has no place for it.
-func writeRequestSamples(req *prompb.WriteRequest) store.SampleSource {
-	return func(fn func(store.Labels, *int64, float64) error) error {
-		for i := range req.Timeseries {
-			ts := &req.Timeseries[i]
-			if len(ts.Histograms) > 0 {
-				return fmt.Errorf("timeseries[%d]: native histograms are not supported", i)
-			}
-			ls := make(store.Labels, 0, len(ts.Labels))
-			for _, l := range ts.Labels {
-				ls = append(ls, store.Label{Name: l.Name, Value: l.Value})
-			}
-			for j := range ts.Samples {
-				t := ts.Samples[j].Timestamp
-				if err := fn(ls, &t, ts.Samples[j].Value); err != nil {
-					return fmt.Errorf("timeseries[%d].samples[%d]: %w", i, j, err)
-				}
-			}
+// writeRequestBatch gives the float samples of req as a batch for the
+// store, and their number; a native histogram refuses the request, since
+// the store has no place for it.
+func writeRequestBatch(req *prompb.WriteRequest) ([]store.SeriesSamples, int, error) {
+	batch := make([]store.SeriesSamples, len(req.Timeseries))
+	n := 0
+	for i := range req.Timeseries {
+		ts := &req.Timeseries[i]
+		if len(ts.Histograms) > 0 {
+			return nil, 0, fmt.Errorf("timeseries[%d]: native histograms are not supported", i)
 		}
-		return nil
+		ls := make(store.Labels, len(ts.Labels))
+		for j, l := range ts.Labels {
+			ls[j] = store.Label{Name: l.Name, Value: l.Value}
+		}
+		samples := make([]store.Sample, len(ts.Samples))
+		for j, smp := range ts.Samples {
+			samples[j] = store.Sample{T: smp.Timestamp, V: smp.Value}
+		}
+		batch[i] = store.SeriesSamples{Labels: ls, Samples: samples}
+		n += len(samples)
 	}
+	return batch, n, nil
 }

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -50,11 +54,11 @@ func TestRemoteWriteStores(t *testing.T) {
 	}
 	want := map[string][]store.Sample{
 		"jobs_done_total": {{T: now - 2000, V: 40}, {T: now - 1000, V: 42}},
-		"queue_depth":     {{T: now, V: 7}}, // the staleness marker is skipped
+		"queue_depth":     {{T: now - 1000, V: math.Float64frombits(value.StaleNaN)}, {T: now, V: 7}}, // the marker is stored as sent
 	}
 	for _, s := range got {
 		name := s.Labels.Get("__name__")
-		if w := want[name]; len(s.Samples) != len(w) || s.Samples[len(w)-1] != w[len(w)-1] || s.Samples[0] != w[0] {
+		if w := want[name]; !sameBits(s.Samples, w) {
 			t.Errorf("%s: %v, want %v", name, s.Samples, w)
 		}
 	}
@@ -132,9 +136,134 @@ func FuzzRemoteWriteDecode(f *testing.F) {
 		for _, ts := range req.Timeseries {
 			want += len(ts.Samples)
 		}
-		n := 0
-		if err := writeRequestSamples(req)(func(store.Labels, *int64, float64) error { n++; return nil }); err == nil && n != want {
-			t.Fatalf("walked %d samples of %d", n, want)
+		batch, n, err := writeRequestBatch(req)
+		if err == nil && (n != want || len(batch) != len(req.Timeseries)) {
+			t.Fatalf("%d samples in %d series, want %d in %d", n, len(batch), want, len(req.Timeseries))
 		}
 	})
+}
+
+// sameBits compares samples bit for bit, so a staleness marker equals only a marker.
+func sameBits(got, want []store.Sample) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i].T != want[i].T || math.Float64bits(got[i].V) != math.Float64bits(want[i].V) {
+			return false
+		}
+	}
+	return true
+}
+
+// instant runs an instant query at t (unix ms) and returns the value of
+// each series it finds, by job.
+func (is *ingestServer) instant(t *testing.T, query string, at int64) map[string]string {
+	t.Helper()
+	w := is.do("GET", fmt.Sprintf("/api/v1/query?query=%s&time=%.3f", url.QueryEscape(query), float64(at)/1000), "")
+	var resp struct {
+		Data struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil || w.Code != 200 {
+		t.Fatalf("query %s: %d %s", query, w.Code, w.Body)
+	}
+	out := map[string]string{}
+	for _, r := range resp.Data.Result {
+		out[r.Metric["job"]] = fmt.Sprint(r.Value[1])
+	}
+	return out
+}
+
+// TestRemoteWriteStaleMarkerEndsSeries remote-writes what a Prometheus
+// sends when a target goes away: its last sample, then a staleness marker.
+// A query just before the marker finds the value; one at or after it finds
+// nothing, where without the marker the value would linger five minutes.
+func TestRemoteWriteStaleMarkerEndsSeries(t *testing.T) {
+	is := newIngestServer(t, Config{})
+	now := ingestNow.UnixMilli()
+	stale := math.Float64frombits(value.StaleNaN)
+	body := writeBody(t,
+		rwSeries("up", "gone", prompb.Sample{Timestamp: now - 60_000, Value: 1}, prompb.Sample{Timestamp: now - 45_000, Value: 1}, prompb.Sample{Timestamp: now - 30_000, Value: stale}),
+		rwSeries("up", "alive", prompb.Sample{Timestamp: now - 60_000, Value: 1}, prompb.Sample{Timestamp: now - 45_000, Value: 1}),
+	)
+	if code, resp := is.write(body); code != 204 {
+		t.Fatalf("write: %d %s", code, resp)
+	}
+	f := func(at int64, want map[string]string) {
+		t.Helper()
+		if got := is.instant(t, "up", at); !maps.Equal(got, want) {
+			t.Fatalf("up at %+d ms: %v, want %v", at-now, got, want)
+		}
+	}
+	f(now-30_001, map[string]string{"gone": "1", "alive": "1"})
+	f(now-30_000, map[string]string{"alive": "1"})
+	f(now, map[string]string{"alive": "1"})
+	// The marker is no number for functions over a range either.
+	if got := is.instant(t, "count_over_time(up[1m])", now-1); got["gone"] != "2" {
+		t.Fatalf("count_over_time over the marker: %v, want 2 for gone", got)
+	}
+}
+
+// TestRemoteWriteRefusesWhole sends, for each reason the store refuses a
+// sample, a request that holds good samples too: the answer is 400 naming
+// the reason, the count and where the first is, and the store is as before.
+func TestRemoteWriteRefusesWhole(t *testing.T) {
+	is := newIngestServerWith(t, t.TempDir(), Config{MetricsOnMain: true}, func(o *store.Options) { o.MaxSeries = 4 })
+	now := ingestNow.UnixMilli()
+	stored := rwSeries("stored", "a", prompb.Sample{Timestamp: now - 10_000, Value: 1})
+	if code, resp := is.write(writeBody(t, stored, rwSeries("stored", "b", prompb.Sample{Timestamp: now - 10_000, Value: 1}))); code != 204 {
+		t.Fatalf("write: %d %s", code, resp)
+	}
+	good := rwSeries("fresh", "a", prompb.Sample{Timestamp: now - 5000, Value: 1})
+	behind := make([]prompb.Sample, 1000)
+	for i := range behind {
+		behind[i] = prompb.Sample{Timestamp: now - 20_000 - int64(i), Value: 1}
+	}
+	many := []prompb.TimeSeries{good}
+	for i := range 5 {
+		many = append(many, rwSeries("fresh", fmt.Sprint("s", i), prompb.Sample{Timestamp: now, Value: 1}, prompb.Sample{Timestamp: now + 1, Value: 1}))
+	}
+	f := func(name string, series []prompb.TimeSeries, want ...string) {
+		t.Helper()
+		before := is.db.Stats()
+		samples := fmt.Sprint(is.db.Select(store.Query{MinT: now - 3600_000, MaxT: now + 1, Matchers: []*labels.Matcher{m("__name__", "stored")}}))
+		code, resp := is.write(writeBody(t, series...))
+		if code != 400 {
+			t.Fatalf("%s: %d %s, want 400", name, code, resp)
+		}
+		for _, w := range append(want, "appended none") {
+			if !strings.Contains(resp, w) {
+				t.Fatalf("%s: %s\nlacks %q", name, resp, w)
+			}
+		}
+		after := is.db.Stats()
+		if after.Series != before.Series || after.Appended != before.Appended || after.HeadSamples != before.HeadSamples {
+			t.Fatalf("%s: the store changed: %+v\n%+v", name, before, after)
+		}
+		if again := fmt.Sprint(is.db.Select(store.Query{MinT: now - 3600_000, MaxT: now + 1, Matchers: []*labels.Matcher{m("__name__", "stored")}})); again != samples {
+			t.Fatalf("%s: stored samples changed:\n%s\n%s", name, samples, again)
+		}
+	}
+	f("a thousand samples out of order", []prompb.TimeSeries{good, rwSeries("stored", "a", behind...)},
+		"refused 1000 of 1001 samples", "out_of_order 1000", "timeseries[1].samples[0]")
+	f("another value at a stored sample's time", []prompb.TimeSeries{good, rwSeries("stored", "a", prompb.Sample{Timestamp: now - 10_000, Value: 2})},
+		"refused 1 of 2 samples", "duplicate 1", "timeseries[1].samples[0]")
+	// Two series stored, room for two more: good and s0; s1 to s4 are refused.
+	f("past the series limit", many, "refused 8 of 11 samples", "series_limit 8", "series limit reached", "timeseries[2].samples[0]")
+	f("older than the raw retention", []prompb.TimeSeries{good, rwSeries("stored", "a", prompb.Sample{Timestamp: now - 16*24*3600_000, Value: 1})},
+		"too_old 1", "older than the 360h0m0s raw retention", "timeseries[1].samples[0]")
+	f("too far ahead", []prompb.TimeSeries{good, rwSeries("stored", "a", prompb.Sample{Timestamp: now + 3600_000, Value: 1})},
+		"too_far_in_future 1", "ahead of the clock", "timeseries[1].samples[0]")
+	// A resend of what is stored, and the same samples again in the request, are taken.
+	if code, resp := is.write(writeBody(t, stored, stored)); code != 204 {
+		t.Fatalf("a resend: %d %s", code, resp)
+	}
+	if m := is.metrics(t); !strings.Contains(m, `ingest_rejected_total{endpoint="remote_write"} 5`) || !strings.Contains(m, `store_samples_refused_total{reason="out_of_order"} 1000`) {
+		t.Errorf("refusals not counted:\n%s", m)
+	}
 }
