@@ -240,8 +240,7 @@ func (imp *importer) passOver(pass int, sample func(sp *impSeries, p *piece, j i
 	for _, sp := range imp.list {
 		sp.seen = false
 	}
-	workers := runtime.GOMAXPROCS(0)
-	s := newTextStream(imp.src, imp.size, imp.f, imp.o.Time, workers)
+	s := newTextStream(imp.src, imp.size, imp.f, imp.o.Time, runtime.GOMAXPROCS(0))
 	err := s.run(func(p *piece) error {
 		if err := imp.resolve(p); err != nil {
 			return err

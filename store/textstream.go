@@ -260,22 +260,25 @@ func isTypeLine(line []byte) bool {
 }
 
 // lastTypeLine returns the last # TYPE line of data, or nil. It looks for
-// the word and then at its line, so a piece without one costs one scan.
+// the word and then at its line, so a piece without one costs one scan
+// (forwards: bytes.Index has a vectorised search, LastIndex has not).
 func lastTypeLine(data []byte) []byte {
-	for end := len(data); ; {
-		i := bytes.LastIndex(data[:end], []byte("TYPE"))
+	var last []byte
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte("TYPE"))
 		if i < 0 {
-			return nil
+			return last
 		}
+		i += off
 		start := bytes.LastIndexByte(data[:i], '\n') + 1
 		stop := i + bytes.IndexByte(data[i:], '\n') + 1
 		if stop == i {
 			stop = len(data)
 		}
 		if isTypeLine(data[start:stop]) {
-			return data[start:stop]
+			last = data[start:stop]
 		}
-		end = i
+		off = stop
 	}
 }
 
