@@ -137,20 +137,27 @@ func (s *Server) ingestRequests(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "success", "data": gin.H{"accepted": len(events)}})
 }
 
-// importPrometheus appends pushed Prometheus text exposition to the store.
-// The text is taken whole or not at all: a syntax error, a non-finite
-// value, a timestamp out of range or labels the store refuses change
-// nothing, nor does a full data volume (507).
+// importPrometheus stores pushed Prometheus text exposition or
+// OpenMetrics, all of it or none: 200 only when every sample is stored.
+// A syntax error, or any sample the store refuses (a non-finite value, a
+// timestamp too far ahead or older than every tier, bad labels, a new
+// series past MAX_SERIES, a sample out of order) stores nothing and
+// answers 400 counting the refused samples by reason; a full data volume
+// answers 507. Samples older than the raw retention go into the rollup
+// tiers that keep their time. The store reads the body twice, spooling it
+// to a temporary file past 1 MiB.
 func (s *Server) importPrometheus(c *gin.Context) {
 	if !s.writable(c, collector.EndpointImport) {
 		return
 	}
-	body, ok := readBody(c, s.cfg.MaxImportBytes)
-	if !ok {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxImportBytes)
+	res, err := s.db.Import(body, store.ImportOptions{Strict: true, OpenMetrics: c.ContentType() == "application/openmetrics-text"})
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		abortWithError(c, http.StatusRequestEntityTooLarge, ErrorTooLarge, fmt.Errorf("body exceeds %d bytes", s.cfg.MaxImportBytes))
 		return
-	}
-	res, err := s.db.AppendText(body, store.ImportOptions{Strict: true})
-	if err != nil {
+	case err != nil:
 		s.appendRefused(c, collector.EndpointImport, err)
 		return
 	}
