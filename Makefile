@@ -15,6 +15,7 @@ test: lint ; go test -race ./... && go test -run='^$$' -bench=. -benchtime=1x -s
 reliability: ; go test -tags reliability -count=1 -v -timeout 20m ./reliability
 bench: ; go test -run='^$$' -bench=. -benchmem ./...
 fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+bench-import: ; scripts/bench-import.sh
 # vet without stdmethods: it wants every Seek to be io.Seeker's, and
 # Prometheus' chunkenc.Iterator, which store/iterator.go implements, has its own.
 lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet -stdmethods=false ./... && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...
