@@ -29,7 +29,7 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 		db.stats.refusedN(ErrClosed, uint64(countSamples(batch))) // #nosec G115 -- a count is never negative
 		return ErrClosed
 	}
-	db.checkOrder(groups, ref)
+	db.checkOrder(groups, now, ref)
 	if ref.none() {
 		db.reserveNew(groups, ref)
 	}
@@ -41,49 +41,38 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 		return ref
 	}
 	for _, g := range groups {
-		for _, smp := range g.samples {
-			if _, err := db.insertLocked(g.ls, smp.T, smp.V, now); err != nil {
-				// Checked under appendMu, nothing can refuse it: a bug.
-				return fmt.Errorf("append checked batch: %w", err)
-			}
+		if err := db.appendGroup(g, now); err != nil {
+			// Checked under appendMu, nothing can refuse it: a bug.
+			return fmt.Errorf("append checked batch: %w", err)
 		}
 	}
 	return nil
 }
 
-// batchGroup is one series of a batch: its samples, gathered from every
-// entry that names it, and where the first came from.
+// batchGroup is one series of a batch: the entries that name it, in batch order.
 type batchGroup struct {
 	ls      Labels
 	hash    uint64
 	s       *memSeries // nil for a new series
-	samples []Sample
-	pos     []samplePos // batch position of each sample
-	err     error       // why its labels are refused, if they are
+	entries []int      // indexes into the batch
+	n       int        // samples
+	err     error      // why its labels are refused, if they are
+	batch   []SeriesSamples
 }
 
 type samplePos struct{ series, sample int }
 
 // groupBatch gathers batch by series and checks labels and times, which
-// need no lock.
+// need no lock. It copies no sample.
 func (db *DB) groupBatch(batch []SeriesSamples, now int64) ([]*batchGroup, *RefusedError) {
 	ref := &RefusedError{}
-	var groups []*batchGroup
-	byHash := map[uint64][]*batchGroup{}
+	groups := make([]*batchGroup, 0, len(batch))
+	byHash := make(map[uint64]*batchGroup, len(batch))
 	for i, ss := range batch {
-		ls := ss.Labels.normalize()
-		h := ls.hash()
-		g := findGroup(byHash[h], ls)
-		if g == nil {
-			g = &batchGroup{ls: ls, hash: h}
-			byHash[h] = append(byHash[h], g)
-			groups = append(groups, g)
-			if db.idx.get(ls, h) == nil {
-				if err := ls.validate(&db.opts); err != nil {
-					g.err = fmt.Errorf("%s: %w", ls, err)
-				}
-			}
-		}
+		g := db.group(byHash, &groups, ss.Labels)
+		g.batch = batch
+		g.entries = append(g.entries, i)
+		g.n += len(ss.Samples)
 		if g.err != nil {
 			if n := len(ss.Samples); n > 0 {
 				ref.add(g.err, samplePos{i, 0}, n)
@@ -92,29 +81,52 @@ func (db *DB) groupBatch(batch []SeriesSamples, now int64) ([]*batchGroup, *Refu
 		}
 		for j, smp := range ss.Samples {
 			if err := db.checkTime(smp.T, now); err != nil {
-				ref.add(fmt.Errorf("%s: %w", ls, err), samplePos{i, j}, 1)
-				continue
+				ref.add(fmt.Errorf("%s: %w", g.ls, err), samplePos{i, j}, 1)
 			}
-			g.samples = append(g.samples, smp)
-			g.pos = append(g.pos, samplePos{i, j})
 		}
 	}
 	return groups, ref
 }
 
-func findGroup(list []*batchGroup, ls Labels) *batchGroup {
-	for _, g := range list {
-		if g.ls.Equal(ls) {
+// group returns the group of ls, adding it to byHash and groups if it is new.
+func (db *DB) group(byHash map[uint64]*batchGroup, groups *[]*batchGroup, ls Labels) *batchGroup {
+	ls = ls.normalize()
+	h := ls.hash()
+	if g := byHash[h]; g != nil && g.ls.Equal(ls) {
+		return g
+	}
+	for _, g := range *groups { // a hash collision: rare enough to search
+		if g.hash == h && g.ls.Equal(ls) {
 			return g
 		}
 	}
-	return nil
+	g := &batchGroup{ls: ls, hash: h}
+	if db.idx.get(ls, h) == nil {
+		if err := ls.validate(&db.opts); err != nil {
+			g.err = fmt.Errorf("%s: %w", ls, err)
+		}
+	}
+	if byHash[h] == nil {
+		byHash[h] = g
+	}
+	*groups = append(*groups, g)
+	return g
+}
+
+// each calls fn for the group's samples in batch order, with their positions.
+func (g *batchGroup) each(fn func(smp Sample, p samplePos)) {
+	for _, i := range g.entries {
+		for j, smp := range g.batch[i].Samples {
+			fn(smp, samplePos{i, j})
+		}
+	}
 }
 
 // checkOrder refuses samples not newer than the one before them, in the
-// batch or in the store, and drops resends of that one. The caller holds
+// batch or in the store; a resend of that one is fine. Samples outside the
+// time window, refused already, are passed over. The caller holds
 // appendMu, so no append moves a series on meanwhile.
-func (db *DB) checkOrder(groups []*batchGroup, ref *RefusedError) {
+func (db *DB) checkOrder(groups []*batchGroup, now int64, ref *RefusedError) {
 	for _, g := range groups {
 		if g.err != nil {
 			continue
@@ -125,22 +137,19 @@ func (db *DB) checkOrder(groups []*batchGroup, ref *RefusedError) {
 			lastT, lastV = g.s.lastT, g.s.lastV
 			g.s.mu.Unlock()
 		}
-		keep := g.samples[:0]
-		for k, smp := range g.samples {
+		g.each(func(smp Sample, p samplePos) {
 			switch {
+			case db.checkTime(smp.T, now) != nil:
 			case smp.T > lastT:
-				keep = append(keep, smp)
-				g.pos[len(keep)-1] = g.pos[k]
 				lastT, lastV = smp.T, smp.V
 			case smp.T == lastT && math.Float64bits(smp.V) == math.Float64bits(lastV):
 				// A resend of what is stored or already in the batch.
 			case smp.T == lastT:
-				ref.add(fmt.Errorf("%w: %s at %d has %g, got %g", ErrDuplicateSample, g.ls, smp.T, lastV, smp.V), g.pos[k], 1)
+				ref.add(fmt.Errorf("%w: %s at %d has %g, got %g", ErrDuplicateSample, g.ls, smp.T, lastV, smp.V), p, 1)
 			default:
-				ref.add(fmt.Errorf("%w: %s: sample at %d is not after the one at %d", ErrOutOfOrder, g.ls, smp.T, lastT), g.pos[k], 1)
+				ref.add(fmt.Errorf("%w: %s: sample at %d is not after the one at %d", ErrOutOfOrder, g.ls, smp.T, lastT), p, 1)
 			}
-		}
-		g.samples, g.pos = keep, g.pos[:len(keep)]
+		})
 	}
 }
 
@@ -151,7 +160,7 @@ func (db *DB) reserveNew(groups []*batchGroup, ref *RefusedError) {
 	var fresh []*batchGroup
 	var lsets []Labels
 	for _, g := range groups {
-		if g.s == nil && len(g.samples) > 0 {
+		if g.s == nil && g.n > 0 {
 			fresh = append(fresh, g)
 			lsets = append(lsets, g.ls)
 		}
@@ -163,8 +172,53 @@ func (db *DB) reserveNew(groups []*batchGroup, ref *RefusedError) {
 	}
 	room := min(max(sle.Limit-sle.Used, 0), len(fresh))
 	for _, g := range fresh[room:] {
-		ref.add(fmt.Errorf("%s: %w", g.ls, err), g.pos[0], len(g.samples))
+		ref.add(fmt.Errorf("%s: %w", g.ls, err), g.firstPos(), g.n)
 	}
+}
+
+// firstPos locates the group's first sample.
+func (g *batchGroup) firstPos() samplePos {
+	for _, i := range g.entries {
+		if len(g.batch[i].Samples) > 0 {
+			return samplePos{i, 0}
+		}
+	}
+	return samplePos{g.entries[0], 0}
+}
+
+// first returns the group's first sample.
+func (g *batchGroup) first() Sample {
+	p := g.firstPos()
+	return g.batch[p.series].Samples[p.sample]
+}
+
+// appendGroup appends a checked group's samples; a resend of the series'
+// last sample is passed over.
+func (db *DB) appendGroup(g *batchGroup, now int64) error {
+	if g.n == 0 {
+		return nil
+	}
+	s := g.s
+	if s == nil {
+		var err error
+		if s, err = db.series(g.ls, g.first().T, now); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return errRemoved
+	}
+	var err error
+	g.each(func(smp Sample, _ samplePos) {
+		if err == nil && smp.T > s.lastT {
+			err = s.append(smp.T, smp.V, now)
+			db.stats.appended.Add(1)
+			db.stats.headSamples.Add(1)
+		}
+	})
+	return err
 }
 
 func countSamples(batch []SeriesSamples) int {
