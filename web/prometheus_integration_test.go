@@ -70,7 +70,6 @@ func TestWithRealPrometheus(t *testing.T) {
 // /api/v1/write, and returns its base URL once it is ready.
 func startPrometheus(t *testing.T, target, token string) string {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
   - job_name: atroz
@@ -81,6 +80,15 @@ remote_write:
     authorization: {credentials: %q}
     queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}
 `, token, target, target, token)
+	return runPrometheus(t, cfg)
+}
+
+// runPrometheus runs Prometheus with the configuration cfg on a free
+// loopback port, with the remote-write receiver on, and returns its base
+// URL once it is ready.
+func runPrometheus(t *testing.T, cfg string) string {
+	t.Helper()
+	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
