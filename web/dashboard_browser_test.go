@@ -181,15 +181,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"),
 		poll(`!!document.querySelector('[data-panel="memory"] .badge.state-firing:not([hidden])') && !!document.querySelector('[data-panel="memory"] [data-bands~="firing"], [data-panel="memory"][data-bands~="firing"]')`, 8*time.Second))
 
+	// Charts under a day are exact: none names a resolution.
+	if shown := js[int](t, ctx, `[...document.querySelectorAll('[data-panel] .resolution')].filter(e => !e.hidden).length`); shown != 0 {
+		t.Errorf("%d charts of the default range name a rollup resolution", shown)
+	}
+
 	// A 30-day range settles as fast, every panel drawn or shown empty, none
-	// failing: its rates are widened to the 2.4 h step, so they read the
-	// rollups. (This store's data is seconds old, so most 30-day steps miss it.)
+	// failing: it asks for max_source_resolution=auto, so at its 2.4 h step
+	// the 1-minute rollups serve it, and its charts say so. (This store's
+	// data is seconds old, so most 30-day steps miss it.)
 	run(t, ctx, 10*time.Second, chromedp.Navigate("about:blank"), chromedp.Navigate(ls.url+"/#/overview?range=30d"))
 	longMs := js[float64](t, ctx, `window.__atroz.ready.then(() => window.__atroz.timings.overviewDrawn)`)
 	if states := js[string](t, ctx, `[...document.querySelectorAll('[data-panel]')].map(p => p.dataset.panel + ':' + p.dataset.state).join(' ')`); strings.Contains(states, ":error") || strings.Contains(states, ":loading") {
 		t.Errorf("30-day overview panels: %s", states)
 	}
 	t.Logf("overview over 30 days: settled %.0f ms after navigation (page timing)", longMs)
+	if res := js[string](t, ctx, `document.querySelector('[data-panel="memory"] .resolution:not([hidden])')?.textContent ?? ''`); res != "1-minute resolution" {
+		t.Errorf("30-day memory chart says %q under its title, want 1-minute resolution", res)
+	}
 
 	// The page's own frame-rate beacon arrives.
 	js[bool](t, ctx, `(window.atroz && window.atroz.flush && (window.atroz.flush(), true)) || false`)
