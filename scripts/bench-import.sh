@@ -5,8 +5,9 @@
 # sample a second over DURATION; 50 and 2h make 6.12 M samples). ROUNDS
 # rounds run the two in turn, alternating which goes first, each into an
 # empty directory; each line gives samples/s (the file's samples over the
-# process's wall time) and peak RSS (max resident, /usr/bin/time). The
-# last line gives the median ratio.
+# process's wall time), the CPU seconds it used (user + system: the fairer
+# figure on a machine others share) and peak RSS (max resident,
+# /usr/bin/time). The last line gives the median ratio of samples/s.
 #
 # With -big it instead imports a file of BIG_DURATION (9h: about 2 GB,
 # 27.5 M samples) once and prints atroz's peak RSS; the file lives in
@@ -22,14 +23,14 @@ trap 'rm -rf "$work"' EXIT
 
 go build -o "$work/atroz" ./cmd/atroz
 
-# timed NAME CMD... runs CMD and prints "samples/s rss_mb" for the file.
+# timed CMD... runs CMD and prints "samples/s cpu_seconds rss_mib" for the file.
 timed() {
-	/usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>&1 || {
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>&1 || {
 		cat "$work/out" >&2
 		return 1
 	}
-	read -r secs kb <"$work/time"
-	awk -v n="$samples" -v s="$secs" -v kb="$kb" 'BEGIN { printf "%.0f %.0f\n", n / s, kb / 1024 }'
+	read -r secs user sys kb <"$work/time"
+	awk -v n="$samples" -v s="$secs" -v c="$user + $sys" -v kb="$kb" 'BEGIN { split(c, x, " + "); printf "%.0f %.1f %.0f\n", n / s, x[1] + x[2], kb / 1024 }'
 }
 
 run_atroz() {
@@ -47,8 +48,8 @@ if [[ "${1:-}" == "-big" ]]; then
 	samples="$(grep -vc '^#' "$work/bench.om")"
 	echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples"
 	r="$(run_atroz)"
-	read -r rate rss <<<"$r"
-	echo "atroz db import: $rate samples/s, peak RSS $rss MiB"
+	read -r rate cpu rss <<<"$r"
+	echo "atroz db import: $rate samples/s, $cpu CPU s, peak RSS $rss MiB"
 	exit 0
 fi
 
@@ -68,11 +69,11 @@ for round in $(seq "$rounds"); do
 		rp="$(run_promtool)"
 		ra="$(run_atroz)"
 	fi
-	read -r a arss <<<"$ra"
-	read -r p prss <<<"$rp"
+	read -r a acpu arss <<<"$ra"
+	read -r p pcpu prss <<<"$rp"
 	ratio="$(awk -v a="$a" -v p="$p" 'BEGIN { printf "%.2f", a / p }')"
 	ratios+=("$ratio")
-	printf 'round %d: atroz %8d samples/s (peak RSS %4d MiB)   promtool %8d samples/s (peak RSS %4d MiB)   ratio %s\n' \
-		"$round" "$a" "$arss" "$p" "$prss" "$ratio"
+	printf 'round %d: atroz %8d samples/s, %5.1f CPU s, peak RSS %4d MiB   promtool %8d samples/s, %5.1f CPU s, peak RSS %4d MiB   ratio %s\n' \
+		"$round" "$a" "$acpu" "$arss" "$p" "$pcpu" "$prss" "$ratio"
 done
 printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { printf "median ratio atroz/promtool: %s\n", r[int((NR + 1) / 2)] }'

@@ -549,3 +549,28 @@ func TestImportRollupOnlySeriesKept(t *testing.T) {
 		db = openTest(t, path, clk, nil)
 	}
 }
+
+// Without Strict, the samples of new series past MaxSeries are refused and
+// counted, whether the check saw no room or the room went meanwhile.
+func TestImportSeriesLimit(t *testing.T) {
+	clk := &testClock{baseTime}
+	db := openTest(t, filepath.Join(t.TempDir(), "l.db"), clk, func(o *Options) { o.MaxSeries = 3 })
+	res, err := db.Import(strings.NewReader("a 1\nb 1\nc 1\nd 1\n"), ImportOptions{})
+	if err != nil || res.Samples != 3 || res.RejectedBy["series_limit"] != 1 {
+		t.Fatalf("import past the limit: %+v, %v", res, err)
+	}
+	db = openTest(t, filepath.Join(t.TempDir(), "l2.db"), clk, func(o *Options) { o.MaxSeries = 3 })
+	reserved := false
+	progress := func(ImportResult) {
+		if !reserved {
+			reserved = true
+			if err := db.ReserveSeries([]Labels{lbl("x"), lbl("y")}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	res, err = db.Import(strings.NewReader("a 1\nb 1\n"), ImportOptions{Progress: progress, ProgressEvery: 1})
+	if err != nil || res.Samples != 1 || res.RejectedBy["series_limit"] != 1 || db.Stats().Series != 1 {
+		t.Fatalf("import as the room went: %+v, %v, %d series", res, err, db.Stats().Series)
+	}
+}

@@ -93,9 +93,11 @@ func (imp *importer) claim() (bool, error) {
 	if err != nil {
 		return changed, err
 	}
-	if err := imp.createSeries(); err != nil {
+	refused, err := imp.createSeries()
+	if err != nil {
 		return changed, err
 	}
+	changed = changed || refused
 	now := db.opts.Now().UnixMilli()
 	for _, sp := range imp.list {
 		if sp.s == nil || sp.err != nil {
@@ -155,10 +157,12 @@ func (sp *impSeries) fits(b bounds) bool {
 
 // createSeries creates the import's new series. Under Strict, when they
 // do not all fit under MaxSeries, it creates none and refuses the import;
-// otherwise those that do not fit have their samples refused.
-func (imp *importer) createSeries() error {
+// otherwise those that do not fit have their samples refused, and it
+// reports whether there were any.
+func (imp *importer) createSeries() (bool, error) {
 	db := imp.db
 	var made []*memSeries
+	refused := false
 	for _, sp := range imp.list {
 		if sp.s != nil || sp.err != nil || sp.taken == 0 {
 			continue
@@ -169,17 +173,17 @@ func (imp *importer) createSeries() error {
 			made = append(made, s)
 			continue
 		}
-		sp.err = fmt.Errorf("%s: %w", sp.lset, err)
+		sp.err, refused = fmt.Errorf("%s: %w", sp.lset, err), true
 		if imp.o.Strict {
 			for _, s := range made {
 				db.idx.remove(s)
 			}
-			refused := imp.unmade()
-			db.stats.refusedN(ErrSeriesLimit, uint64(refused)) // #nosec G115 -- a count is never negative
-			return &RefusedError{Total: int(imp.res.Samples), First: sp.err, Reasons: []RefusedCount{{ErrSeriesLimit, "series_limit", refused}}}
+			n := imp.unmade()
+			db.stats.refusedN(ErrSeriesLimit, uint64(n)) // #nosec G115 -- a count is never negative
+			return true, &RefusedError{Total: int(imp.res.Samples), First: sp.err, Reasons: []RefusedCount{{ErrSeriesLimit, "series_limit", n}}}
 		}
 	}
-	return nil
+	return refused, nil
 }
 
 // unmade counts the samples of the new series not created.
