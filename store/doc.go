@@ -30,7 +30,9 @@ Reading. Select returns the series whose labels match Prometheus matchers in
 a time range, merging flushed chunks with the heads. Query.Resolution picks
 the tier: raw samples, or rollup points holding min, max, sum, count, last
 and a reset-adjusted counter per interval, so a 30-day chart reads hundreds of
-points, not millions.
+points, not millions. A Reader serves raw samples to the PromQL engine: its
+Select returns series whose iterators decode their chunks in place as they
+are iterated.
 
 Keeping. Prune, run every Options.PruneInterval, deletes blocks older than
 their tier's retention in bounded transactions. Compact rewrites a closed file

@@ -31,67 +31,84 @@ func (it *rawIterator) reset(chunks []rawChunk) {
 
 // Next advances to the next sample.
 func (it *rawIterator) Next() chunkenc.ValueType {
-	for it.err == nil {
-		if !it.inChunk && !it.open() {
-			break
-		}
-		if it.dec.Next() != chunkenc.ValFloat {
-			if err := it.dec.Err(); err != nil {
-				it.err = fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-			it.inChunk = false
-			continue
-		}
-		t, v := it.dec.At()
-		switch {
-		case t <= it.last:
-			it.err = fmt.Errorf("%w: chunk timestamps not increasing", ErrCorrupt)
-		case t > it.hi:
-			it.inChunk = false
-		case t >= it.lo:
-			it.t, it.v, it.last, it.at = t, v, t, true
-			return chunkenc.ValFloat
-		default:
-			it.last = t
-		}
+	if it.err != nil {
+		return chunkenc.ValNone
 	}
-	it.at = false
-	return chunkenc.ValNone
+	vt := chunkenc.ValNone
+	if it.inChunk {
+		vt = it.dec.Next()
+	}
+	return it.settle(vt, minInt64)
 }
 
-// open moves to the next chunk; false when there is none.
-func (it *rawIterator) open() bool {
-	if it.next >= len(it.chunks) {
-		return false
+// Seek advances to the first sample at or after t. It skips chunks that
+// end before t without decoding them, and lets the XOR iterator skip
+// samples within a chunk.
+func (it *rawIterator) Seek(t int64) chunkenc.ValueType {
+	switch {
+	case it.err != nil:
+		return chunkenc.ValNone
+	case it.at && it.t >= t:
+		return chunkenc.ValFloat
+	case it.inChunk && it.hi >= t:
+		return it.settle(it.dec.Seek(t), t)
 	}
+	for it.next < len(it.chunks) && it.chunks[it.next].hi < t {
+		it.next++
+	}
+	it.inChunk = false
+	return it.settle(chunkenc.ValNone, t)
+}
+
+// settle takes vt, what the XOR iterator returned last, and moves on to
+// the first sample within its chunk's bounds, opening the next chunks
+// at target as each runs out.
+func (it *rawIterator) settle(vt chunkenc.ValueType, target int64) chunkenc.ValueType {
+	for {
+		if vt == chunkenc.ValFloat {
+			t, v := it.dec.At()
+			switch {
+			case t <= it.last:
+				return it.fail(fmt.Errorf("%w: chunk timestamps not increasing", ErrCorrupt))
+			case t > it.hi: // the rest of the chunk lies past its bounds
+			case t >= it.lo:
+				it.t, it.v, it.last, it.at = t, v, t, true
+				return chunkenc.ValFloat
+			default:
+				it.last = t
+				vt = it.dec.Next()
+				continue
+			}
+		} else if it.inChunk {
+			if err := it.dec.Err(); err != nil {
+				return it.fail(fmt.Errorf("%w: %v", ErrCorrupt, err))
+			}
+		}
+		if it.next >= len(it.chunks) {
+			it.at, it.inChunk = false, false
+			return chunkenc.ValNone
+		}
+		vt = it.open(target)
+	}
+}
+
+// open starts the next chunk and returns what the XOR iterator found at
+// target or the chunk's lower bound, whichever is later.
+func (it *rawIterator) open(target int64) chunkenc.ValueType {
 	c := &it.chunks[it.next]
 	it.next++
 	it.xor.Reset(c.data)
 	it.dec = it.xor.Iterator(it.dec)
 	it.lo, it.hi, it.inChunk = c.lo, c.hi, true
-	return true
+	if from := max(c.lo, target); c.minT < from {
+		return it.dec.Seek(from)
+	}
+	return it.dec.Next()
 }
 
-// Seek advances to the first sample at or after t, skipping chunks that
-// end before t without decoding them.
-func (it *rawIterator) Seek(t int64) chunkenc.ValueType {
-	if it.err != nil {
-		return chunkenc.ValNone
-	}
-	if it.at && it.t >= t {
-		return chunkenc.ValFloat
-	}
-	if !it.inChunk || it.hi < t {
-		for it.next < len(it.chunks) && it.chunks[it.next].hi < t {
-			it.next++
-		}
-		it.inChunk = false
-	}
-	for {
-		if vt := it.Next(); vt == chunkenc.ValNone || it.t >= t {
-			return vt
-		}
-	}
+func (it *rawIterator) fail(err error) chunkenc.ValueType {
+	it.err, it.at, it.inChunk = err, false, false
+	return chunkenc.ValNone
 }
 
 // At returns the current sample.

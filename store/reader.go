@@ -28,8 +28,9 @@ import (
 // selects of one query, or a rollup select beside a raw one) would
 // deadlock against the waiting remap. So each Select reads in one short
 // transaction and copies the compressed chunks it needs out of it: about
-// 1–2 bytes a sample, a small part of what decoding costs, and a fraction
-// of the 16 bytes a sample decoded samples take.
+// 2 bytes a sample, a small part of what decoding them costs, and an eighth
+// of the 16 bytes a decoded sample takes. The engine closes its querier, and
+// so the Reader, when the query has been evaluated.
 type Reader struct {
 	db *DB
 
@@ -71,11 +72,12 @@ type RawSeries struct {
 }
 
 // rawChunk is an XOR chunk and the part of it a series holds: its samples
-// with lo <= t <= hi. hi is at most the chunk's newest sample, so a Seek
-// past hi skips the chunk without decoding it.
+// with lo <= t <= hi. minT is the chunk's first sample, so a read from lo
+// on knows whether to skip; hi is at most its last, so a Seek past hi skips
+// the chunk without decoding it.
 type rawChunk struct {
-	data   []byte
-	lo, hi int64
+	data         []byte
+	minT, lo, hi int64
 }
 
 // memView is what Select took of a series' memory: its labels, the newest
@@ -156,11 +158,11 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, mat
 		v := r.views[i]
 		start := len(chunks)
 		if c != nil && v.persistedMaxT >= mint {
-			err := blocksInRange(c, s.id, mint, min(maxt, v.persistedMaxT), func(_, end int64, payload []byte) error {
+			err := blocksInRange(c, s.id, mint, min(maxt, v.persistedMaxT), func(start, end int64, payload []byte) error {
 				if len(payload) < 2 {
 					return fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(payload))
 				}
-				chunks = append(chunks, rawChunk{data: r.keep(payload), lo: mint, hi: min(maxt, v.persistedMaxT, end)})
+				chunks = append(chunks, rawChunk{data: r.keep(payload), minT: start, lo: mint, hi: min(maxt, v.persistedMaxT, end)})
 				return nil
 			})
 			if err != nil {
@@ -212,11 +214,11 @@ func (s *memSeries) view(dst []rawChunk, mint, maxt int64, keep func([]byte) []b
 	lo := max(mint, s.persistedMaxT+1)
 	for _, c := range s.closed {
 		if c.maxT >= lo && c.minT <= maxt {
-			dst = append(dst, rawChunk{data: c.data, lo: lo, hi: min(maxt, c.maxT)})
+			dst = append(dst, rawChunk{data: c.data, minT: c.minT, lo: lo, hi: min(maxt, c.maxT)})
 		}
 	}
 	if s.headN > 0 && s.lastT >= lo && s.headMinT <= maxt {
-		dst = append(dst, rawChunk{data: keep(s.head.Bytes()), lo: lo, hi: min(maxt, s.lastT)})
+		dst = append(dst, rawChunk{data: keep(s.head.Bytes()), minT: s.headMinT, lo: lo, hi: min(maxt, s.lastT)})
 	}
 	return dst, s.persistedMaxT, s.plset
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -376,4 +377,32 @@ func TestReaderClose(t *testing.T) {
 	if _, err := db.Reader().Select(2, 1); err == nil {
 		t.Fatal("select with start after end: no error")
 	}
+}
+
+// FuzzRawIterator walks a chunk payload between bounds, seeking to target
+// first: what decodes, the iterator yields exactly, and nothing panics.
+func FuzzRawIterator(f *testing.F) {
+	f.Add(encodeChunk([]Sample{{1000, 1}, {2000, 2}, {3000, 4}, {4500, -1}}), int64(1500), int64(4000), int64(2500))
+	f.Add([]byte{0, 3, 0x80}, int64(minInt64), int64(maxInt64), int64(0))
+	f.Fuzz(func(t *testing.T, payload []byte, lo, hi, target int64) {
+		if len(payload) < 2 {
+			return
+		}
+		it := (&RawSeries{chunks: []rawChunk{{data: payload, minT: minInt64, lo: lo, hi: hi}}}).Iterator(nil)
+		var got []Sample
+		for vt := it.Seek(target); vt == chunkenc.ValFloat; vt = it.Next() {
+			ts, v := it.At()
+			got = append(got, Sample{ts, v})
+		}
+		want, err := decodeChunkRange(nil, payload, max(lo, target), hi)
+		if err != nil {
+			if it.Err() != nil && !errors.Is(it.Err(), ErrCorrupt) {
+				t.Fatalf("error %v is not ErrCorrupt", it.Err())
+			}
+			return
+		}
+		if it.Err() != nil || !slices.EqualFunc(got, want, func(a, b Sample) bool { return a.T == b.T && math.Float64bits(a.V) == math.Float64bits(b.V) }) {
+			t.Fatalf("iterated %v (%v), decoded %v", got, it.Err(), want)
+		}
+	})
 }
