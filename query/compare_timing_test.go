@@ -55,8 +55,10 @@ type versusStores struct {
 // histograms and gauges of 50 routes scraped every 15 s with jitter for 6.5
 // hours (5 routes for 1 hour with -short). Sub-benchmarks pair by query for
 // benchstat -col /store; each query's stores run one after another, so a
-// busy machine slows both alike. Before timing, every query's answer from
-// AtroZ must equal Prometheus'.
+// busy machine slows both alike. Besides wall time each reports cpu-ns/op,
+// the CPU time the process spent per query, garbage collection included,
+// which other processes on a shared machine inflate less. Before timing,
+// every query's answer from AtroZ must equal Prometheus'.
 func BenchmarkVersusPrometheus(b *testing.B) {
 	// Open chunks close after an hour, so the store's memory holds the
 	// last half hour: the average case.
@@ -82,10 +84,14 @@ func BenchmarkVersusPrometheus(b *testing.B) {
 				for _, s := range stores {
 					b.Run("store="+s.name, func(b *testing.B) {
 						b.ReportAllocs()
+						cpu0, ok := processCPU()
 						for b.Loop() {
 							if _, err := run(s.q, false); err != nil {
 								b.Fatal(err)
 							}
+						}
+						if cpu1, ok1 := processCPU(); ok && ok1 {
+							b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 						}
 					})
 				}

@@ -120,7 +120,11 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 		return nil, fmt.Errorf("select: reader: %w", ErrClosed)
 	}
 	matched := r.db.idx.match(ms)
-	// The heads first, then the transaction: see readRaw.
+	// Memory first, then the transaction. A flush drops chunks from memory
+	// only after bbolt has committed them, so a transaction begun after
+	// memory was taken holds every chunk up to the persistedMaxT taken with
+	// it; chunks a flush commits meanwhile lie past it and are read from
+	// memory instead.
 	disk := r.viewHeads(matched, mint, maxt)
 	out := make([]RawSeries, 0, len(matched))
 	chunks := make([]rawChunk, 0, len(r.mem)+len(matched))
