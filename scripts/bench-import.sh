@@ -2,7 +2,7 @@
 # Compares `atroz db import` with `promtool tsdb create-blocks-from
 # openmetrics` on the same generated OpenMetrics file (scripts/genopenmetrics:
 # ROUTES routes of latency histograms, request counters and a gauge, one
-# sample a second over DURATION; 50 and 2h make 6.12 M samples). ROUNDS
+# sample every STEP over DURATION; 50, 1s and 2h make 6.12 M samples). ROUNDS
 # rounds run the two in turn, alternating which goes first, each into an
 # empty directory; each line gives samples/s (the file's samples over the
 # process's wall time), the CPU seconds it used (user + system: the fairer
@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 routes="${ROUTES:-50}"
+step="${STEP:-1s}"
 duration="${DURATION:-2h}"
 rounds="${ROUNDS:-3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-import.XXXXXX")"
@@ -44,7 +45,7 @@ run_promtool() {
 }
 
 if [[ "${1:-}" == "-big" ]]; then
-	go run ./scripts/genopenmetrics -routes "$routes" -duration "${BIG_DURATION:-9h}" -o "$work/bench.om"
+	go run ./scripts/genopenmetrics -routes "$routes" -step "$step" -duration "${BIG_DURATION:-9h}" -o "$work/bench.om"
 	samples="$(grep -vc '^#' "$work/bench.om")"
 	echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples"
 	r="$(run_atroz)"
@@ -57,7 +58,7 @@ promtool="$(command -v promtool)" || {
 	echo "bench-import: promtool not found (Debian: apt-get install prometheus)" >&2
 	exit 1
 }
-go run ./scripts/genopenmetrics -routes "$routes" -duration "$duration" -o "$work/bench.om"
+go run ./scripts/genopenmetrics -routes "$routes" -step "$step" -duration "$duration" -o "$work/bench.om"
 samples="$(grep -vc '^#' "$work/bench.om")"
 echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples; $("$promtool" --version 2>&1 | head -1)"
 ratios=()

@@ -27,7 +27,7 @@ func (a *tierAcc) finish(final func(Point), full func([]Point)) {
 		return
 	}
 	a.open = false
-	a.block = append(a.block, a.cur)
+	a.keep(a.cur)
 	if final != nil {
 		final(a.cur)
 	}

@@ -98,7 +98,7 @@ func (db *DB) Import(r io.Reader, o ImportOptions) (ImportResult, error) {
 }
 
 // ImportFrom bulk-loads Prometheus text exposition or OpenMetrics, the
-// first size bytes of r, and returns when every stored sample is durable.
+// first size bytes of r.
 //
 // It reads the input twice, as a stream: memory holds a few pieces of it
 // and some state per series, whatever its length. The first pass parses
@@ -111,11 +111,13 @@ func (db *DB) Import(r io.Reader, o ImportOptions) (ImportResult, error) {
 // A series' samples must be in time order and, in the store, come after
 // everything the series holds (an append) or before everything it holds in
 // every tier (a backfill of its past); a sample in between is out of order.
-// A series with few samples in the input (under a chunk's worth) gets them
-// appended to its head, as Append does; one with more gets whole chunks
-// and rollup blocks written directly, in transactions of about 8 MiB.
-// Writing holds off flushes and other imports; see the README's import
-// section for how the two passes keep the promise of a refused import.
+// A series with few samples in the input (a chunk's worth or fewer) gets
+// them appended to its head, as Append does, durable after the next
+// flush; one with more gets whole chunks and rollup blocks written
+// directly, in transactions of about 8 MiB, durable when ImportFrom
+// returns (and not forwarded to Options.OnFlush). Writing holds off
+// flushes and other imports; see the README's import section for how the
+// two passes keep the promise of a refused import.
 func (db *DB) ImportFrom(r io.ReaderAt, size int64, o ImportOptions) (ImportResult, error) {
 	if err := db.Writable(); err != nil {
 		return ImportResult{}, err

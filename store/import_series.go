@@ -86,18 +86,18 @@ func (c tierCuts) tierOf(t int64) (Tier, bool) {
 
 // readBounds returns what s holds, in memory and, through tx, on disk.
 func readBounds(tx *bolt.Tx, s *memSeries) (bounds, error) {
-	b := noBounds
-	s.mu.Lock()
-	b.lastT, b.lastV = s.lastT, s.lastV
-	b.newest = max(s.lastT, s.persistedMaxT)
-	switch {
-	case len(s.closed) > 0:
-		b.oldest = s.closed[0].minT
-	case s.headN > 0:
-		b.oldest = s.headMinT
+	b, err := diskBounds(tx, s.id)
+	if err != nil {
+		return b, err
 	}
-	id := s.id
-	s.mu.Unlock()
+	return b.withMemory(s), nil
+}
+
+// diskBounds returns what series id holds on disk: its first block in each
+// tier and its rollup state. (The newest raw sample on disk is the
+// series' persistedMaxT, which withMemory takes.)
+func diskBounds(tx *bolt.Tx, id uint64) (bounds, error) {
+	b := noBounds
 	for _, bucket := range [][]byte{bChunks, bRollup1m, bRollup1h} {
 		k, _ := tx.Bucket(bucket).Cursor().Seek(chunkKey(id, minInt64))
 		if kid, start, err := parseChunkKey(k); err == nil && kid == id {
@@ -113,6 +113,22 @@ func readBounds(tx *bolt.Tx, s *memSeries) (bounds, error) {
 		b.oldest = min(b.oldest, st.oldestPoint())
 	}
 	return b, nil
+}
+
+// withMemory adds to b what s holds in memory: its head, its closed chunks
+// and its last sample.
+func (b bounds) withMemory(s *memSeries) bounds {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b.lastT, b.lastV = s.lastT, s.lastV
+	b.newest = max(b.newest, s.lastT, s.persistedMaxT)
+	switch {
+	case len(s.closed) > 0:
+		b.oldest = min(b.oldest, s.closed[0].minT)
+	case s.headN > 0:
+		b.oldest = min(b.oldest, s.headMinT)
+	}
+	return b
 }
 
 // oldestPoint returns the time of the oldest point the state holds, or

@@ -574,3 +574,35 @@ func TestImportSeriesLimit(t *testing.T) {
 		t.Fatalf("import as the room went: %+v, %v, %d series", res, err, db.Stats().Series)
 	}
 }
+
+// The past of a series whose only data is its open head goes to disk
+// before it, and stays there, readable, across a restart.
+func TestImportPastOfAHead(t *testing.T) {
+	clk := &testClock{baseTime}
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := openTest(t, path, clk, nil)
+	now := baseTime.UnixMilli()
+	for i := range 10 {
+		mustAppend(t, db, lbl("m"), now-10_000+int64(i)*1000, float64(100+i))
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	past := counterSamples(now-3000_000, now-2000_000, 1000)
+	promText(&b, "m", past)
+	if res, err := db.Import(strings.NewReader(b.String()), ImportOptions{}); err != nil || res.Samples != int64(len(past)) {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	for range 2 {
+		got := samplesOf(selectRaw(t, db, eq(MetricName, "m")))
+		if len(got) != len(past)+10 || got[len(past)-1] != past[len(past)-1] || got[len(past)].V != 100 {
+			t.Fatalf("%d samples, want the %d of the past then the head's 10", len(got), len(past))
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db = openTest(t, path, clk, nil)
+	}
+	mustAppend(t, db, lbl("m"), now, 1) // after the head, as before the import
+}

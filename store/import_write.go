@@ -84,12 +84,17 @@ func (imp *importer) store(sp *impSeries, p *piece, j int) error {
 // bounds changed since the check.
 func (imp *importer) claim() (bool, error) {
 	db := imp.db
+	// The disk holds still under flushMu; only memory needs appends held off.
+	disk, err := imp.diskBounds()
+	if err != nil {
+		return false, err
+	}
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
 	if db.closed.Load() {
 		return false, ErrClosed
 	}
-	changed, err := imp.recheck()
+	changed, err := imp.recheck(disk)
 	if err != nil {
 		return changed, err
 	}
@@ -112,11 +117,10 @@ func (imp *importer) claim() (bool, error) {
 	return changed, nil
 }
 
-// recheck reads the bounds of the existing series again. Under Strict a
-// series whose samples no longer fit refuses the import.
-func (imp *importer) recheck() (bool, error) {
-	changed, refused := false, 0
-	ref := &RefusedError{}
+// diskBounds reads what the disk holds of the import's series that exist,
+// in one transaction.
+func (imp *importer) diskBounds() (map[*impSeries]bounds, error) {
+	out := map[*impSeries]bounds{}
 	err := imp.db.view(func(tx *bolt.Tx) error {
 		for _, sp := range imp.list {
 			if sp.s == nil && sp.err == nil {
@@ -125,29 +129,43 @@ func (imp *importer) recheck() (bool, error) {
 			if sp.s == nil || sp.err != nil || sp.taken == 0 {
 				continue
 			}
-			b, err := readBounds(tx, sp.s)
+			b, err := diskBounds(tx, sp.s.id)
 			if err != nil {
 				return err
 			}
-			if b == sp.b {
-				continue
-			}
-			changed = true
-			if imp.o.Strict && !sp.fits(b) {
-				refused += int(sp.taken)
-				ref.First = fmt.Errorf("%w: %s was written to while the import was checked: what it holds now (%d to %d) leaves no room for the import's samples", ErrOutOfOrder, sp.lset, b.oldest, b.newest)
-			}
-			sp.b = b
+			out[sp] = b
 		}
 		return nil
 	})
-	if err == nil && ref.First != nil {
-		ref.Total = int(imp.res.Samples)
-		ref.Reasons = []RefusedCount{{ErrOutOfOrder, "out_of_order", refused}}
-		imp.db.stats.refusedN(ErrOutOfOrder, uint64(refused)) // #nosec G115 -- a count is never negative
-		return changed, ref
+	return out, err
+}
+
+// recheck completes the disk's bounds with memory's and compares them
+// with the check's. Under Strict a series whose samples no longer fit
+// refuses the import.
+func (imp *importer) recheck(disk map[*impSeries]bounds) (bool, error) {
+	changed, refused := false, 0
+	var first error
+	for _, sp := range imp.list {
+		b, ok := disk[sp]
+		if !ok {
+			continue
+		}
+		if b = b.withMemory(sp.s); b == sp.b {
+			continue
+		}
+		changed = true
+		if imp.o.Strict && !sp.fits(b) {
+			refused += int(sp.taken)
+			first = fmt.Errorf("%w: %s was written to while the import was checked: what it holds now (%d to %d) leaves no room for the import's samples", ErrOutOfOrder, sp.lset, b.oldest, b.newest)
+		}
+		sp.b = b
 	}
-	return changed, err
+	if first == nil {
+		return changed, nil
+	}
+	imp.db.stats.refusedN(ErrOutOfOrder, uint64(refused)) // #nosec G115 -- a count is never negative
+	return changed, &RefusedError{Total: int(imp.res.Samples), First: first, Reasons: []RefusedCount{{ErrOutOfOrder, "out_of_order", refused}}}
 }
 
 // fits reports whether the plan for sp holds with the store holding b.
@@ -515,8 +533,10 @@ func (w *writer) committed(sp *impSeries) {
 		last, _ := lastSample(wr.chunks[n-1].data)
 		wr.last = last
 	}
+	// Dropped, not reused: a series' share of one transaction can be most of
+	// it, and kept by every series it would add up to far more.
 	wr.queued = false
-	wr.rollups, wr.chunks, wr.preChunks, wr.pre1m, wr.pre1h = wr.rollups[:0], nil, nil, nil, nil
+	wr.rollups, wr.chunks, wr.preChunks, wr.pre1m, wr.pre1h = nil, nil, nil, nil, nil
 }
 
 // abort undoes the claims of an import that failed while writing: a

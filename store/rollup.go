@@ -179,7 +179,7 @@ func (a *tierAcc) add(p Point, final func(Point), full func([]Point)) {
 		return
 	}
 	if a.open {
-		a.block = append(a.block, a.cur)
+		a.keep(a.cur)
 		if final != nil {
 			final(a.cur)
 		}
@@ -189,6 +189,15 @@ func (a *tierAcc) add(p Point, final func(Point), full func([]Point)) {
 		}
 	}
 	a.cur, a.open = p, true
+}
+
+// keep adds a finished point to the open block, which a new block gets
+// room for at once.
+func (a *tierAcc) keep(p Point) {
+	if a.block == nil {
+		a.block = make([]Point, 0, pointsPerBlock)
+	}
+	a.block = append(a.block, p)
 }
 
 // points appends the finished points of the open block and the partial interval.
