@@ -368,8 +368,11 @@ func TestReaderClose(t *testing.T) {
 	if it := got[0].Iterator(nil); got[1].Iterator(it) != it {
 		t.Fatal("Iterator did not reuse the iterator it was given")
 	}
-	if r.Close() != nil || r.Close() != nil {
-		t.Fatal("close failed")
+	if err := r.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
 	}
 	if _, err := r.Select(minInt64, maxInt64); !errors.Is(err, ErrClosed) {
 		t.Fatalf("select after close: %v, want ErrClosed", err)
