@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -83,6 +84,7 @@ type rawChunk struct {
 // memView is what Select took of a series' memory: its labels, the newest
 // time of its flushed chunks, and its chunks in memory, r.mem[from:to].
 type memView struct {
+	s             *memSeries
 	lset          labels.Labels
 	persistedMaxT int64
 	from, to      int
@@ -119,21 +121,23 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 	if r.closed {
 		return nil, fmt.Errorf("select: reader: %w", ErrClosed)
 	}
-	matched := r.db.idx.match(ms)
+	matched := r.db.idx.matchAny(ms)
 	// Memory first, then the transaction. A flush drops chunks from memory
 	// only after bbolt has committed them, so a transaction begun after
 	// memory was taken holds every chunk up to the persistedMaxT taken with
 	// it; chunks a flush commits meanwhile lie past it and are read from
 	// memory instead.
 	disk := r.viewHeads(matched, mint, maxt)
+	// Sorted by the labels in Prometheus' form, which compare in one pass.
+	slices.SortFunc(r.views, func(a, b memView) int { return labels.Compare(a.lset, b.lset) })
 	out := make([]RawSeries, 0, len(matched))
 	chunks := make([]rawChunk, 0, len(r.mem)+len(matched))
 	if !disk {
-		return r.collect(out, chunks, nil, matched, mint, maxt)
+		return r.collect(out, chunks, nil, mint, maxt)
 	}
 	var err error
 	verr := r.db.view(func(tx *bolt.Tx) error {
-		out, err = r.collect(out, chunks, tx.Bucket(bChunks).Cursor(), matched, mint, maxt)
+		out, err = r.collect(out, chunks, tx.Bucket(bChunks).Cursor(), mint, maxt)
 		return err
 	})
 	return out, verr
@@ -145,7 +149,7 @@ func (r *Reader) viewHeads(matched []*memSeries, mint, maxt int64) bool {
 	r.views, r.mem = r.views[:0], r.mem[:0]
 	disk := false
 	for _, s := range matched {
-		v := memView{from: len(r.mem)}
+		v := memView{s: s, from: len(r.mem)}
 		r.mem, v.persistedMaxT, v.lset = s.view(r.mem, mint, maxt, r.keep)
 		v.to = len(r.mem)
 		r.views = append(r.views, v)
@@ -154,15 +158,14 @@ func (r *Reader) viewHeads(matched []*memSeries, mint, maxt int64) bool {
 	return disk
 }
 
-// collect appends to out each series with chunks in range: its flushed
-// chunks read through c (nil when no series needs any), then its chunks in
-// memory.
-func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, matched []*memSeries, mint, maxt int64) ([]RawSeries, error) {
-	for i, s := range matched {
-		v := r.views[i]
+// collect appends to out each series of r.views with chunks in range: its
+// flushed chunks read through c (nil when no series needs any), then its
+// chunks in memory.
+func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, mint, maxt int64) ([]RawSeries, error) {
+	for _, v := range r.views {
 		start := len(chunks)
 		if c != nil && v.persistedMaxT >= mint {
-			err := blocksInRange(c, s.id, mint, min(maxt, v.persistedMaxT), func(start, end int64, payload []byte) error {
+			err := blocksInRange(c, v.s.id, mint, min(maxt, v.persistedMaxT), func(start, end int64, payload []byte) error {
 				if len(payload) < 2 {
 					return fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(payload))
 				}
@@ -170,7 +173,7 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, mat
 				return nil
 			})
 			if err != nil {
-				return out, fmt.Errorf("select %s: %w", s.lset, err)
+				return out, fmt.Errorf("select %s: %w", v.s.lset, err)
 			}
 		}
 		chunks = append(chunks, r.mem[v.from:v.to]...)

@@ -409,3 +409,28 @@ func FuzzRawIterator(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderOrder: a Reader's series come sorted as Select sorts them,
+// whatever the label names, values and counts.
+func TestReaderOrder(t *testing.T) {
+	clk := &testClock{baseTime}
+	db := openTest(t, filepath.Join(t.TempDir(), "o.db"), clk, nil)
+	now := baseTime.UnixMilli()
+	for _, ls := range []Labels{
+		lbl("m", "a", "1"), lbl("m", "a", "10"), lbl("m", "a", "2"), lbl("m", "a", "1", "b", "1"),
+		lbl("m", "b", "0"), lbl("m"), lbl("m", "aa", "1"), lbl("m", "a", ""), lbl("m", "c", "x", "d", "y"),
+		lbl("m", "c", "x", "e", ""), lbl("m", "Z", "z"), lbl("m", "a", "1é"),
+	} {
+		mustAppend(t, db, ls, now, 1)
+	}
+	want := db.Series(eq(MetricName, "m"))
+	got, err := db.Reader().Select(minInt64, maxInt64, eq(MetricName, "m"))
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("select: %d series, %v; want %d", len(got), err, len(want))
+	}
+	for i := range got {
+		if !labels.Equal(got[i].Labels(), want[i].Prometheus()) {
+			t.Fatalf("series %d is %s, want %s", i, got[i].Labels(), want[i])
+		}
+	}
+}
