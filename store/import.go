@@ -191,7 +191,6 @@ type importer struct {
 	byHash map[uint64][]*impSeries           // by labels
 	list   []*impSeries                      // in order of first appearance
 	fresh  int                               // series new to the store
-	room   int                               // of them, how many fit under MaxSeries
 
 	// headBuffered counts the samples kept for appending to heads.
 	headBuffered int

@@ -52,8 +52,6 @@ type bounds struct {
 	lastV          float64
 }
 
-func (b bounds) empty() bool { return b.oldest > b.newest }
-
 var noBounds = bounds{oldest: maxInt64, newest: minInt64, lastT: minInt64}
 
 // tierCuts are the oldest times each tier keeps, and the newest time
