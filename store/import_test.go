@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -605,4 +606,26 @@ func TestImportPastOfAHead(t *testing.T) {
 		db = openTest(t, path, clk, nil)
 	}
 	mustAppend(t, db, lbl("m"), now, 1) // after the head, as before the import
+}
+
+// FuzzImport feeds arbitrary text to a strict import into a store that
+// holds a series: it never panics, and a refused text changes nothing.
+func FuzzImport(f *testing.F) {
+	f.Add([]byte("# TYPE up gauge\nup{job=\"a\"} 1\n"))
+	f.Add([]byte("# TYPE x histogram\nx_bucket{le=\"1\"} 1 1793491100\n# EOF\n"))
+	f.Add([]byte("held 1 1793491190000\nheld 2 1780000000000\nbad{ 1\n"))
+	f.Add([]byte("m NaN\nm 1 5\n"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		clk := &testClock{baseTime}
+		db := openTest(t, filepath.Join(t.TempDir(), "f.db"), clk, nil)
+		mustAppend(t, db, lbl("held"), baseTime.UnixMilli()-5000, 1)
+		before := storeDigest(t, db)
+		_, err := db.Import(bytes.NewReader(text), ImportOptions{Strict: true})
+		if err != nil && storeDigest(t, db) != before {
+			t.Fatalf("refused text %q changed the store: %v", text, err)
+		}
+		if err := db.Check(); err != nil {
+			t.Fatalf("text %q: %v", text, err)
+		}
+	})
 }

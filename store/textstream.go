@@ -122,7 +122,8 @@ func (p *piece) reset() {
 
 // lineOf returns the number of the line at offset off of the piece's lines.
 func (p *piece) lineOf(off uint32) int64 {
-	return p.line + int64(bytes.Count(p.data()[:off], []byte{'\n'}))
+	data := p.data()
+	return p.line + int64(bytes.Count(data[:min(int(off), len(data))], []byte{'\n'}))
 }
 
 // parse parses the piece; samples without a timestamp get defTime.
