@@ -110,6 +110,9 @@ var rollupBounds = []struct {
 	{`last_over_time(memory_bytes[30m])`, 1e-12, 1e-12, 0},
 	{`max by (instance) (max_over_time(memory_bytes[1h]))`, 1e-12, 1e-12, 0},
 	{`memory_bytes`, 1e-12, 1e-12, plainSelector},
+	{`memory_bytes @ 1793530800`, 1e-12, 1e-12, plainSelector}, // @ 11:00:00, on the minute and hour grid
+	{`max_over_time(temperature_celsius[10m] offset 1h)`, 1e-12, 1e-12, 0},
+	{`sum_over_time(memory_bytes[10m] @ 1793530800)`, 1e-12, 1e-12, 0},
 	{`sum by (route) (http_requests_total)`, 1e-12, 1e-12, plainSelector},
 	{`rate(http_requests_total[30m])`, 0.03, 0.015, counterWindow},
 	{`sum by (route) (increase(http_requests_total[30m]))`, 0.015, 0.01, counterWindow},
