@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/tsdb"
 )
 
 // longEnd is the newest sample of the 14-day data set.
@@ -27,18 +25,8 @@ const (
 // store and Prometheus' TSDB.
 func loadLong(t testing.TB) loaded {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "long.db"), &store.Options{
-		FlushInterval: -1, PruneInterval: -1, RawRetention: 30 * 24 * time.Hour, Now: func() time.Time { return longEnd },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	prom, err := tsdb.Open(t.TempDir(), nil, nil, tsdb.DefaultOptions(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = prom.Close() })
+	l := openBoth(t, store.Options{RawRetention: 30 * 24 * time.Hour, Now: func() time.Time { return longEnd }})
+	db, prom := l.db, l.prom
 	var all []labels.Labels
 	for _, code := range []string{"200", "500"} {
 		for _, route := range []string{"/", "/cart", "/search"} {
@@ -80,7 +68,7 @@ func loadLong(t testing.TB) loaded {
 	if err := db.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return loaded{db: db, prom: prom}
+	return l
 }
 
 // longQueries are the queries Grafana sends for day- and week-long charts.

@@ -99,10 +99,12 @@ type loaded struct {
 	prom *tsdb.DB
 }
 
-func loadBoth(t testing.TB) loaded {
+// openBoth opens an empty store with opts, flushing and pruning only when
+// told, and an empty Prometheus TSDB, both closed when the test ends.
+func openBoth(t testing.TB, opts store.Options) loaded {
 	t.Helper()
-	now := func() time.Time { return dataEnd }
-	db, err := store.Open(filepath.Join(t.TempDir(), "q.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
+	opts.FlushInterval, opts.PruneInterval = -1, -1
+	db, err := store.Open(filepath.Join(t.TempDir(), "q.db"), &opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +114,13 @@ func loadBoth(t testing.TB) loaded {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prom.Close() })
+	return loaded{db: db, prom: prom}
+}
+
+func loadBoth(t testing.TB) loaded {
+	t.Helper()
+	l := openBoth(t, store.Options{Now: func() time.Time { return dataEnd }})
+	db, prom := l.db, l.prom
 	series := generate()
 	steps := int(dataSpan / (10 * time.Second))
 	start := dataEnd.Add(-dataSpan).UnixMilli()
@@ -139,7 +148,7 @@ func loadBoth(t testing.TB) loaded {
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	return loaded{db: db, prom: prom}
+	return l
 }
 
 func storeLabels(l labels.Labels) store.Labels {
