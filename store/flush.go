@@ -125,11 +125,12 @@ func (db *DB) collect(b *flushBatch) {
 		if n := len(s.closed); n > 0 {
 			b.chunks = append(b.chunks, seriesChunks{s, s.closed[:n:n]})
 		}
+		if db.opts.OnFlush != nil && len(s.cutPending)+len(s.pending) > 0 {
+			db.forward = append(db.forward, SeriesSamples{s.lset, append(slices.Clip(s.cutPending), s.pending...)})
+		}
+		s.cutPending = nil
 		if len(s.pending) > 0 {
 			b.wal.add(s.id, s.pending)
-			if db.opts.OnFlush != nil {
-				db.forward = append(db.forward, SeriesSamples{s.lset, slices.Clone(s.pending)})
-			}
 			s.pending = s.pending[:0]
 			if s.walSeq == 0 {
 				s.walSeq = seq

@@ -135,6 +135,6 @@ func (db *DB) replayEntry(seq uint64, e walEntry, now int64) error {
 	if s.headN > 0 && s.walSeq == 0 {
 		s.walSeq = seq
 	}
-	s.pending = s.pending[:0]
+	s.pending, s.cutPending = s.pending[:0], nil // replayed samples were forwarded before
 	return nil
 }

@@ -47,3 +47,36 @@ func TestOnFlush(t *testing.T) {
 		t.Errorf("%d samples forwarded, want 3", n)
 	}
 }
+
+// TestOnFlushAcrossChunkCut: samples whose open chunk closed before the
+// flush (it filled up) are forwarded too, in order, each once.
+func TestOnFlushAcrossChunkCut(t *testing.T) {
+	clk := &testClock{baseTime}
+	var got []Sample
+	db := openTest(t, filepath.Join(t.TempDir(), "f.db"), clk, func(o *Options) {
+		o.OnFlush = func(ss []SeriesSamples) {
+			for _, s := range ss {
+				got = append(got, s.Samples...)
+			}
+		}
+	})
+	now := baseTime.UnixMilli()
+	ls := Labels{{"__name__", "burst"}}
+	n := 3*maxChunkSamples + 7 // three chunks fill up between two flushes
+	for i := range n {
+		if err := db.Append(ls, now+int64(i)*100, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d samples forwarded, want %d", len(got), n)
+	}
+	for i, s := range got {
+		if s != (Sample{now + int64(i)*100, float64(i)}) {
+			t.Fatalf("sample %d forwarded as %+v", i, s)
+		}
+	}
+}

@@ -33,6 +33,9 @@ type memSeries struct {
 	lastV      float64
 	closed     []closedChunk
 	pending    []Sample // appended to the head since the last flush
+	// cutPending are samples appended since the last flush whose chunk
+	// closed before it: the chunk keeps them, but OnFlush must still see them.
+	cutPending []Sample
 	// walSeq is the first WAL record holding samples of the open chunk; 0 when none does.
 	walSeq uint64
 	// persistedMaxT is the newest sample in the chunks bucket.
@@ -92,7 +95,8 @@ func (s *memSeries) orderError(t int64, v float64) error {
 }
 
 // cut closes the open chunk; the next flush writes it whole. Its samples no
-// longer need the WAL once that flush commits, so pending is dropped.
+// longer need the WAL once that flush commits, so pending moves to
+// cutPending, which only the next flush's OnFlush reads.
 func (s *memSeries) cut() {
 	if s.headN == 0 {
 		return
@@ -100,6 +104,7 @@ func (s *memSeries) cut() {
 	s.head.Compact()
 	s.closed = append(s.closed, closedChunk{minT: s.headMinT, maxT: s.lastT, data: s.head.Bytes()})
 	s.head, s.app, s.headN = nil, nil, 0
+	s.cutPending = append(s.cutPending, s.pending...)
 	s.pending = s.pending[:0]
 	s.walSeq = 0
 }
