@@ -1,7 +1,8 @@
 # Build, test and lint AtroZ. Every target is one line; see README.md.
 
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# A semantic version for /api/v1/status/buildinfo: the tag vX.Y.Z without its v, or 0.0.0-dev+COMMIT.
+VERSION     ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//' | grep . || echo 0.0.0-dev+$(COMMIT))
 LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME    ?= 60s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

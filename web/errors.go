@@ -23,6 +23,8 @@ const (
 	ErrorForbidden    ErrorType = "forbidden"
 	ErrorTooLarge     ErrorType = "too_large"
 	ErrorDiskFull     ErrorType = "disk_full"
+	// ErrorMethodNotAllowed answers a known path asked with another method (405).
+	ErrorMethodNotAllowed ErrorType = "method_not_allowed"
 )
 
 // errorBody is the JSON body of every error answer.

@@ -37,6 +37,7 @@ func (s *Server) promAPI(api *gin.RouterGroup) {
 		{"/label/:name/values", s.labelValues},
 		{"/metadata", s.metadata},
 		{"/status/buildinfo", s.buildInfo},
+		{"/format_query", formatQuery},
 	} {
 		api.GET(r.path, r.h)
 		api.POST(r.path, r.h)
@@ -202,6 +203,22 @@ func (s *Server) metadata(c *gin.Context) {
 
 func (s *Server) buildInfo(c *gin.Context) {
 	success(c, gin.H{"version": s.cfg.Version, "revision": s.cfg.Revision, "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()}, nil)
+}
+
+// formatQuery answers the query parameter pretty-printed by Prometheus'
+// own printer, as Prometheus' /api/v1/format_query (Grafana's format
+// button). Formatting runs nothing, so experimental functions parse here.
+func formatQuery(c *gin.Context) {
+	if err := c.Request.ParseForm(); err != nil {
+		badRequest(c, fmt.Errorf("parse form: %w", err))
+		return
+	}
+	expr, err := parser.NewParser(parser.Options{EnableExperimentalFunctions: true}).ParseExpr(c.Request.Form.Get("query"))
+	if err != nil {
+		badRequest(c, fmt.Errorf("invalid parameter \"query\": %w", err))
+		return
+	}
+	success(c, expr.Pretty(0), nil)
 }
 
 func badRequest(c *gin.Context, err error) {

@@ -148,6 +148,8 @@ func TestPrometheusAPIEndpoints(t *testing.T) {
 	f("GET", "/api/v1/label/__name__/values", nil, 200, `"demo_requests_total"`)
 	f("GET", "/api/v1/metadata", url.Values{"metric": {"http_requests_total"}}, 200, `{"http_requests_total":[{"help":"HTTP requests served by AtroZ or reported by other services.","type":"counter","unit":""}]}`)
 	f("GET", "/api/v1/status/buildinfo", nil, 200, `"goVersion":"go1.`)
+	f("GET", "/api/v1/format_query", url.Values{"query": {`sum by(route)(rate(demo_requests_total{route="/a"}[5m]))`}}, 200, `"sum by (route) (rate(demo_requests_total{route=\"/a\"}[5m]))"`)
+	f("POST", "/api/v1/format_query", url.Values{"query": {`sum(`}}, 400, `bad_data: invalid parameter "query"`)
 	// Errors, in Prometheus' types and codes.
 	f("GET", "/api/v1/query", url.Values{"query": {`sum(`}}, 400, "bad_data: bad query")
 	f("GET", "/api/v1/query", nil, 400, "bad_data: query is required")
@@ -158,6 +160,25 @@ func TestPrometheusAPIEndpoints(t *testing.T) {
 	f("GET", "/api/v1/query", url.Values{"query": {`demo_requests_total`}, "timeout": {"0.000000001"}}, 503, "timeout")
 	f("GET", "/api/v1/series", nil, 400, "no match[] parameter provided")
 	f("GET", "/api/v1/series", url.Values{"match[]": {`{`}}, 400, `invalid parameter "match[]"`)
+}
+
+// TestMethodNotAllowed: a known path asked with a method it lacks answers
+// 405 with Allow and an error body, as Prometheus does; an unknown path
+// stays 404.
+func TestMethodNotAllowed(t *testing.T) {
+	ls := startLive(t, slog.New(slog.DiscardHandler))
+	req, _ := http.NewRequest(http.MethodDelete, ls.url+"/api/v1/query?query=up", nil)
+	req.Header.Set("Authorization", "Bearer "+ls.session)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b apiBody
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	if resp.StatusCode != http.StatusMethodNotAllowed || b.ErrorType != "method_not_allowed" || !strings.Contains(resp.Header.Get("Allow"), "GET") || !strings.Contains(resp.Header.Get("Allow"), "POST") {
+		t.Fatalf("DELETE /api/v1/query: %d Allow %q %+v", resp.StatusCode, resp.Header.Get("Allow"), b)
+	}
 }
 
 // TestMaxSourceResolution: answers are raw by default and carry no

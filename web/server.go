@@ -218,6 +218,8 @@ func (s *Server) routes() *gin.Engine {
 	// it became; CORS answers preflights before any route.
 	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
 	e.NoRoute(s.staticFiles)
+	e.HandleMethodNotAllowed = true // a route asked with a method it lacks answers 405 with Allow, as Prometheus does
+	e.NoMethod(methodNotAllowed)
 	guard := SameOriginGuard(s.self, s.originAllowed)
 	csrf := func(c *gin.Context) {
 		guard(c)
@@ -258,6 +260,12 @@ func (s *Server) routes() *gin.Engine {
 // securityEvent records a refused or suspicious request.
 func (s *Server) securityEvent(c *gin.Context, kind, action string) {
 	s.events.Record(c, kind, action)
+}
+
+// methodNotAllowed answers a known path asked with a method it does not
+// serve; gin has set the Allow header.
+func methodNotAllowed(c *gin.Context) {
+	abortWithError(c, http.StatusMethodNotAllowed, ErrorMethodNotAllowed, fmt.Errorf("%s is not allowed on %s (allowed: %s)", c.Request.Method, c.Request.URL.Path, c.Writer.Header().Get("Allow")))
 }
 
 func errNoRoute(c *gin.Context) error {

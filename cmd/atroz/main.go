@@ -25,7 +25,7 @@ import (
 // version and commit are stamped at build time with
 // -ldflags "-X main.version=... -X main.commit=...".
 var (
-	version = "dev"
+	version = "0.0.0-dev" // a semantic version, as Prometheus clients expect of buildinfo
 	commit  = "unknown"
 )
 
