@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -38,6 +40,8 @@ func (s *Server) promAPI(api *gin.RouterGroup) {
 		{"/metadata", s.metadata},
 		{"/status/buildinfo", s.buildInfo},
 		{"/format_query", formatQuery},
+		{"/query_exemplars", queryExemplars},
+		{"/status/runtimeinfo", s.runtimeInfo},
 	} {
 		api.GET(r.path, r.h)
 		api.POST(r.path, r.h)
@@ -219,6 +223,39 @@ func formatQuery(c *gin.Context) {
 		return
 	}
 	success(c, expr.Pretty(0), nil)
+}
+
+// queryExemplars answers Prometheus' /api/v1/query_exemplars, which
+// Grafana calls when a panel shows exemplars: AtroZ stores none, so a
+// valid request gets an empty list and a query that does not parse a 400.
+func queryExemplars(c *gin.Context) {
+	if err := c.Request.ParseForm(); err != nil {
+		badRequest(c, fmt.Errorf("parse form: %w", err))
+		return
+	}
+	if _, err := parser.NewParser(parser.Options{EnableExperimentalFunctions: true}).ParseExpr(c.Request.Form.Get("query")); err != nil {
+		badRequest(c, fmt.Errorf("invalid parameter \"query\": %w", err))
+		return
+	}
+	success(c, []struct{}{}, nil)
+}
+
+// runtimeInfo answers Prometheus' /api/v1/status/runtimeinfo with the
+// fields that mean something here.
+func (s *Server) runtimeInfo(c *gin.Context) {
+	success(c, gin.H{
+		"startTime":           s.started.UTC(),
+		"serverTime":          time.Now().UTC(),
+		"reloadConfigSuccess": true,
+		"lastConfigTime":      s.started.UTC(),
+		"corruptionCount":     0,
+		"goroutineCount":      runtime.NumGoroutine(),
+		"GOMAXPROCS":          runtime.GOMAXPROCS(0),
+		"GOMEMLIMIT":          debug.SetMemoryLimit(-1),
+		"GOGC":                os.Getenv("GOGC"),
+		"GODEBUG":             os.Getenv("GODEBUG"),
+		"storageRetention":    model.Duration(s.cfg.Retention).String(),
+	}, nil)
 }
 
 func badRequest(c *gin.Context, err error) {

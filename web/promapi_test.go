@@ -150,6 +150,10 @@ func TestPrometheusAPIEndpoints(t *testing.T) {
 	f("GET", "/api/v1/status/buildinfo", nil, 200, `"goVersion":"go1.`)
 	f("GET", "/api/v1/format_query", url.Values{"query": {`sum by(route)(rate(demo_requests_total{route="/a"}[5m]))`}}, 200, `"sum by (route) (rate(demo_requests_total{route=\"/a\"}[5m]))"`)
 	f("POST", "/api/v1/format_query", url.Values{"query": {`sum(`}}, 400, `bad_data: invalid parameter "query"`)
+	f("GET", "/api/v1/query_exemplars", url.Values{"query": {`demo_requests_total`}, "start": {"1"}, "end": {"2"}}, 200, `[]`)
+	f("POST", "/api/v1/query_exemplars", url.Values{"query": {`{`}}, 400, `bad_data: invalid parameter "query"`)
+	f("GET", "/api/v1/status/runtimeinfo", nil, 200, `"GOMAXPROCS":`)
+	f("GET", "/api/v1/status/runtimeinfo", nil, 200, `"reloadConfigSuccess":true`)
 	// Errors, in Prometheus' types and codes.
 	f("GET", "/api/v1/query", url.Values{"query": {`sum(`}}, 400, "bad_data: bad query")
 	f("GET", "/api/v1/query", nil, 400, "bad_data: query is required")
