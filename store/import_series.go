@@ -313,16 +313,23 @@ func (db *DB) longestRetentionDuration() time.Duration {
 	return time.Duration(db.longestRetention()) * time.Millisecond
 }
 
+// judge classifies sample j of p for either pass and counts it; a refused
+// sample is recorded, and ok is false for it and for one not to write.
+func (imp *importer) judge(sp *impSeries, p *piece, j int) (vd verdict, tier Tier, ok bool) {
+	vd, tier, err := imp.classify(sp, p.t[j], p.v[j])
+	if err != nil {
+		imp.refuse(sp, err, p, j)
+		return vd, tier, false
+	}
+	return vd, tier, imp.count(sp, vd, tier)
+}
+
 // check is the first pass's look at one sample: it judges it and plans.
 func (imp *importer) check(sp *impSeries, p *piece, j int) error {
 	t, v := p.t[j], p.v[j]
 	imp.res.Checked++
-	vd, tier, err := imp.classify(sp, t, v)
-	if err != nil {
-		imp.refuse(sp, err, p, j)
-		return nil
-	}
-	if !imp.count(sp, vd, tier) {
+	vd, tier, ok := imp.judge(sp, p, j)
+	if !ok {
 		return nil
 	}
 	imp.progress(imp.res.Checked)

@@ -55,12 +55,8 @@ func (imp *importer) write() (ImportResult, error) {
 // judged it, then written.
 func (imp *importer) store(sp *impSeries, p *piece, j int) error {
 	t, v := p.t[j], p.v[j]
-	vd, tier, err := imp.classify(sp, t, v)
-	if err != nil {
-		imp.refuse(sp, err, p, j)
-		return nil
-	}
-	if !imp.count(sp, vd, tier) {
+	vd, tier, ok := imp.judge(sp, p, j)
+	if !ok {
 		return nil
 	}
 	imp.progress(imp.res.Samples)
