@@ -52,6 +52,18 @@ func (ls *liveServer) api(t *testing.T, c *http.Client, method, path string, for
 	return resp.StatusCode, b
 }
 
+// seededAPI starts a live server holding seedSeries' data and returns it,
+// a client whose idle connections close with the test, and the seed's now.
+func seededAPI(t *testing.T) (*liveServer, *http.Client, time.Time) {
+	t.Helper()
+	ls := startLive(t, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	seedSeries(t, ls.db, now)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return ls, &http.Client{Timeout: 10 * time.Second, Transport: tr}, now
+}
+
 func seedSeries(t testing.TB, db *store.DB, now time.Time) {
 	t.Helper()
 	for _, route := range []string{"/a", "/b"} {
@@ -72,12 +84,7 @@ func seedSeries(t testing.TB, db *store.DB, now time.Time) {
 // source does (form body, unix-second start and end, step in seconds) and
 // checks the answer's shape field by field.
 func TestQueryRangeAsGrafana(t *testing.T) {
-	ls := startLive(t, slog.New(slog.DiscardHandler))
-	now := time.Now()
-	seedSeries(t, ls.db, now)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	ls, c, now := seededAPI(t)
 	start, end := now.Add(-20*time.Minute).Unix(), now.Unix()
 	code, body := ls.api(t, c, "POST", "/api/v1/query_range", url.Values{
 		"query": {`sum by (route) (rate(demo_requests_total[5m]))`},
@@ -120,12 +127,7 @@ func TestQueryRangeAsGrafana(t *testing.T) {
 }
 
 func TestPrometheusAPIEndpoints(t *testing.T) {
-	ls := startLive(t, slog.New(slog.DiscardHandler))
-	now := time.Now()
-	seedSeries(t, ls.db, now)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	ls, c, now := seededAPI(t)
 	f := func(method, path string, form url.Values, wantCode int, wantData string) {
 		t.Helper()
 		code, body := ls.api(t, c, method, path, form)
@@ -189,12 +191,7 @@ func TestMethodNotAllowed(t *testing.T) {
 // warning; max_source_resolution asks for rollups and the answer names
 // the tier; a value that is none of raw, auto or a duration is refused.
 func TestMaxSourceResolution(t *testing.T) {
-	ls := startLive(t, slog.New(slog.DiscardHandler))
-	now := time.Now()
-	seedSeries(t, ls.db, now)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	ls, c, now := seededAPI(t)
 	form := func(res string) url.Values {
 		v := url.Values{"query": {`max_over_time(demo_requests_total[5m])`}, "start": {fmt.Sprint(now.Add(-20 * time.Minute).Unix())}, "end": {fmt.Sprint(now.Unix())}, "step": {"60"}}
 		if res != "" {
