@@ -133,10 +133,11 @@ func (c *Collector) WritePrometheus(w io.Writer) {
 // While the data volume is full the store refuses the scrape with
 // store.ErrDiskFull; counters and histograms are cumulative, so the first
 // scrape after it catches up.
-func (c *Collector) Scrape() error {
+func (c *Collector) Scrape() (err error) {
 	c.scrapeMu.Lock()
 	defer c.scrapeMu.Unlock()
 	now := c.opts.Now()
+	defer func(began time.Time) { c.scraped.record(now, time.Since(began), err) }(time.Now())
 	c.sys.sample()
 	c.fresh.mark("host", now)
 	if err := c.db.Writable(); err != nil {

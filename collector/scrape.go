@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
+	"time"
 
 	"atroz/store"
 
@@ -29,6 +31,37 @@ type scrapeSeries struct {
 type scrapeState struct {
 	n      uint64 // scrapes so far
 	series map[string]*scrapeSeries
+	// last is the outcome of the last scrape, read without the scrape's lock.
+	last atomic.Pointer[ScrapeStatus]
+}
+
+// ScrapeStatus is the outcome of one self-scrape, as Prometheus reports a
+// target's last scrape.
+type ScrapeStatus struct {
+	// Time is when the scrape began.
+	Time time.Time
+	// Duration is how long it took.
+	Duration time.Duration
+	// Err is why it failed; nil when it succeeded.
+	Err error
+}
+
+// LastScrape returns the outcome of the last self-scrape, and false
+// before the first.
+func (c *Collector) LastScrape() (ScrapeStatus, bool) {
+	st := c.scraped.last.Load()
+	if st == nil {
+		return ScrapeStatus{}, false
+	}
+	return *st, true
+}
+
+// ScrapeInterval returns how often the collector scrapes itself.
+func (c *Collector) ScrapeInterval() time.Duration { return c.opts.ScrapeInterval }
+
+// record keeps the outcome of the scrape that began at start.
+func (st *scrapeState) record(start time.Time, took time.Duration, err error) {
+	st.last.Store(&ScrapeStatus{Time: start, Duration: took, Err: err})
 }
 
 // scrapeResult counts what one scrape appended and refused.

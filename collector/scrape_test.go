@@ -71,3 +71,42 @@ func TestScrapeMarksVanishedSeriesStale(t *testing.T) {
 		}
 	}
 }
+
+// TestLastScrape reports no scrape before the first, then the last one's
+// time and outcome: a refused sample makes it an error.
+func TestLastScrape(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(testNow.UnixMilli())
+	now := func() time.Time { return time.UnixMilli(clock.Load()) }
+	db, err := store.Open(filepath.Join(t.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	c := New(db, &Options{Now: now, DataDir: t.TempDir(), ScrapeInterval: 7 * time.Second})
+	if _, ok := c.LastScrape(); ok {
+		t.Fatal("a scrape reported before the first")
+	}
+	if c.ScrapeInterval() != 7*time.Second {
+		t.Errorf("interval: %s", c.ScrapeInterval())
+	}
+	if err := c.Scrape(); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := c.LastScrape()
+	if !ok || !st.Time.Equal(testNow) || st.Err != nil || st.Duration <= 0 {
+		t.Fatalf("after a good scrape: %+v, %v", st, ok)
+	}
+	// A sample at a time the series already holds with another value is refused.
+	c.AddWriter(func(w io.Writer) { fmt.Fprintln(w, `dup_total 1`, testNow.UnixMilli()) })
+	clock.Add(1000)
+	if err := c.Scrape(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(1000)
+	c.AddWriter(func(w io.Writer) { fmt.Fprintln(w, `dup_total 2`, testNow.UnixMilli()) })
+	err = c.Scrape()
+	if st, _ := c.LastScrape(); err == nil || st.Err == nil || st.Err.Error() != err.Error() {
+		t.Fatalf("after a refused sample: %+v, scrape error %v", st, err)
+	}
+}
