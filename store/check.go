@@ -32,7 +32,6 @@ func (db *DB) Check() error {
 		checkRollupStates(tx, ids, &p)
 		checkHeads(tx, ids, &p)
 		checkWAL(tx, ids, &p)
-		checkTokens(tx, &p)
 		return nil
 	})
 	return errors.Join(append(p.errs, err)...)
@@ -166,15 +165,6 @@ func checkHeads(tx *bolt.Tx, ids map[uint64]bool, p *problems) {
 		}
 		if err != nil {
 			p.add(fmt.Errorf("checkpointed head %x: %w", k, err))
-		}
-		return nil
-	})
-}
-
-func checkTokens(tx *bolt.Tx, p *problems) {
-	_ = tx.Bucket(bTokens).ForEach(func(k, v []byte) error {
-		if _, _, err := decodeTokenRecord(v); err != nil {
-			p.add(fmt.Errorf("token %q: %w", k, err))
 		}
 		return nil
 	})

@@ -24,8 +24,6 @@ type DB struct {
 	idx  *index
 	log  *slog.Logger
 
-	tokens tokenSet // what VerifyToken reads
-
 	// readBufs holds the buffers Readers copy chunks into, handed back by
 	// Reader.Close, so a query allocates none once others have run.
 	readBufs sync.Pool

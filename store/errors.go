@@ -42,15 +42,6 @@ var (
 	// ErrCorrupt is returned when on-disk data cannot be decoded.
 	ErrCorrupt = errors.New("corrupt data")
 
-	// ErrInvalidTokenName is returned by CreateToken when a name is not 1 to 64 ASCII letters, digits, '_', '.' or '-' starting with a letter or digit.
-	ErrInvalidTokenName = errors.New("invalid token name")
-
-	// ErrTokenExists is returned by CreateToken when a token of that name exists already.
-	ErrTokenExists = errors.New("token exists")
-
-	// ErrTokenNotFound is returned by RevokeToken when no token has that name.
-	ErrTokenNotFound = errors.New("token not found")
-
 	// ErrNotStore is returned by Open when the file is not a bbolt database, is truncated, or is not an AtroZ store.
 	ErrNotStore = errors.New("not an AtroZ data file")
 )

@@ -11,7 +11,7 @@ import (
 )
 
 // load brings the schema up to date, then rebuilds the in-memory state:
-// the series, the ingest tokens, where each series' flushed data ends, and
+// the series, where each series' flushed data ends, and
 // the heads from the WAL.
 func (db *DB) load() error {
 	if _, err := migrations.Upgrade(db.bolt); err != nil {
@@ -22,9 +22,6 @@ func (db *DB) load() error {
 	}
 	return db.view(func(tx *bolt.Tx) error {
 		if err := db.loadSeries(tx); err != nil {
-			return err
-		}
-		if err := db.loadTokens(tx); err != nil {
 			return err
 		}
 		db.loadPersisted(tx)

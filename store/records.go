@@ -18,11 +18,22 @@ const (
 	RecordAlertState RecordKind = iota
 	// RecordSilence holds silences, keyed by ID.
 	RecordSilence
+	// RecordUser holds dashboard users, keyed by name, in the users bucket
+	// that data files have always had.
+	RecordUser
+	// RecordToken holds API tokens, keyed by name, in the tokens bucket
+	// that data files have always had.
+	RecordToken
 )
 
 func (k RecordKind) bucket() []byte {
-	if k == RecordSilence {
+	switch k {
+	case RecordSilence:
 		return bSilences
+	case RecordUser:
+		return bUsers
+	case RecordToken:
+		return bTokens
 	}
 	return bAlertState
 }
@@ -56,6 +67,18 @@ func (db *DB) WriteRecords(kind RecordKind, put map[string][]byte, del []string)
 // DeleteRecord removes key; a missing key is no error.
 func (db *DB) DeleteRecord(kind RecordKind, key string) error {
 	return db.WriteRecords(kind, nil, []string{key})
+}
+
+// Record returns a copy of the record of kind under key, or nil when there is none.
+func (db *DB) Record(kind RecordKind, key string) ([]byte, error) {
+	var out []byte
+	err := db.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(kind.bucket()).Get([]byte(key)); v != nil {
+			out = append([]byte{}, v...)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Records calls fn with every record of kind, in key order, until fn returns false.

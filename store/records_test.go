@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestRecordsAndAlertEvents(t *testing.T) {
@@ -47,5 +49,32 @@ func TestRecordsAndAlertEvents(t *testing.T) {
 	_ = db2.Records(RecordSilence, func(k string, v []byte) bool { got = append(got, k); return false })
 	if fmt.Sprint(got) != "[a]" {
 		t.Fatalf("after reopen, stopping at the first: %v", got)
+	}
+}
+
+// TestUserAndTokenRecords checks that users and tokens land in the users
+// and tokens buckets every data file has had since schema 2, and that
+// Record reads one back.
+func TestUserAndTokenRecords(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "r.db"), &testClock{baseTime}, nil)
+	_ = db.PutRecord(RecordUser, "ana", []byte("u"))
+	_ = db.PutRecord(RecordToken, "api", []byte("t"))
+	err := db.view(func(tx *bolt.Tx) error {
+		if got := string(tx.Bucket(bUsers).Get([]byte("ana"))); got != "u" {
+			t.Errorf("users bucket holds %q", got)
+		}
+		if got := string(tx.Bucket(bTokens).Get([]byte("api"))); got != "t" {
+			t.Errorf("tokens bucket holds %q", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Record(RecordToken, "api"); err != nil || string(v) != "t" {
+		t.Errorf("Record(token api) = %q, %v", v, err)
+	}
+	if v, err := db.Record(RecordUser, "api"); err != nil || v != nil {
+		t.Errorf("Record(user api) = %q, %v; want nil", v, err)
 	}
 }

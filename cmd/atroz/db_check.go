@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"atroz/auth"
 	"atroz/store"
 )
 
@@ -18,7 +20,7 @@ type DBCheckCommand struct {
 // found, failing.
 func (c *DBCheckCommand) Run(_ context.Context, args []string) error {
 	return c.withExistingStore(c.flagSet("db check", c.Usage), args, func(cfg *Config, db *store.DB) error {
-		if err := db.Check(); err != nil {
+		if err := errors.Join(db.Check(), auth.Check(db)); err != nil {
 			n := printProblems(c.Stdout, err)
 			return fmt.Errorf("check %s: %d problem(s) found", cfg.StorePath(), n)
 		}
@@ -39,8 +41,8 @@ func printProblems(w io.Writer, err error) int {
 
 // Usage prints the command's help on Stderr.
 func (c *DBCheckCommand) Usage() {
-	fmt.Fprint(c.Stderr, `Verify that every series, chunk, rollup and log record of the store decodes
-and agrees with the others. Prints "ok", or each problem and exits 1.
+	fmt.Fprint(c.Stderr, `Verify that every series, chunk, rollup, log, user and token record of the
+store decodes and agrees with the others. Prints "ok", or each problem and exits 1.
 
 Usage:
 
