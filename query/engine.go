@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // Options configure an Engine. Zero fields take the documented defaults.
@@ -101,6 +102,7 @@ func New(db *store.DB, opts *Options) *Engine {
 			LookbackDelta:        o.LookbackDelta,
 			EnableAtModifier:     true,
 			EnableNegativeOffset: true,
+			EnablePerStepStats:   true, // computed only for queries that ask (WithStats)
 			Parser:               p,
 		}),
 		raw:    NewQueryable(db, ResolutionRaw),
@@ -128,12 +130,13 @@ func (e *Engine) InstantAt(ctx context.Context, qs string, ts time.Time, res Res
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
 	qs = e.forRollups(expr, qs, ts, ts, 0, res)
-	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), nil, qs, ts)
+	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, ts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
 	defer q.Close()
 	r := q.Exec(ctx)
+	keepStats(ctx, q)
 	if r.Err != nil {
 		return nil, r.Warnings, r.Err
 	}
@@ -156,7 +159,7 @@ func (e *Engine) RangeAt(ctx context.Context, qs string, start, end time.Time, s
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
-	canCache := cacheableExpr(expr) // before the rewrite, which adds no @
+	canCache := cacheableExpr(expr) && statsOf(ctx) == nil // before the rewrite, which adds no @; statistics describe one whole evaluation
 	run := e.forRollups(expr, qs, start, end, step, res)
 	return e.cachedRange(ctx, run, canCache, start, end, step, res)
 }
@@ -195,12 +198,13 @@ func (e *Engine) checkRange(start, end time.Time, step time.Duration) error {
 
 // evalRange runs a range query through the engine.
 func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time, step time.Duration, res Resolution) (promql.Matrix, annotations.Annotations, error) {
-	q, err := e.eng.NewRangeQuery(ctx, e.raw.at(res), nil, qs, start, end, step)
+	q, err := e.eng.NewRangeQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, start, end, step)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
 	defer q.Close()
 	r := q.Exec(ctx)
+	keepStats(ctx, q)
 	if r.Err != nil {
 		return nil, r.Warnings, r.Err
 	}
@@ -209,6 +213,46 @@ func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time,
 		return nil, r.Warnings, err
 	}
 	return detach(m).(promql.Matrix), r.Warnings, nil
+}
+
+// Stats receives the statistics of a query run with a context from
+// WithStats: Prometheus' timings and sample counts, per step too when asked.
+type Stats struct {
+	perStep bool
+	// Result is the statistics as Prometheus' API renders them; nil until
+	// a query has run.
+	Result stats.QueryStats
+}
+
+type statsKey struct{}
+
+// WithStats returns ctx asking the queries run with it for their
+// statistics, which land in the returned Stats; perStep adds the samples
+// of each step, as Prometheus' stats=all does. A range query asked for
+// them is evaluated whole, bypassing the result cache.
+func WithStats(ctx context.Context, perStep bool) (context.Context, *Stats) {
+	st := &Stats{perStep: perStep}
+	return context.WithValue(ctx, statsKey{}, st), st
+}
+
+func statsOf(ctx context.Context) *Stats {
+	st, _ := ctx.Value(statsKey{}).(*Stats)
+	return st
+}
+
+// queryOpts returns the engine's options for a query run with ctx.
+func queryOpts(ctx context.Context) promql.QueryOpts {
+	if st := statsOf(ctx); st != nil {
+		return promql.NewPrometheusQueryOpts(st.perStep, 0, nil)
+	}
+	return nil
+}
+
+// keepStats hands q's statistics to the Stats ctx carries, if any.
+func keepStats(ctx context.Context, q promql.Query) {
+	if st := statsOf(ctx); st != nil {
+		st.Result = stats.NewQueryStats(q.Stats())
+	}
 }
 
 // detach copies a result's points out of the engine's pools, which Close
