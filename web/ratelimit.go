@@ -1,25 +1,18 @@
 package web
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
-	"github.com/ulule/limiter/v3/drivers/store/common"
-	"github.com/ulule/limiter/v3/drivers/store/memory"
-	limredis "github.com/ulule/limiter/v3/drivers/store/redis"
 )
 
 // ErrorRateLimited is the error type of a 429 answer to a client over its
@@ -37,18 +30,33 @@ const (
 	RateClassIngest = "ingest"
 )
 
-// Default requests per minute per client for each class.
+// Default requests per minute of each budget.
 const (
-	DefaultRateLimitAPI    = 100
-	DefaultRateLimitAuth   = 20
+	// DefaultRateLimitAPI is an anonymous client IP's on the API.
+	DefaultRateLimitAPI = 100
+	// DefaultRateLimitAuth is a client IP's on logins.
+	DefaultRateLimitAuth = 20
+	// DefaultRateLimitIngest is an anonymous client IP's on beacons and ingest.
 	DefaultRateLimitIngest = 6000
+	// DefaultRateLimitUser is a user's, or a token's, on the API: 100 a
+	// second. One person switching the overview's range every second (18
+	// calls each) is 1,080 a minute and a Grafana dashboard of 30 panels
+	// refreshing every 5 s about 500 with its label lookups, so five such
+	// people on one account, or a dozen viewers behind one Grafana token,
+	// fit, while a runaway script is still stopped.
+	DefaultRateLimitUser = 6000
+	// DefaultRateLimitIngestToken is an ingest token's on beacons and
+	// ingest: 20,000 a second, twice the reliability suite's 10,000
+	// beacons a second plus its 20 batches.
+	DefaultRateLimitIngestToken = 1_200_000
+	// DefaultRateLimitMaxCounters is how many counters each budget keeps in
+	// memory at most: about 200 bytes each, so 10 MB a budget.
+	DefaultRateLimitMaxCounters = 50_000
 )
 
 const (
-	// ratePeriod is the window every class counts over.
+	// ratePeriod is the default window every budget counts over.
 	ratePeriod = time.Minute
-	// rateKeyPrefix namespaces the counters in a shared Redis.
-	rateKeyPrefix = "atroz_ratelimit"
 	// ipv6ClientBits is the prefix an IPv6 client is counted by: one
 	// subscriber usually holds a whole /64, and counting single addresses
 	// would give them 2^64 buckets.
@@ -56,14 +64,45 @@ const (
 )
 
 // RateLimitOptions configures a RateLimiter. Zero fields mean the default.
+//
+// Each request is charged to one budget, chosen by its route's class and
+// its principal: an anonymous request is counted per client IP (per /64 for
+// IPv6), a user or token per name. Logins are always counted per IP. A
+// request that presents an Authorization header that identified no one is
+// charged to its IP's anonymous API budget whatever its route, so guessing
+// tokens is as slow as the anonymous API allows.
 type RateLimitOptions struct {
-	// APIPerMinute is the api class's requests per minute per client. Default 100.
+	// APIPerMinute is an anonymous client IP's API requests per minute.
+	// Default 100.
 	APIPerMinute int64
-	// AuthPerMinute is the auth class's requests per minute per client. Default 20.
+	// AuthPerMinute is a client IP's login, refresh and logout requests per
+	// minute, whoever it is. Default 20.
 	AuthPerMinute int64
-	// IngestPerMinute is the ingest class's requests per minute per client.
+	// IngestPerMinute is the beacons and ingest requests per minute of a
+	// client IP without an ingest token, browsers' beacons above all.
 	// Default 6000.
 	IngestPerMinute int64
+	// UserPerMinute is each user's, and each token's, API requests per
+	// minute, wherever they come from. Default 6000, sized for dashboards
+	// and Grafana.
+	UserPerMinute int64
+	// IngestTokenPerMinute is each ingest token's beacons and ingest
+	// requests per minute, wherever they come from. Default 1,200,000,
+	// sized for pipelines and load tests.
+	IngestTokenPerMinute int64
+	// Window is the period every budget counts over; a budget of n a minute
+	// allows n×Window/1m (rounded up) per window. Default one minute;
+	// between a second and a minute.
+	Window time.Duration
+	// MaxCounters bounds the memory store: each of the five budgets keeps at
+	// most this many live counters. A request whose counter would be one
+	// more is charged to its budget's one shared overflow counter until
+	// expired counters are swept; no live counter is evicted, so a flood of
+	// new addresses neither grows memory nor resets anyone's count, and
+	// users and tokens, whose budgets only credentials can enter, are not
+	// touched by it. Default 50,000 (about 10 MB a budget). Redis ignores
+	// it: its keys expire with their window.
+	MaxCounters int64
 	// RedisURL (redis://, rediss:// or unix://) keeps the counters in Redis,
 	// shared by every AtroZ behind the same load balancer. Empty keeps them
 	// in this process's memory.
@@ -85,18 +124,43 @@ func (o RateLimitOptions) Validate() error {
 		{"APIPerMinute", o.APIPerMinute},
 		{"AuthPerMinute", o.AuthPerMinute},
 		{"IngestPerMinute", o.IngestPerMinute},
+		{"UserPerMinute", o.UserPerMinute},
+		{"IngestTokenPerMinute", o.IngestTokenPerMinute},
+		{"MaxCounters", o.MaxCounters},
 	} {
 		if f.n < 0 {
 			return fmt.Errorf("rate limit: %s must not be negative, got %d", f.name, f.n)
 		}
 	}
+	if o.Window != 0 && (o.Window < time.Second || o.Window > time.Minute) {
+		return fmt.Errorf("rate limit: Window must be between 1s and 1m, got %s", o.Window)
+	}
 	return nil
 }
 
-// RateLimiter counts requests per client IP and class and refuses those over
-// the class's limit.
+// budget is one limit and its counters.
+type budget struct {
+	lim *limiter.Limiter
+	// perMinute is the limit as configured, for messages.
+	perMinute int64
+}
+
+// classBudgets are the budgets a class charges each kind of principal to;
+// nil charges that kind per client IP like an anonymous request.
+type classBudgets struct {
+	class       string
+	anonymous   *budget
+	user, token *budget
+	// badCredentials is the anonymous API budget, charged for credentials
+	// that identified no one; nil for logins, whose own budget is lower.
+	badCredentials *budget
+}
+
+// RateLimiter counts requests per principal and class and refuses those
+// over their budget.
 type RateLimiter struct {
-	classes   map[string]*limiter.Limiter
+	classes   map[string]*classBudgets
+	stores    []*memoryRateStore // one a budget, without Redis
 	onLimited func(*gin.Context, string)
 	log       *slog.Logger
 	closeOnce sync.Once
@@ -110,23 +174,52 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	store, closeFn, err := newRateStore(o.RedisURL)
-	if err != nil {
-		return nil, err
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &RateLimiter{classes: map[string]*limiter.Limiter{}, onLimited: o.OnLimited, log: log, closeFn: closeFn}
-	for class, n := range map[string]int64{
-		RateClassAPI:    orDefaultInt(o.APIPerMinute, DefaultRateLimitAPI),
-		RateClassAuth:   orDefaultInt(o.AuthPerMinute, DefaultRateLimitAuth),
-		RateClassIngest: orDefaultInt(o.IngestPerMinute, DefaultRateLimitIngest),
-	} {
-		r.classes[class] = limiter.New(store, limiter.Rate{Period: ratePeriod, Limit: n})
+	r := &RateLimiter{onLimited: o.OnLimited, log: log, closeFn: func() error { return nil }}
+	window := o.Window
+	if window == 0 {
+		window = ratePeriod
+	}
+	newBudget := func(perMinute int64) *budget {
+		return &budget{lim: limiter.New(r.store(window, o.MaxCounters), limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}), perMinute: perMinute}
+	}
+	if o.RedisURL != "" {
+		s, closeFn, err := newRedisRateStore(o.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		r.closeFn = closeFn
+		newBudget = func(perMinute int64) *budget {
+			return &budget{lim: limiter.New(s, limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}), perMinute: perMinute}
+		}
+	}
+	api := newBudget(orDefaultInt(o.APIPerMinute, DefaultRateLimitAPI))
+	user := newBudget(orDefaultInt(o.UserPerMinute, DefaultRateLimitUser))
+	r.classes = map[string]*classBudgets{
+		RateClassAPI:  {class: RateClassAPI, anonymous: api, user: user, token: user, badCredentials: api},
+		RateClassAuth: {class: RateClassAuth, anonymous: newBudget(orDefaultInt(o.AuthPerMinute, DefaultRateLimitAuth))},
+		RateClassIngest: {class: RateClassIngest, anonymous: newBudget(orDefaultInt(o.IngestPerMinute, DefaultRateLimitIngest)),
+			token: newBudget(orDefaultInt(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), badCredentials: api},
 	}
 	return r, nil
+}
+
+// store returns a new memory store for one budget.
+func (r *RateLimiter) store(window time.Duration, maxCounters int64) *memoryRateStore {
+	s := newMemoryRateStore(window, orDefaultInt(maxCounters, DefaultRateLimitMaxCounters))
+	r.stores = append(r.stores, s)
+	return s
+}
+
+// perWindow is the limit per window of a budget of n a minute, at least 1.
+func perWindow(n int64, window time.Duration) int64 {
+	if window == time.Minute {
+		return n
+	}
+	return max(1, int64(math.Ceil(float64(n)*window.Seconds()/60)))
 }
 
 // Close closes the Redis connections; the memory store needs no closing.
@@ -136,20 +229,23 @@ func (r *RateLimiter) Close() error {
 	return r.closeErr
 }
 
-// Middleware counts each request against class for its client IP
-// (c.ClientIP(), so X-Forwarded-For counts only from trusted proxies). It sets
-// RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds) on every
-// answer and refuses a request over the limit with 429 and Retry-After. An
-// unknown class answers 500, so a wiring mistake shows on the first request.
+// Middleware charges each request to the budget of class for its principal
+// (see RateLimitOptions): a user's or token's by name, an anonymous one's
+// by client IP (c.ClientIP(), so X-Forwarded-For counts only from trusted
+// proxies). It sets RateLimit-Limit, RateLimit-Remaining and
+// RateLimit-Reset (seconds) on every answer and refuses a request over the
+// limit with 429 and Retry-After. An unknown class answers 500, so a wiring
+// mistake shows on the first request.
 func (r *RateLimiter) Middleware(class string) gin.HandlerFunc {
-	lim, ok := r.classes[class]
+	cb, ok := r.classes[class]
 	if !ok {
 		return func(c *gin.Context) {
 			abortWithError(c, http.StatusInternalServerError, ErrorInternal, fmt.Errorf("rate limit class %q is not configured", class))
 		}
 	}
 	return func(c *gin.Context) {
-		lc, err := lim.Get(c.Request.Context(), class+":"+rateKey(c.ClientIP()))
+		b, key, who := cb.charge(c)
+		lc, err := b.lim.Get(c.Request.Context(), key)
 		if err != nil {
 			r.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "rate limit store failed; request let through",
 				slog.String("event_type", "security"), slog.String("class", class), slog.String("error", err.Error()))
@@ -162,21 +258,39 @@ func (r *RateLimiter) Middleware(class string) gin.HandlerFunc {
 		h.Set("RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
 		h.Set("RateLimit-Reset", reset)
 		if lc.Reached {
-			r.refuse(c, class, lc.Limit, reset)
+			r.refuse(c, class, b, who, reset)
 			return
 		}
 		c.Next()
 	}
 }
 
-// refuse answers 429 to a client over class's limit.
-func (r *RateLimiter) refuse(c *gin.Context, class string, limit int64, reset string) {
+// charge returns the budget the request is charged to, its counter's key
+// (class:kind:name, so a user named like an address never shares an
+// address's counter) and who it counts, for the refusal's message.
+func (cb *classBudgets) charge(c *gin.Context) (*budget, string, string) {
+	p := principalOf(c)
+	switch {
+	case p.kind == principalUser && cb.user != nil:
+		return cb.user, cb.class + ":user:" + p.name, "user " + p.name
+	case p.kind == principalToken && cb.token != nil:
+		return cb.token, cb.class + ":token:" + p.name, "token " + p.name
+	}
+	ip := rateKey(c.ClientIP())
+	if p.kind == principalAnonymous && cb.badCredentials != nil && c.GetHeader("Authorization") != "" {
+		return cb.badCredentials, RateClassAPI + ":ip:" + ip, "client " + ip + " (credentials not accepted)"
+	}
+	return cb.anonymous, cb.class + ":ip:" + ip, "client " + ip
+}
+
+// refuse answers 429 to a request over its budget.
+func (r *RateLimiter) refuse(c *gin.Context, class string, b *budget, who, reset string) {
 	c.Header("Retry-After", reset)
 	if r.onLimited != nil {
 		r.onLimited(c, class)
 	}
 	abortWithError(c, http.StatusTooManyRequests, ErrorRateLimited,
-		fmt.Errorf("rate limit of %d requests per minute exceeded; retry after %s s", limit, reset))
+		fmt.Errorf("rate limit of %d requests per minute exceeded for %s; retry after %s s", b.perMinute, who, reset))
 }
 
 // secondsUntil is the whole seconds until the Unix time reset, at least 1:
@@ -204,82 +318,4 @@ func orDefaultInt(n, def int64) int64 {
 		return def
 	}
 	return n
-}
-
-// newRateStore returns the Redis store when redisURL is set, the memory
-// store otherwise, and the function that releases it.
-func newRateStore(redisURL string) (limiter.Store, func() error, error) {
-	if redisURL == "" {
-		return newMemoryRateStore(ratePeriod), func() error { return nil }, nil
-	}
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		// url.Error quotes the whole URL, password included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, nil, fmt.Errorf("rate limit: RedisURL: %w", err)
-	}
-	client := redis.NewClient(opt)
-	s, err := limredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: rateKeyPrefix})
-	if err != nil {
-		_ = client.Close()
-		return nil, nil, fmt.Errorf("rate limit: redis store at %s: %w", opt.Addr, err)
-	}
-	return s, client.Close, nil
-}
-
-// memoryRateStore is limiter's in-memory counter cache, swept of expired
-// counters by the request that finds a sweep due. The library's own store
-// sweeps from a goroutine that stops only when the garbage collector
-// finalises the store; this one starts none, so it needs no closing.
-type memoryRateStore struct {
-	cache    *memory.CacheWrapper
-	interval time.Duration
-	next     atomic.Int64 // Unix nanoseconds of the next sweep
-}
-
-// newMemoryRateStore returns a store whose expired counters are dropped
-// every interval.
-func newMemoryRateStore(interval time.Duration) *memoryRateStore {
-	s := &memoryRateStore{cache: memory.NewCache(0), interval: interval}
-	s.next.Store(time.Now().Add(interval).UnixNano())
-	return s
-}
-
-// sweepIfDue drops expired counters when a sweep is due. Of the requests
-// that find it due, one sweeps; sync.Map's Range takes no global lock, so
-// the others go on counting meanwhile.
-func (s *memoryRateStore) sweepIfDue(now time.Time) {
-	next := s.next.Load()
-	if now.UnixNano() < next || !s.next.CompareAndSwap(next, now.Add(s.interval).UnixNano()) {
-		return
-	}
-	s.cache.Clean()
-}
-
-// Get increments key's counter and returns its state.
-func (s *memoryRateStore) Get(ctx context.Context, key string, rate limiter.Rate) (limiter.Context, error) {
-	return s.Increment(ctx, key, 1, rate)
-}
-
-// Peek returns key's state without counting.
-func (s *memoryRateStore) Peek(_ context.Context, key string, rate limiter.Rate) (limiter.Context, error) {
-	n, exp := s.cache.Get(key, rate.Period)
-	return common.GetContextFromState(time.Now(), rate, exp, n), nil
-}
-
-// Reset sets key's counter to zero.
-func (s *memoryRateStore) Reset(_ context.Context, key string, rate limiter.Rate) (limiter.Context, error) {
-	n, exp := s.cache.Reset(key, rate.Period)
-	return common.GetContextFromState(time.Now(), rate, exp, n), nil
-}
-
-// Increment adds count to key's counter and returns its state.
-func (s *memoryRateStore) Increment(_ context.Context, key string, count int64, rate limiter.Rate) (limiter.Context, error) {
-	now := time.Now()
-	s.sweepIfDue(now)
-	n, exp := s.cache.Increment(key, count, rate.Period)
-	return common.GetContextFromState(now, rate, exp, n), nil
 }
