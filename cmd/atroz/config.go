@@ -383,10 +383,8 @@ func (c *Config) WebConfig(version string) web.Config {
 		SlowRequest:       c.SlowRequestThreshold,
 		TruncateIPs:       c.GDPREnabled,
 		Query:             c.QueryOptions(),
-		RateLimits: web.RateLimitOptions{
-			APIPerMinute: int64(c.Security.RateLimitPerMinute), AuthPerMinute: int64(c.Security.RateLimitAuthPerMinute), IngestPerMinute: int64(c.Security.RateLimitIngestPerMinute), RedisURL: c.Security.RedisURL,
-		},
-		Retention: time.Duration(c.RetentionDays) * 24 * time.Hour,
+		RateLimits:        c.Security.rateLimitOptions(),
+		Retention:         time.Duration(c.RetentionDays) * 24 * time.Hour,
 	}
 }
 

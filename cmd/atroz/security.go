@@ -25,11 +25,23 @@ type SecurityConfig struct {
 	JWTExpirationMinutes int
 	// TLSCertFile and TLSKeyFile serve HTTPS (TLS 1.2+) directly.
 	TLSCertFile, TLSKeyFile string
-	// RateLimitPerMinute and RateLimitAuthPerMinute limit each client IP on the API and on logins.
-	RateLimitPerMinute, RateLimitAuthPerMinute int
-	// RateLimitIngestPerMinute limits each client IP on beacons and ingest
-	// (RATE_LIMIT_INGEST_PER_MINUTE). Default 6000.
+	// RateLimitPerMinute limits each client IP's anonymous API requests
+	// (RATE_LIMIT_PER_MINUTE). Default 100.
+	RateLimitPerMinute int
+	// RateLimitAuthPerMinute limits each client IP's logins
+	// (RATE_LIMIT_AUTH_PER_MINUTE). Default 20.
+	RateLimitAuthPerMinute int
+	// RateLimitIngestPerMinute limits each client IP's beacons and ingest
+	// without an ingest token (RATE_LIMIT_INGEST_PER_MINUTE). Default 6000.
 	RateLimitIngestPerMinute int
+	// RateLimitUserPerMinute limits each user's and each token's API
+	// requests, from wherever they come (RATE_LIMIT_USER_PER_MINUTE).
+	// Default 6000: dashboards and Grafana.
+	RateLimitUserPerMinute int
+	// RateLimitIngestTokenPerMinute limits each ingest token's beacons and
+	// ingest (RATE_LIMIT_INGEST_TOKEN_PER_MINUTE). Default 1,200,000:
+	// pipelines and load tests.
+	RateLimitIngestTokenPerMinute int
 	// RedisURL shares rate limits between instances (REDIS_URL).
 	RedisURL string
 	// HTTPRedirectAddr, with TLS, also listens for plain HTTP there and
@@ -38,7 +50,11 @@ type SecurityConfig struct {
 }
 
 func defaultSecurityConfig() SecurityConfig {
-	return SecurityConfig{JWTAlgorithm: "HS256", JWTExpirationMinutes: 30, RateLimitPerMinute: 100, RateLimitAuthPerMinute: 20, RateLimitIngestPerMinute: 6000}
+	return SecurityConfig{
+		JWTAlgorithm: "HS256", JWTExpirationMinutes: 30,
+		RateLimitPerMinute: web.DefaultRateLimitAPI, RateLimitAuthPerMinute: web.DefaultRateLimitAuth, RateLimitIngestPerMinute: web.DefaultRateLimitIngest,
+		RateLimitUserPerMinute: web.DefaultRateLimitUser, RateLimitIngestTokenPerMinute: web.DefaultRateLimitIngestToken,
+	}
 }
 
 func (s *SecurityConfig) settings() []setting {
@@ -50,9 +66,11 @@ func (s *SecurityConfig) settings() []setting {
 		{"jwt-expiration-minutes", "lifetime of a login token", &s.JWTExpirationMinutes},
 		{"tls-cert-file", "certificate (PEM) to serve HTTPS with", &s.TLSCertFile},
 		{"tls-key-file", "private key (PEM) of the certificate", &s.TLSKeyFile},
-		{"rate-limit-per-minute", "API requests per client IP per minute", &s.RateLimitPerMinute},
+		{"rate-limit-per-minute", "anonymous API requests per client IP per minute", &s.RateLimitPerMinute},
 		{"rate-limit-auth-per-minute", "login attempts per client IP per minute", &s.RateLimitAuthPerMinute},
-		{"rate-limit-ingest-per-minute", "beacon and ingest requests per client IP per minute", &s.RateLimitIngestPerMinute},
+		{"rate-limit-ingest-per-minute", "beacon and ingest requests per client IP per minute, without an ingest token", &s.RateLimitIngestPerMinute},
+		{"rate-limit-user-per-minute", "API requests per user or token per minute", &s.RateLimitUserPerMinute},
+		{"rate-limit-ingest-token-per-minute", "beacon and ingest requests per ingest token per minute", &s.RateLimitIngestTokenPerMinute},
 		{"redis-url", "Redis URL to share rate limits between instances", &s.RedisURL},
 		{"http-redirect-addr", "with TLS, a plain-HTTP address answering 308 to HTTPS", &s.HTTPRedirectAddr},
 	}
@@ -72,10 +90,38 @@ func (s *SecurityConfig) validate(production bool, origins, proxies string) []er
 	check(s.JWTSecretKey != "" && len(s.JWTSecretKey) < 32, "JWT_SECRET_KEY", "must be at least 32 bytes, got %d", len(s.JWTSecretKey))
 	check(s.JWTExpirationMinutes < 1 || s.JWTExpirationMinutes > 24*60, "JWT_EXPIRATION_MINUTES", "must be between 1 and 1440, got %d", s.JWTExpirationMinutes)
 	check((s.TLSCertFile == "") != (s.TLSKeyFile == ""), "TLS_CERT_FILE", "needs TLS_KEY_FILE and the other way round")
-	check(s.RateLimitPerMinute < 1 || s.RateLimitAuthPerMinute < 1 || s.RateLimitIngestPerMinute < 1, "RATE_LIMIT_PER_MINUTE", "limits must be at least 1 a minute")
+	for _, l := range s.rateLimits() {
+		check(*l.n < 1, l.env, "must be at least 1 a minute, got %d", *l.n)
+	}
 	check(slices.Contains(splitList(origins), "*"), "ALLOWED_ORIGINS", "must list origins; * would let any site use logged-in sessions")
 	check(production && s.TLSCertFile == "" && strings.TrimSpace(proxies) == "", "TLS_CERT_FILE", "production needs HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy")
 	return errs
+}
+
+// rateLimit is one rate-limit setting and its environment variable.
+type rateLimit struct {
+	env string
+	n   *int
+}
+
+// rateLimits lists the rate-limit settings.
+func (s *SecurityConfig) rateLimits() []rateLimit {
+	return []rateLimit{
+		{"RATE_LIMIT_PER_MINUTE", &s.RateLimitPerMinute},
+		{"RATE_LIMIT_AUTH_PER_MINUTE", &s.RateLimitAuthPerMinute},
+		{"RATE_LIMIT_INGEST_PER_MINUTE", &s.RateLimitIngestPerMinute},
+		{"RATE_LIMIT_USER_PER_MINUTE", &s.RateLimitUserPerMinute},
+		{"RATE_LIMIT_INGEST_TOKEN_PER_MINUTE", &s.RateLimitIngestTokenPerMinute},
+	}
+}
+
+// rateLimitOptions maps the rate-limit settings to the server's.
+func (s *SecurityConfig) rateLimitOptions() web.RateLimitOptions {
+	return web.RateLimitOptions{
+		APIPerMinute: int64(s.RateLimitPerMinute), AuthPerMinute: int64(s.RateLimitAuthPerMinute),
+		IngestPerMinute: int64(s.RateLimitIngestPerMinute), UserPerMinute: int64(s.RateLimitUserPerMinute),
+		IngestTokenPerMinute: int64(s.RateLimitIngestTokenPerMinute), RedisURL: s.RedisURL,
+	}
 }
 
 // authConfig builds the login settings, keeping a random development key in dataDir.
