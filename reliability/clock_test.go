@@ -3,6 +3,7 @@
 package reliability
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"atroz/auth"
 	"atroz/collector"
+	"atroz/query"
 	"atroz/store"
 	"atroz/web"
 )
@@ -41,12 +44,17 @@ func TestClockSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := db.CreateToken("clock")
+	users, err := auth.Open(db, &auth.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := users.CreateToken("clock", auth.ScopeIngest, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	col := collector.New(db, &collector.Options{Now: clk.Now, DataDir: t.TempDir()})
-	srv, err := web.New(web.Config{Development: true, Auth: web.AuthConfig{Secret: []byte("a clock test secret of 32 bytes or more")}}, db, col, slog.New(slog.DiscardHandler))
+	deps := web.Deps{Store: db, Collector: col, Auth: users, Query: query.New(db, nil)}
+	srv, err := web.New(web.Config{Development: true, Auth: web.AuthConfig{Secret: []byte("a clock test secret of 32 bytes or more")}}, deps, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +118,7 @@ func TestClockSteps(t *testing.T) {
 	}
 
 	hs.Close()
-	if err := srv.Close(); err != nil {
+	if err := errors.Join(srv.Close(), users.Close()); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

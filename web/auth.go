@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	"atroz/store"
+	"atroz/auth"
 
 	jwt "github.com/appleboy/gin-jwt/v2"
 	"github.com/gin-gonic/gin"
@@ -45,18 +44,18 @@ const (
 	claimID       = "jti"
 )
 
-// auth is the login machinery: gin-jwt plus the checks it lacks.
-type auth struct {
-	cfg     AuthConfig
-	db      *store.DB
-	mw      *jwt.GinJWTMiddleware
-	revoked *denylist
-	now     func() time.Time
-	onFail  func(c *gin.Context, action string)
+// sessions is the login machinery: gin-jwt plus the checks it lacks, over
+// the users and the revoked sessions that users keeps.
+type sessions struct {
+	cfg    AuthConfig
+	users  *auth.Service
+	mw     *jwt.GinJWTMiddleware
+	now    func() time.Time
+	onFail func(c *gin.Context, action string)
 }
 
-func newAuth(cfg AuthConfig, db *store.DB, now func() time.Time, onFail func(*gin.Context, string)) (*auth, error) {
-	a := &auth{cfg: withAuthDefaults(cfg), db: db, revoked: &denylist{m: map[string]time.Time{}}, now: now, onFail: onFail}
+func newAuth(cfg AuthConfig, users *auth.Service, now func() time.Time, onFail func(*gin.Context, string)) (*sessions, error) {
+	a := &sessions{cfg: withAuthDefaults(cfg), users: users, now: now, onFail: onFail}
 	mw, err := jwt.New(&jwt.GinJWTMiddleware{
 		Realm:            "atroz",
 		SigningAlgorithm: a.cfg.Algorithm,
@@ -113,12 +112,12 @@ type loginBody struct {
 }
 
 // authenticate checks a login's user name and password.
-func (a *auth) authenticate(c *gin.Context) (any, error) {
+func (a *sessions) authenticate(c *gin.Context) (any, error) {
 	var lb loginBody
 	if err := c.ShouldBind(&lb); err != nil || lb.Username == "" || lb.Password == "" {
 		return nil, jwt.ErrMissingLoginValues
 	}
-	u, ok := a.db.VerifyUser(lb.Username, lb.Password)
+	u, ok := a.users.VerifyUser(lb.Username, lb.Password)
 	if !ok {
 		a.onFail(c, "login refused")
 		return nil, jwt.ErrFailedAuthentication
@@ -128,8 +127,8 @@ func (a *auth) authenticate(c *gin.Context) (any, error) {
 
 // payload puts the user, role, issuer, audience, a unique ID and the time
 // of the login (kept across refreshes) in the token.
-func (a *auth) payload(data any) jwt.MapClaims {
-	u, ok := data.(*store.User)
+func (a *sessions) payload(data any) jwt.MapClaims {
+	u, ok := data.(*auth.User)
 	if !ok {
 		return jwt.MapClaims{}
 	}
@@ -146,7 +145,7 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (a *auth) unauthorized(c *gin.Context, code int, message string) {
+func (a *sessions) unauthorized(c *gin.Context, code int, message string) {
 	if code == http.StatusUnauthorized {
 		a.onFail(c, message)
 	}
@@ -166,31 +165,9 @@ func bounded(c *gin.Context) bool {
 	return err != nil || len(ck) <= maxTokenBytes
 }
 
-// requireLogin admits requests with a valid, unexpired, unrevoked token of
-// the right issuer and audience, whose login is within MaxRefresh, and at
-// least role. (gin-jwt's own middleware runs the rest of the chain before
-// returning, so it cannot be followed by checks; its parser is used instead.)
-func (a *auth) requireLogin(role string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		claims, err := a.validClaims(c)
-		if err != nil {
-			a.unauthorized(c, http.StatusUnauthorized, err.Error())
-			return
-		}
-		if role == store.RoleAdmin && claims[claimRole] != store.RoleAdmin {
-			a.onFail(c, "admin route as "+fmt.Sprint(claims[claimRole]))
-			abortWithError(c, http.StatusForbidden, ErrorForbidden, errors.New("this needs the admin role"))
-			return
-		}
-		c.Set(ctxUser, claims[claimSubject])
-		c.Set(ctxRole, claims[claimRole])
-		c.Next()
-	}
-}
-
 // validClaims parses the request's token (signature, algorithm, exp, nbf)
 // and applies AtroZ's own checks.
-func (a *auth) validClaims(c *gin.Context) (map[string]any, error) {
+func (a *sessions) validClaims(c *gin.Context) (map[string]any, error) {
 	if !bounded(c) {
 		return nil, errors.New("token too large")
 	}
@@ -205,21 +182,15 @@ func (a *auth) validClaims(c *gin.Context) (map[string]any, error) {
 	return claims, a.checkClaims(claims)
 }
 
-// Context keys of the logged-in user.
-const (
-	ctxUser = "user"
-	ctxRole = "role"
-)
-
 // checkClaims verifies what gin-jwt does not: issuer, audience, revocation,
 // and that the login the token descends from is within MaxRefresh.
-func (a *auth) checkClaims(claims map[string]any) error {
+func (a *sessions) checkClaims(claims map[string]any) error {
 	switch {
 	case claims["iss"] != a.cfg.Issuer:
 		return errors.New("token has the wrong issuer")
 	case claims["aud"] != a.cfg.Audience:
 		return errors.New("token has the wrong audience")
-	case a.revoked.has(fmt.Sprint(claims[claimID]), a.now()):
+	case a.users.SessionRevoked(fmt.Sprint(claims[claimID])):
 		return errors.New("token was revoked by logout")
 	}
 	at, ok := claims[claimAuthTime].(float64)
@@ -232,7 +203,7 @@ func (a *auth) checkClaims(claims map[string]any) error {
 // refresh issues a new token for a valid, unexpired one, never past
 // MaxRefresh since the original login (gin-jwt alone would slide that
 // window forever, and would also refresh expired tokens).
-func (a *auth) refresh(c *gin.Context) {
+func (a *sessions) refresh(c *gin.Context) {
 	if _, err := a.validClaims(c); err != nil {
 		a.unauthorized(c, http.StatusUnauthorized, err.Error())
 		return
@@ -241,7 +212,7 @@ func (a *auth) refresh(c *gin.Context) {
 }
 
 // logout revokes the token until it expires and clears the cookie.
-func (a *auth) logout(c *gin.Context) {
+func (a *sessions) logout(c *gin.Context) {
 	if !bounded(c) {
 		a.unauthorized(c, http.StatusUnauthorized, "token too large")
 		return
@@ -249,32 +220,8 @@ func (a *auth) logout(c *gin.Context) {
 	claims, err := a.mw.GetClaimsFromJWT(c)
 	if err == nil {
 		if exp, ok := claims["exp"].(float64); ok {
-			a.revoked.add(fmt.Sprint(claims[claimID]), time.Unix(int64(exp), 0), a.now())
+			a.users.RevokeSession(fmt.Sprint(claims[claimID]), time.Unix(int64(exp), 0))
 		}
 	}
 	a.mw.LogoutHandler(c)
-}
-
-// denylist holds revoked token IDs until their tokens expire.
-type denylist struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
-
-func (d *denylist) add(id string, until, now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for k, t := range d.m {
-		if now.After(t) {
-			delete(d.m, k)
-		}
-	}
-	d.m[id] = until
-}
-
-func (d *denylist) has(id string, now time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.m[id]
-	return ok && !now.After(t)
 }

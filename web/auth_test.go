@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"atroz/store"
+	"atroz/auth"
 
 	"github.com/gin-gonic/gin"
 	gjwt "github.com/golang-jwt/jwt/v4"
@@ -105,7 +105,7 @@ func serveRec(s *Server, r *http.Request) *httptest.ResponseRecorder {
 
 func TestLoginLogoutRefresh(t *testing.T) {
 	is := newIngestServer(t, Config{Development: true})
-	if err := is.db.AddUser("vera", store.RoleViewer, "viewer password"); err != nil {
+	if err := is.s.access.AddUser("vera", auth.RoleViewer, "viewer password"); err != nil {
 		t.Fatal(err)
 	}
 	w := is.do("POST", "/api/v1/auth/login", `{"username":"vera","password":"viewer password"}`, "Authorization", "", "Content-Type", "application/json")
@@ -169,7 +169,7 @@ func TestRS256RefusesHS256WithPublicKey(t *testing.T) {
 	_ = os.WriteFile(filepath.Join(dir, "k"), priv, 0o600)
 	_ = os.WriteFile(filepath.Join(dir, "k.pub"), pub, 0o600)
 	is := newIngestServer(t, Config{Development: true})
-	a, err := newAuth(AuthConfig{Algorithm: "RS256", PrivKeyFile: filepath.Join(dir, "k"), PubKeyFile: filepath.Join(dir, "k.pub")}, is.db, time.Now, func(*gin.Context, string) {})
+	a, err := newAuth(AuthConfig{Algorithm: "RS256", PrivKeyFile: filepath.Join(dir, "k"), PubKeyFile: filepath.Join(dir, "k.pub")}, is.s.access, time.Now, func(*gin.Context, string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,9 +45,15 @@ var Panels = []Panel{
 
 func (s *Server) panels(c *gin.Context) { success(c, Panels, nil) }
 
-// me tells the page who is logged in.
+// me tells the page, or a script, who the request acts as: a user and
+// role, or a token and its scopes.
 func (s *Server) me(c *gin.Context) {
-	success(c, gin.H{"user": c.GetString(ctxUser), "role": c.GetString(ctxRole)}, nil)
+	p := principalOf(c)
+	if p.kind == principalToken {
+		success(c, gin.H{"token": p.name, "scopes": p.scopes.Names()}, nil)
+		return
+	}
+	success(c, gin.H{"user": p.name, "role": p.role}, nil)
 }
 
 // livePoint is one panel's new point for every series, in columns:

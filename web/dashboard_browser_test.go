@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/auth"
 	"atroz/internal/extserver"
 	"atroz/store"
 
@@ -98,7 +99,7 @@ func argsText(args []*runtime.RemoteObject) string {
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := extserver.Tab(t, extserver.Chromium(t, chromedp.WindowSize(1280, 900)))
 	ls := startLive(t, slog.New(slog.DiscardHandler))
-	if err := ls.db.AddUser("ana", store.RoleAdmin, "dashboard password"); err != nil {
+	if err := ls.s.access.AddUser("ana", auth.RoleAdmin, "dashboard password"); err != nil {
 		t.Fatal(err)
 	}
 	rules := filepath.Join(t.TempDir(), "rules.yml")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"atroz/auth"
 	"atroz/collector"
 	"atroz/store"
 
@@ -35,12 +37,13 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := db.CreateToken("e2e")
+	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
+	deps := testDeps(t, db, col, nil)
+	token, err := deps.Auth.CreateToken("e2e", auth.ScopeIngest, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
-	s, err := New(Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true, Auth: testAuth}, db, col, log)
+	s, err := New(Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true, Auth: testAuth}, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +59,11 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close store: %v", err)
+		if err := errors.Join(deps.Auth.Close(), db.Close()); err != nil {
+			t.Errorf("close: %v", err)
 		}
 	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token, session: login(t, s.Handler(), db, "viewer", store.RoleViewer)}
+	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token, session: login(t, s, "viewer", auth.RoleViewer)}
 }
 
 func (ls *liveServer) post(t testing.TB, c *http.Client, path, body string, header ...string) int {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"atroz/collector"
 	"atroz/store"
@@ -163,24 +162,6 @@ func (s *Server) importPrometheus(c *gin.Context) {
 	}
 	s.col.MarkFresh(collector.EndpointImport, s.col.Now())
 	c.JSON(http.StatusOK, gin.H{"status": "success", "data": res})
-}
-
-// requireToken admits requests bearing a valid ingest token.
-func (s *Server) requireToken(c *gin.Context) {
-	const prefix = "Bearer "
-	h := c.GetHeader("Authorization")
-	if !strings.HasPrefix(h, prefix) {
-		c.Header("WWW-Authenticate", `Bearer realm="atroz"`)
-		abortWithError(c, http.StatusUnauthorized, ErrorUnauthorized, errors.New("an ingest token is required: Authorization: Bearer <token> (atroz token create NAME)"))
-		return
-	}
-	name, ok := s.db.VerifyToken(strings.TrimSpace(h[len(prefix):]))
-	if !ok {
-		c.Header("WWW-Authenticate", `Bearer realm="atroz", error="invalid_token"`)
-		abortWithError(c, http.StatusUnauthorized, ErrorUnauthorized, errors.New("the ingest token is unknown or revoked"))
-		return
-	}
-	c.Set("token", name)
 }
 
 // beaconJS serves the frame-rate script that frontends include from any

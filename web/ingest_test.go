@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"atroz/auth"
 	"atroz/collector"
 	"atroz/store"
 )
@@ -50,19 +51,20 @@ func newIngestServerWith(t testing.TB, dir string, cfg Config, mod func(*store.O
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	token, err := db.CreateToken("billing")
+	col := collector.New(db, &collector.Options{Now: now, DataDir: t.TempDir()})
+	deps := testDeps(t, db, col, nil)
+	token, err := deps.Auth.CreateToken("billing", auth.ScopeIngest, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := collector.New(db, &collector.Options{Now: now, DataDir: t.TempDir()})
 	var logs syncBuffer
 	cfg.Auth = testAuth
-	s, err := New(cfg, db, col, slog.New(slog.NewJSONHandler(&logs, nil)))
+	s, err := New(cfg, deps, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return &ingestServer{s: s, db: db, col: col, token: token, logs: &logs, session: login(t, s.Handler(), db, "tester", store.RoleAdmin)}
+	return &ingestServer{s: s, db: db, col: col, token: token, logs: &logs, session: login(t, s, "tester", auth.RoleAdmin)}
 }
 
 func (is *ingestServer) do(method, path, body string, header ...string) *httptest.ResponseRecorder {
@@ -126,7 +128,7 @@ func TestIngestRefusals(t *testing.T) {
 		t.Errorf("refused payloads created %d series", n)
 	}
 	// A revoked token stops working.
-	if err := is.db.RevokeToken("billing"); err != nil {
+	if err := is.s.access.RevokeToken("billing"); err != nil {
 		t.Fatal(err)
 	}
 	f("POST", "/api/v1/ingest/requests", event, 401, "unknown or revoked", "Authorization", auth)

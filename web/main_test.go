@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"atroz/auth"
 	"atroz/collector"
+	"atroz/query"
 	"atroz/store"
 )
 
@@ -55,7 +56,7 @@ func newTestServer(t testing.TB) (*Server, *syncBuffer) {
 	var logs syncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
-	s, err := New(Config{Version: "v1.2.3", Development: true, MetricsOnMain: true, Auth: testAuth}, db, col, log)
+	s, err := New(Config{Version: "v1.2.3", Development: true, MetricsOnMain: true, Auth: testAuth}, testDeps(t, db, col, nil), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +67,31 @@ func newTestServer(t testing.TB) (*Server, *syncBuffer) {
 // testAuth signs test tokens.
 var testAuth = AuthConfig{Secret: []byte("test-secret-of-at-least-32-bytes!!")}
 
-// login creates a user of role and returns a token from the login route.
-func login(t testing.TB, h http.Handler, db *store.DB, name, role string) string {
+// testDeps builds what a Server serves over db and col, as main does:
+// the auth service (with o), closed when the test ends, and the query
+// engine, whose cache reports to col.
+func testDeps(t testing.TB, db *store.DB, col *collector.Collector, o *auth.Options) Deps {
 	t.Helper()
-	if err := db.AddUser(name, role, "a test password"); err != nil {
+	users, err := auth.Open(db, o)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := users.Close(); err != nil {
+			t.Errorf("close auth: %v", err)
+		}
+	})
+	q := query.New(db, &query.Options{CacheResult: func(hit bool) { col.CacheResult("query", hit) }})
+	return Deps{Store: db, Collector: col, Auth: users, Query: q}
+}
+
+// login creates a user of role on s and returns a token from the login route.
+func login(t testing.TB, s *Server, name, role string) string {
+	t.Helper()
+	if err := s.access.AddUser(name, role, "a test password"); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
 	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"`+name+`","password":"a test password"}`))
 	req.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()

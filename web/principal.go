@@ -1,6 +1,10 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"atroz/auth"
+
+	"github.com/gin-gonic/gin"
+)
 
 // principalKind says who a request acts as.
 type principalKind uint8
@@ -33,6 +37,26 @@ type principal struct {
 	kind principalKind
 	// name is the user's or the token's name; empty when anonymous.
 	name string
+	// role is a user's role (auth.RoleViewer or auth.RoleAdmin).
+	role string
+	// scopes are a token's scopes.
+	scopes auth.Scope
+	// refused says why the credentials the request carried were not
+	// accepted; such a request is anonymous, and a route that needs a
+	// principal answers 401 with this reason.
+	refused error
+}
+
+// has reports whether p may do what need grants: a user reads, an admin
+// also administers; a token does what its scopes say.
+func (p principal) has(need auth.Scope) bool {
+	switch p.kind {
+	case principalUser:
+		return need == auth.ScopeRead || need == auth.ScopeAdmin && p.role == auth.RoleAdmin
+	case principalToken:
+		return p.scopes.Has(need)
+	}
+	return false
 }
 
 // ctxPrincipal is the gin context key of the request's principal.

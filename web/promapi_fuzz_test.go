@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"atroz/auth"
 	"atroz/collector"
 	"atroz/store"
 )
@@ -43,12 +44,12 @@ func FuzzQueryParams(f *testing.F) {
 	defer func() { _ = db.Close() }()
 	seedSeries(f, db, time.Now())
 	col := collector.New(db, &collector.Options{DataDir: f.TempDir()})
-	s, err := New(Config{Development: true, Auth: testAuth, RateLimits: RateLimitOptions{APIPerMinute: 1 << 40}}, db, col, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Development: true, Auth: testAuth, RateLimits: RateLimitOptions{APIPerMinute: 1 << 40}}, testDeps(f, db, col, nil), slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	token := login(f, s.Handler(), db, "fuzz", store.RoleViewer)
+	token := login(f, s, "fuzz", auth.RoleViewer)
 	f.Fuzz(func(t *testing.T, path uint8, query string) {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			target := queryPaths[int(path)%len(queryPaths)]

@@ -17,7 +17,7 @@ func (s *Server) security() error {
 	s.events = NewSecurityEvents(s.log, s.cfg.TruncateIPs)
 	s.col.AddWriter(s.events.WriteMetrics)
 	var err error
-	if s.auth, err = newAuth(s.cfg.Auth, s.db, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, SecurityAuthFailure, action) }); err != nil {
+	if s.auth, err = newAuth(s.cfg.Auth, s.access, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, SecurityAuthFailure, action) }); err != nil {
 		return err
 	}
 	rl := s.cfg.RateLimits

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"atroz/store"
+	"atroz/auth"
 )
 
 func TestLoginBruteForceIsLimitedPerIP(t *testing.T) {
@@ -88,7 +88,7 @@ func TestBrowserProtections(t *testing.T) {
 
 func TestSecurityStatusAndWebSocketGate(t *testing.T) {
 	is := newIngestServer(t, Config{AllowedOrigins: []string{"https://shop.example"}})
-	if err := is.db.AddUser("vic", store.RoleViewer, "viewer password"); err != nil {
+	if err := is.s.access.AddUser("vic", auth.RoleViewer, "viewer password"); err != nil {
 		t.Fatal(err)
 	}
 	w := is.do("POST", "/api/v1/auth/login", `{"username":"vic","password":"viewer password"}`, "Authorization", "", "Content-Type", "application/json")

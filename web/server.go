@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"atroz/alert"
+	"atroz/auth"
 	"atroz/collector"
 	"atroz/query"
 	"atroz/store"
@@ -71,8 +72,6 @@ type Config struct {
 
 	// Revision is the commit /api/v1/status/buildinfo reports.
 	Revision string
-	// Query configures the PromQL engine behind the query API.
-	Query query.Options
 	// Auth configures logins and their tokens. Tokens use the real clock,
 	// as the JWT library validates them against it.
 	Auth AuthConfig
@@ -138,7 +137,8 @@ type Server struct {
 	col     *collector.Collector
 	query   *query.Engine
 	alerts  atomic.Pointer[alert.Manager]
-	auth    *auth
+	access  *auth.Service
+	auth    *sessions
 	events  *SecurityEvents
 	limits  *RateLimiter
 	hub     *Hub
@@ -152,18 +152,44 @@ type Server struct {
 	http    *http.Server
 }
 
-// New builds a Server over db, recording its requests and ingested data in
-// col. It does not listen until Serve is called.
-func New(cfg Config, db *store.DB, col *collector.Collector, log *slog.Logger) (*Server, error) {
+// Deps are the parts a Server serves, built by the caller in the order the
+// data flows (store, collector, auth, query); the Server closes none of them.
+type Deps struct {
+	// Store holds the samples that ingest writes.
+	Store *store.DB
+	// Collector records the server's requests and the ingested data.
+	Collector *collector.Collector
+	// Auth verifies logins and API tokens and manages the tokens.
+	Auth *auth.Service
+	// Query answers the query API, the dashboard's panels and its live view.
+	Query *query.Engine
+}
+
+// check reports the first part missing.
+func (d Deps) check() error {
+	switch {
+	case d.Store == nil:
+		return errors.New("web: Deps.Store is nil")
+	case d.Collector == nil:
+		return errors.New("web: Deps.Collector is nil")
+	case d.Auth == nil:
+		return errors.New("web: Deps.Auth is nil")
+	case d.Query == nil:
+		return errors.New("web: Deps.Query is nil")
+	}
+	return nil
+}
+
+// New builds a Server over d. It does not listen until Serve is called.
+func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, db: db, col: col, log: log, started: time.Now(), origins: map[string]bool{}}
+	s := &Server{cfg: cfg, db: d.Store, col: d.Collector, access: d.Auth, query: d.Query, log: log, started: time.Now(), origins: map[string]bool{}}
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[o] = true
 	}
-	qo := cfg.Query
-	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
-	qo.Logger = log
-	s.query = query.New(db, &qo)
 	if err := s.security(); err != nil {
 		return nil, err
 	}
@@ -215,8 +241,9 @@ func (s *Server) routes() *gin.Engine {
 	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
 	// The request ID comes first so every later line carries it; the metrics
 	// sit outside recovery so a request that panicked is counted as the 500
-	// it became; CORS answers preflights before any route.
-	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors())
+	// it became; CORS answers preflights before any route; identify sets who
+	// the request acts as before any rate limit charges it.
+	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors(), s.identify)
 	e.NoRoute(s.staticFiles)
 	e.HandleMethodNotAllowed = true // a route asked with a method it lacks answers 405 with Allow, as Prometheus does
 	e.NoMethod(methodNotAllowed)
@@ -235,24 +262,25 @@ func (s *Server) routes() *gin.Engine {
 	authg.POST("/login", s.auth.mw.LoginHandler)
 	authg.POST("/refresh", s.auth.refresh)
 	authg.POST("/logout", s.auth.logout)
-	// Ingest tokens: pushes, and /metrics on the main port (Prometheus'
-	// scrape config sends a bearer token with authorization:).
-	ingest := e.Group("/", s.limits.Middleware(RateClassIngest), s.requireToken)
+	// Ingest-scoped tokens: pushes, and /metrics on the main port
+	// (Prometheus' scrape config sends a bearer token with authorization:).
+	ingest := e.Group("/", s.limits.Middleware(RateClassIngest), s.require(auth.ScopeIngest))
 	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
 	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
 	ingest.POST("/api/v1/write", s.remoteWrite)
 	if s.cfg.MetricsOnMain {
 		ingest.GET("/metrics", metricsHandler(s.col))
 	}
-	// Logged-in users: viewers read, admins also change.
-	viewer := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.auth.requireLogin(store.RoleViewer))
-	admin := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.auth.requireLogin(store.RoleAdmin))
+	// Logins and read- or admin-scoped tokens: viewers and read tokens
+	// read, admins and admin tokens also change.
+	viewer := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead))
+	admin := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeAdmin))
 	s.promAPI(viewer)
 	s.alertAPI(viewer, admin)
 	s.tokenAPI(admin)
 	viewer.GET("/auth/me", s.me)
 	viewer.GET("/dashboard/panels", s.panels)
-	e.GET("/security/status", s.limits.Middleware(RateClassAPI), s.auth.requireLogin(store.RoleAdmin), s.securityStatus)
+	e.GET("/security/status", s.limits.Middleware(RateClassAPI), s.require(auth.ScopeAdmin), s.securityStatus)
 	e.GET("/ws", s.limits.Middleware(RateClassAPI), s.hub.Handler())
 	return e
 }
