@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/annotations"
+	"github.com/prometheus/prometheus/util/stats"
 )
 
 // The Prometheus HTTP API, in its shapes and status codes, for GET and
@@ -42,10 +43,15 @@ func (s *Server) promAPI(api *gin.RouterGroup) {
 		{"/format_query", formatQuery},
 		{"/query_exemplars", queryExemplars},
 		{"/status/runtimeinfo", s.runtimeInfo},
+		{"/status/config", s.statusConfig},
+		{"/status/flags", s.statusFlags},
+		{"/status/tsdb", s.statusTSDB},
+		{"/targets", s.targets},
 	} {
 		api.GET(r.path, r.h)
 		api.POST(r.path, r.h)
 	}
+	api.POST("/read", s.remoteRead)
 }
 
 // success writes {"status":"success","data":data} with any warnings.
@@ -65,6 +71,26 @@ func success(c *gin.Context, data any, warnings annotations.Annotations) {
 type queryResult struct {
 	ResultType parser.ValueType `json:"resultType"`
 	Result     parser.Value     `json:"result"`
+	// Stats are the engine's statistics, when the stats parameter asks.
+	Stats stats.QueryStats `json:"stats,omitempty"`
+}
+
+// withStats returns ctx asking the engine for statistics when the stats
+// parameter is set (per step for stats=all), as Prometheus' API does.
+func withStats(c *gin.Context, ctx context.Context) (context.Context, *query.Stats) {
+	v := c.Request.Form.Get("stats")
+	if v == "" {
+		return ctx, nil
+	}
+	return query.WithStats(ctx, v == "all")
+}
+
+// statsResult returns the statistics st gathered; nil when none were asked.
+func statsResult(st *query.Stats) stats.QueryStats {
+	if st == nil {
+		return nil
+	}
+	return st.Result
 }
 
 func (s *Server) instantQuery(c *gin.Context) {
@@ -84,12 +110,13 @@ func (s *Server) instantQuery(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
+	ctx, st := withStats(c, ctx)
 	v, ws, err := s.query.InstantAt(ctx, c.Request.Form.Get("query"), ts, res)
 	if err != nil {
 		queryError(c, err)
 		return
 	}
-	success(c, queryResult{v.Type(), v}, ws)
+	success(c, queryResult{v.Type(), v, statsResult(st)}, ws)
 }
 
 func (s *Server) rangeQuery(c *gin.Context) {
@@ -119,6 +146,7 @@ func (s *Server) rangeQuery(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
+	ctx, st := withStats(c, ctx)
 	m, ws, err := s.query.RangeAt(ctx, c.Request.Form.Get("query"), start, end, step, res)
 	if err != nil {
 		queryError(c, err)
@@ -127,7 +155,7 @@ func (s *Server) rangeQuery(c *gin.Context) {
 	if m == nil {
 		m = promql.Matrix{}
 	}
-	success(c, queryResult{parser.ValueTypeMatrix, m}, ws)
+	success(c, queryResult{parser.ValueTypeMatrix, m, statsResult(st)}, ws)
 }
 
 // queryContext bounds the query by its timeout parameter, when given.
@@ -156,17 +184,42 @@ func (s *Server) series(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
+	lk, err := lookupParams(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
 	seen := map[uint64]bool{}
 	out := []labels.Labels{}
 	for _, ms := range sets {
-		for _, ls := range s.query.Series(ms) {
+		found, err := s.seriesIn(lk, ms)
+		if err != nil {
+			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
+			return
+		}
+		for _, ls := range found {
 			if h := ls.Hash(); !seen[h] {
 				seen[h] = true
 				out = append(out, ls)
 			}
 		}
 	}
-	success(c, out, nil)
+	out, ws := truncated(out, lk.limit)
+	success(c, out, ws)
+}
+
+// seriesIn returns the series ms selects, with data in the lookup's range
+// when it has one.
+func (s *Server) seriesIn(lk lookup, ms []*labels.Matcher) ([]labels.Labels, error) {
+	if !lk.ranged {
+		return s.query.Series(ms), nil
+	}
+	found, err := s.db.SeriesBetween(lk.mint, lk.maxt, ms...)
+	out := make([]labels.Labels, len(found))
+	for i, ls := range found {
+		out[i] = ls.Prometheus()
+	}
+	return out, err
 }
 
 func (s *Server) labelNames(c *gin.Context) {
@@ -175,7 +228,21 @@ func (s *Server) labelNames(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	success(c, s.query.LabelNames(sets), nil)
+	lk, err := lookupParams(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	names := s.query.LabelNames(sets)
+	if lk.ranged {
+		names, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) { return s.db.LabelNamesBetween(lk.mint, lk.maxt, ms...) })
+	}
+	if err != nil {
+		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
+		return
+	}
+	names, ws := truncated(names, lk.limit)
+	success(c, names, ws)
 }
 
 func (s *Server) labelValues(c *gin.Context) {
@@ -189,7 +256,23 @@ func (s *Server) labelValues(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	success(c, s.query.LabelValues(name, sets), nil)
+	lk, err := lookupParams(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	values := s.query.LabelValues(name, sets)
+	if lk.ranged {
+		values, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) {
+			return s.db.LabelValuesBetween(name, lk.mint, lk.maxt, ms...)
+		})
+	}
+	if err != nil {
+		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
+		return
+	}
+	values, ws := truncated(values, lk.limit)
+	success(c, values, ws)
 }
 
 // metadata answers from the collector's definitions: type, help and unit per metric.

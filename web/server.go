@@ -83,6 +83,15 @@ type Config struct {
 	Retention time.Duration
 	// TLS is set when the server itself serves HTTPS.
 	TLS *tls.Config
+	// Settings are the effective settings /api/v1/status/config and
+	// /api/v1/status/flags show, secrets redacted.
+	Settings []Setting
+	// MaxRemoteReadSamples bounds the samples of one remote-read request
+	// answered with samples. Default 5,000,000 (about 80 MB in memory).
+	MaxRemoteReadSamples int
+	// MaxRemoteReadBytes bounds the bytes of one streamed remote-read
+	// answer. Default 256 MiB.
+	MaxRemoteReadBytes int
 }
 
 // Validate reports the first field that is out of range.
@@ -118,6 +127,12 @@ func (c Config) withDefaults() Config {
 	c.SlowRequest = orDefault(c.SlowRequest, DefaultSlowRequest)
 	if c.MaxImportBytes <= 0 {
 		c.MaxImportBytes = DefaultMaxImportBytes
+	}
+	if c.MaxRemoteReadSamples <= 0 {
+		c.MaxRemoteReadSamples = DefaultRemoteReadSamples
+	}
+	if c.MaxRemoteReadBytes <= 0 {
+		c.MaxRemoteReadBytes = DefaultRemoteReadBytes
 	}
 	return c
 }
@@ -276,6 +291,7 @@ func (s *Server) routes() *gin.Engine {
 	viewer := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead))
 	admin := e.Group("/api/v1", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeAdmin))
 	s.promAPI(viewer)
+	e.GET("/federate", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead), s.federate) // Prometheus' path, beside its API
 	s.alertAPI(viewer, admin)
 	s.tokenAPI(admin)
 	viewer.GET("/auth/me", s.me)
