@@ -80,7 +80,7 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	fs.IntVar(&o.rate, "rate", 100, "items per second (a request batch or an import push is one item)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
 	fs.IntVar(&o.batch, "batch", 100, "request events per batch (requests) or samples per push (import)")
-	fs.StringVar(&o.token, "token", "", "ingest token for requests and import ($ATROZ_TOKEN)")
+	fs.StringVar(&o.token, "token", "", "ingest token for requests and import, and for beacons to be limited per token rather than per client IP ($ATROZ_TOKEN)")
 	fs.StringVar(&o.user, "user", "", "dashboard user for query load and for verifying ($ATROZ_USER)")
 	fs.StringVar(&o.password, "password", "", "that user's password ($ATROZ_PASSWORD)")
 	fs.StringVar(&o.service, "service", "atroz-load", "service label of the beacons and request events")
@@ -142,7 +142,10 @@ by status, latency percentiles, and how many accepted items the server
 stored, found by querying it (the command fails if that differs).
 
 Kinds:
-	beacons   frame-rate beacons, as browsers send them (the server's own origin)
+	beacons   frame-rate beacons, as browsers send them (the server's own origin);
+	          with -token they count against the token's rate limit
+	          (RATE_LIMIT_INGEST_TOKEN_PER_MINUTE), without it against this
+	          address's (RATE_LIMIT_INGEST_PER_MINUTE, 6000 a minute)
 	requests  batches of -batch request events (needs -token)
 	import    pushes of -batch samples in the Prometheus text format (needs -token)
 	query     instant PromQL queries (needs -user)

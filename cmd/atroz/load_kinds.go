@@ -51,7 +51,7 @@ func newLoadKind(o *loadOptions, s *loadSession) (loadKind, error) {
 const loadPages = 20
 
 // beaconLoad sends frame-rate beacons from the server's own origin, which
-// it admits without ALLOWED_ORIGINS.
+// it admits without ALLOWED_ORIGINS, with the ingest token when given.
 type beaconLoad struct {
 	s      *loadSession
 	origin string
@@ -66,6 +66,11 @@ func (k *beaconLoad) request(ctx context.Context, it item) (*http.Request, error
 	}
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
 	req.Header.Set("Origin", k.origin)
+	if k.s.o.token != "" {
+		// Charged to the token's budget, not to this address's, which
+		// browsers and a running demo share.
+		req.Header.Set("Authorization", "Bearer "+k.s.o.token)
+	}
 	return req, nil
 }
 

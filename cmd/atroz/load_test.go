@@ -194,3 +194,23 @@ func TestLoadAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadBeaconCredentials(t *testing.T) {
+	f := func(token, want string) {
+		t.Helper()
+		o := &loadOptions{token: token, service: "s", kind: "beacons", rate: 1, duration: time.Second, batch: 1, maxInFlight: 1, timeout: time.Second, verifyTimeout: time.Second}
+		if err := o.check("http://127.0.0.1:8080"); err != nil {
+			t.Fatal(err)
+		}
+		k := &beaconLoad{s: &loadSession{o: o}, origin: "http://127.0.0.1:8080"}
+		req, err := k.request(context.Background(), item{i: 1, due: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := req.Header.Get("Authorization"); got != want {
+			t.Errorf("token %q: Authorization = %q, want %q", token, got, want)
+		}
+	}
+	f("atz_load", "Bearer atz_load")
+	f("", "")
+}
