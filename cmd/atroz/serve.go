@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, rw *remoteWriters, lo
 	col.AddWriter(rw.set.WritePrometheus)
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
+	wc.Settings = cfg.StatusSettings()
 	if wc.Auth, err = cfg.Security.authConfig(cfg.DataDir, cfg.Environment == "production" || cfg.Security.TLSCertFile != ""); err != nil { // production is HTTPS: the cookie is Secure
 		_ = ln.Close()
 		return err
