@@ -211,6 +211,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Error("the dashboard's own beacon never arrived")
 	}
 
+	adminPage(t, ctx, ls)
+
 	if *updateScreenshot {
 		run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"), poll(`document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 8*time.Second))
 		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -280,4 +282,40 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 		return " " + d.Exception.Description
 	}
 	return ""
+}
+
+// adminPage creates a read token on the admin page, queries with it by
+// bearer, then revokes it there and finds it refused.
+func adminPage(t *testing.T, ctx context.Context, ls *liveServer) {
+	t.Helper()
+	run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/admin"),
+		poll(`!!document.querySelector('nav a[href="#/admin"]') && !!document.querySelector('#token-name')`, 8*time.Second),
+		chromedp.SendKeys(`#token-name`, "grafana-page"),
+		chromedp.Click(`.token-form button[type=submit]`),
+		poll(`(document.querySelector('#token-secret')?.value ?? '').startsWith('atz_') && [...document.querySelectorAll('tbody tr')].some(r => r.cells[0].textContent === 'grafana-page')`, 8*time.Second))
+	secret := js[string](t, ctx, `document.querySelector('#token-secret').value`)
+	if scopes := js[string](t, ctx, `[...document.querySelectorAll('tbody tr')].find(r => r.cells[0].textContent === 'grafana-page')?.cells[1].textContent ?? ''`); scopes != "read" {
+		t.Errorf("the list shows scopes %q for the new token, want read", scopes)
+	}
+	query := func() int {
+		req, _ := http.NewRequest("GET", ls.url+"/api/v1/query?query=up", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := query(); code != http.StatusOK {
+		t.Fatalf("query with the token made on the page: %d", code)
+	}
+	run(t, ctx, 10*time.Second,
+		chromedp.Click(`button[aria-label="Revoke grafana-page"]`),
+		chromedp.WaitVisible(`dialog[open] button[type=submit]`),
+		chromedp.Click(`dialog[open] button[type=submit]`),
+		poll(`document.body.innerText.includes('Token grafana-page revoked.')`, 8*time.Second))
+	if code := query(); code != http.StatusUnauthorized {
+		t.Errorf("query with the revoked token: %d, want 401", code)
+	}
 }

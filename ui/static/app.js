@@ -1,5 +1,6 @@
 // The dashboard's entry: the session, the header and the hash router.
-// Routes are #/overview, #/alerts, #/explore?q=...&range=... and #/login.
+// Routes are #/overview, #/alerts, #/explore?q=...&range=..., #/admin (admins
+// only) and #/login.
 //
 // window.__atroz.ready resolves when the current view has rendered for the
 // first time (a new promise at each navigation; one that is overtaken
@@ -10,10 +11,11 @@ import {h, message} from './dom.js';
 import * as overview from './overview.js';
 import * as alerts from './alerts.js';
 import * as explore from './explore.js';
+import * as admin from './admin.js';
 import * as login from './login.js';
 
-const views = {overview, alerts, explore, login};
-const titles = {overview: 'Overview', alerts: 'Alerts', explore: 'Explore', login: 'Sign in'};
+const views = {overview, alerts, explore, admin, login};
+const titles = {overview: 'Overview', alerts: 'Alerts', explore: 'Explore', admin: 'Admin', login: 'Sign in'};
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const atroz = window.__atroz = {ready: null, timings: {}, view: ''};
@@ -62,7 +64,7 @@ const ctx = {
   async loggedIn(next) {
     session = await api('/api/v1/auth/me').catch(() => null);
     hint.set(session !== null);
-    if (/^#\/(overview|alerts|explore)\b/.test(next ?? '')) {
+    if (/^#\/(overview|alerts|explore|admin)\b/.test(next ?? '')) {
       history.replaceState(null, '', next);
       route();
     } else {
@@ -90,7 +92,8 @@ function renderHeader(name) {
   });
   header.replaceChildren(
     h('span', {class: 'brand'}, 'AtroZ'),
-    h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('explore', 'Explore')),
+    h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('explore', 'Explore'),
+      session.role === 'admin' && link('admin', 'Admin')),
     h('div', {class: 'user'}, h('span', {}, session.user, ' ', h('span', {class: 'role'}, session.role)), logout));
 }
 
