@@ -48,22 +48,6 @@ func TestRulesFileReplacesDefaultByName(t *testing.T) {
 	}
 }
 
-func TestCheckRules(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.yml")
-	writeFile(t, bad, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: rate(x[5m]\n  - record: r\n    expr: up\n")
-	n, errs := CheckRules(bad)
-	if len(errs) == 0 {
-		t.Fatalf("bad file passed with %d rules", n)
-	}
-	if got := fmt.Sprint(errs); !contains(got, "5:") {
-		t.Fatalf("errors %s do not name the line", got)
-	}
-	if n, errs := CheckRules("testdata/rules.yml"); len(errs) != 0 || n != 2 {
-		t.Fatalf("good file: %d rules, %v", n, errs)
-	}
-}
-
 func TestSilenceMutesButRecords(t *testing.T) {
 	r := newRig(t, "", "testdata/rules.yml")
 	if _, err := r.m.AddSilence(Silence{Matchers: []Matcher{{Name: "queue", Value: "ma.*", IsRegex: true}}, StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(time.Hour), Comment: "maintenance", CreatedBy: "ops"}); err != nil {

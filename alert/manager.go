@@ -1,6 +1,7 @@
-// Package alert evaluates Prometheus-format alerting rules over the store
-// with the PromQL engine, keeps each alert's state across restarts, records
-// every transition, honours silences, and hands notifications to receivers.
+// Package alert evaluates Prometheus rule files over the store with the
+// PromQL engine: recording rules append their results to the store as
+// series; alerting rules keep each alert's state across restarts, record
+// every transition, honour silences, and hand notifications to receivers.
 package alert
 
 import (
@@ -75,7 +76,12 @@ type Manager struct {
 // group is a rule group with its evaluation figures.
 type group struct {
 	RuleGroup
-	interval     time.Duration
+	interval time.Duration
+	batches  [][]int // indexes into Rules: each batch runs after the one before
+
+	evalMu sync.Mutex                // one evaluation of the group at a time
+	prev   []map[string]store.Labels // per rule, the series its last evaluation recorded
+
 	lastEval     atomic.Int64 // unix ns
 	lastDuration atomic.Int64 // ns
 	evals        atomic.Uint64
@@ -98,7 +104,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *Dispa
 		if iv <= 0 {
 			iv = o.EvalInterval
 		}
-		m.groups = append(m.groups, &group{RuleGroup: g, interval: iv})
+		m.groups = append(m.groups, &group{RuleGroup: g, interval: iv, batches: batches(g.Rules), prev: make([]map[string]store.Labels, len(g.Rules))})
 	}
 	if err := m.loadKnown(); err != nil {
 		return nil, err
@@ -110,7 +116,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *Dispa
 }
 
 // Run evaluates every group on its own ticker, one goroutine each, until
-// ctx is done. Evaluation only reads the store, so ingestion never waits.
+// ctx is done.
 func (m *Manager) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, g := range m.groups {
@@ -147,34 +153,53 @@ func (m *Manager) EvalAt(ctx context.Context, ts time.Time) {
 	}
 }
 
-// evalGroup evaluates a group's rules, several at once on a machine with
-// several cores: alerting rules read only the store, never each other.
+// evalGroup evaluates a group's rules in order at ts. The rules of a
+// batch run at once on a machine with several cores: batches hold only
+// alerting rules that read no series the group records (see batches).
 func (m *Manager) evalGroup(ctx context.Context, g *group, ts time.Time) {
+	g.evalMu.Lock()
+	defer g.evalMu.Unlock()
 	start := time.Now()
-	work := make(chan *rules.AlertingRule)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(g.Rules)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range work {
-				m.evalRule(ctx, g, r, ts)
-			}
-		}()
+	for _, b := range g.batches {
+		if len(b) == 1 {
+			m.evalAt(ctx, g, b[0], ts)
+			continue
+		}
+		work := make(chan int)
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(b)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					m.evalAt(ctx, g, i, ts)
+				}
+			}()
+		}
+		for _, i := range b {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
 	}
-	for _, r := range g.Rules {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
 	g.evals.Add(1)
 	g.lastEval.Store(ts.UnixNano())
 	g.lastDuration.Store(int64(time.Since(start)))
 }
 
+// evalAt evaluates the group's rule i.
+func (m *Manager) evalAt(ctx context.Context, g *group, i int, ts time.Time) {
+	switch r := g.Rules[i].(type) {
+	case *rules.RecordingRule:
+		m.evalRecording(ctx, g, i, r, ts)
+	case *rules.AlertingRule:
+		m.evalRule(ctx, g, r, ts)
+	}
+}
+
 func (m *Manager) evalRule(ctx context.Context, g *group, r *rules.AlertingRule, ts time.Time) {
 	start := time.Now()
-	_, err := r.Eval(ctx, 0, ts, m.query, m.extURL, 0)
+	_, err := r.Eval(ctx, g.QueryOffset, ts, m.query, m.extURL, g.Limit)
 	r.SetEvaluationTimestamp(ts)
 	r.SetEvaluationDuration(time.Since(start))
 	r.SetLastError(err)

@@ -49,7 +49,7 @@ func benchEvalCycle(b *testing.B, services, routes int) {
 		b.Fatal(err)
 	}
 	p := parser.NewParser(parser.Options{})
-	var rs []*rules.AlertingRule
+	var rs []rules.Rule
 	for i := range 1000 {
 		threshold := 1e9 // most rules hold; one in a hundred fires for every route
 		if i%100 == 0 {

@@ -1,7 +1,6 @@
 package alert
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -60,21 +59,48 @@ const defaultRules = `groups:
       summary: "{{ $value | printf \"%.0f\" }} WebSocket disconnects in the last minute (over 5)"
 `
 
-// RuleGroup is a loaded group of alerting rules.
+// RuleGroup is a loaded group of recording and alerting rules, in the
+// order of its file: they are evaluated in that order, so a rule sees the
+// series recorded by the rules before it in the same evaluation.
 type RuleGroup struct {
-	Name     string
-	File     string
-	Interval time.Duration // 0: the manager's evaluation interval
-	Rules    []*rules.AlertingRule
+	Name        string
+	File        string
+	Interval    time.Duration // 0: the manager's evaluation interval
+	QueryOffset time.Duration // how far before the evaluation time the rules query; default 0
+	Limit       int           // the most series a rule may produce, 0 for no limit
+	Rules       []rules.Rule  // *rules.RecordingRule and *rules.AlertingRule
+}
+
+// DefaultRuleNames returns the names of the built-in alerting rules.
+func DefaultRuleNames() []string {
+	g, err := defaults()
+	if err != nil { // TestDefaultRulesParse keeps this from happening
+		return nil
+	}
+	var names []string
+	for _, r := range g.Rules {
+		names = append(names, r.Name())
+	}
+	return names
+}
+
+// defaults returns the built-in group.
+func defaults() (RuleGroup, error) {
+	gs, err := parseRules([]byte(defaultRules), "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return RuleGroup{}, fmt.Errorf("built-in rules: %w", err)
+	}
+	return gs[0], nil
 }
 
 // LoadRules returns the built-in rules, less those named in disabled,
 // followed by the groups of the rules file at path (none when path is "").
-// A rule in the file with a built-in rule's name replaces it.
+// An alerting rule in the file with a built-in rule's name replaces it.
+// The file is read as Prometheus reads a rule file: an error in it is
+// reported as promtool check rules reports it, with its line and column.
 func LoadRules(path string, disabled []string, log *slog.Logger) ([]RuleGroup, error) {
-	defaults, errs := parseRules([]byte(defaultRules), "", log)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("built-in rules: %w", errors.Join(errs...))
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	var user []RuleGroup
 	if path != "" {
@@ -82,80 +108,64 @@ func LoadRules(path string, disabled []string, log *slog.Logger) ([]RuleGroup, e
 		if err != nil {
 			return nil, fmt.Errorf("rules file: %w", err)
 		}
-		if user, errs = parseRules(b, path, log); len(errs) > 0 {
-			return nil, fmt.Errorf("rules file %s: %w", path, errors.Join(errs...))
+		if user, err = parseRules(b, path, log); err != nil {
+			return nil, fmt.Errorf("rules file %w", err)
 		}
 	}
-	drop := append(slices.Clone(disabled), ruleNames(user)...)
-	g := defaults[0]
-	g.Rules = slices.DeleteFunc(g.Rules, func(r *rules.AlertingRule) bool { return slices.Contains(drop, r.Name()) })
+	g, err := defaults()
+	if err != nil {
+		return nil, err
+	}
+	drop := append(slices.Clone(disabled), alertNames(user)...)
+	g.Rules = slices.DeleteFunc(g.Rules, func(r rules.Rule) bool { return slices.Contains(drop, r.Name()) })
 	return append([]RuleGroup{g}, user...), nil
 }
 
-// CheckRules validates a rules file as `atroz rules check` does: every error
-// with its line, and the number of rules found.
-func CheckRules(path string) (int, []error) {
-	b, err := os.ReadFile(path) // #nosec G304 -- the file the operator asked to check
-	if err != nil {
-		return 0, []error{err}
-	}
-	groups, errs := parseRules(b, path, slog.New(slog.DiscardHandler))
-	for i, err := range errs {
-		errs[i] = fmt.Errorf("%s:%w", path, err) // rulefmt's errors start with line:column
-	}
-	n := 0
-	for _, g := range groups {
-		n += len(g.Rules)
-	}
-	return n, errs
-}
-
-// parseRules parses and validates Prometheus rule-file YAML. Recording rules
-// are refused: AtroZ evaluates alerts only.
-func parseRules(b []byte, file string, log *slog.Logger) ([]RuleGroup, []error) {
+// parseRules parses and validates Prometheus rule-file YAML with rulefmt,
+// as Prometheus and promtool do, and builds its rules. Its error lists
+// every problem of the file, one per line, each at its place.
+func parseRules(b []byte, file string, log *slog.Logger) ([]RuleGroup, error) {
 	p := parser.NewParser(parser.Options{})
 	rgs, errs := rulefmt.Parse(b, false, model.UTF8Validation, p, log)
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, problemsError(locate(b, file, errs))
 	}
-	var out []RuleGroup
+	out := make([]RuleGroup, 0, len(rgs.Groups))
 	for _, rg := range rgs.Groups {
-		g := RuleGroup{Name: rg.Name, File: file, Interval: time.Duration(rg.Interval)}
+		g := RuleGroup{Name: rg.Name, File: file, Interval: time.Duration(rg.Interval), Limit: rg.Limit}
+		if rg.QueryOffset != nil {
+			g.QueryOffset = time.Duration(*rg.QueryOffset)
+		}
 		for _, r := range rg.Rules {
-			if r.Record != "" {
-				errs = append(errs, fmt.Errorf("group %q: recording rule %q: only alerting rules are evaluated", rg.Name, r.Record))
-				continue
-			}
 			expr, err := p.ParseExpr(r.Expr)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("group %q: rule %q: %w", rg.Name, r.Alert, err))
-				continue
+			if err != nil { // rulefmt parsed it already
+				return nil, fmt.Errorf("%s: group %q, rule %q: %w", file, rg.Name, r.Alert+r.Record, err)
 			}
-			lbls := labels.FromMap(mergeLabels(rg.Labels, r.Labels))
-			g.Rules = append(g.Rules, rules.NewAlertingRule(r.Alert, expr, time.Duration(r.For), time.Duration(r.KeepFiringFor),
-				lbls, labels.FromMap(r.Annotations), labels.EmptyLabels(), "", true, log))
+			g.Rules = append(g.Rules, newRule(r, expr, rg.Labels, log))
 		}
 		out = append(out, g)
 	}
-	return out, errs
+	return out, nil
 }
 
-func mergeLabels(group, rule map[string]string) map[string]string {
-	m := map[string]string{}
-	for k, v := range group {
-		m[k] = v
+// newRule builds a recording or an alerting rule, the group's labels under its own.
+func newRule(r rulefmt.Rule, expr parser.Expr, groupLabels map[string]string, log *slog.Logger) rules.Rule {
+	lbls := rules.FromMaps(groupLabels, r.Labels)
+	if r.Record != "" {
+		return rules.NewRecordingRule(r.Record, expr, lbls)
 	}
-	for k, v := range rule {
-		m[k] = v
-	}
-	return m
+	return rules.NewAlertingRule(r.Alert, expr, time.Duration(r.For), time.Duration(r.KeepFiringFor),
+		lbls, labels.FromMap(r.Annotations), labels.EmptyLabels(), "", true, log)
 }
 
-func ruleNames(groups []RuleGroup) []string {
+// alertNames returns the names of the groups' alerting rules.
+func alertNames(groups []RuleGroup) []string {
 	var names []string
 	for _, g := range groups {
 		for _, r := range g.Rules {
-			names = append(names, r.Name())
+			if _, ok := r.(*rules.AlertingRule); ok {
+				names = append(names, r.Name())
+			}
 		}
 	}
 	return names

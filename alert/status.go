@@ -2,6 +2,8 @@ package alert
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -26,8 +28,19 @@ type ActiveAlert struct {
 func (m *Manager) Alerts() []ActiveAlert {
 	var out []ActiveAlert
 	for _, g := range m.groups {
-		for _, r := range g.Rules {
+		for _, r := range g.alerting() {
 			out = append(out, m.activeOf(r)...)
+		}
+	}
+	return out
+}
+
+// alerting returns the group's alerting rules.
+func (g *group) alerting() []*rules.AlertingRule {
+	var out []*rules.AlertingRule
+	for _, r := range g.Rules {
+		if a, ok := r.(*rules.AlertingRule); ok {
+			out = append(out, a)
 		}
 	}
 	return out
@@ -50,7 +63,10 @@ func (m *Manager) activeOf(r *rules.AlertingRule) []ActiveAlert {
 	return out
 }
 
-// RuleStatus is a rule in the shape of Prometheus' /api/v1/rules.
+// RuleStatus is a rule in the shape of Prometheus' /api/v1/rules: an
+// alerting rule (Type "alerting") with every field, a recording rule (Type
+// "recording") with name, query, labels, health, lastError,
+// evaluationTime and lastEvaluation only.
 type RuleStatus struct {
 	Name           string            `json:"name"`
 	Query          string            `json:"query"`
@@ -67,31 +83,86 @@ type RuleStatus struct {
 	Type           string            `json:"type"`
 }
 
+// recordingStatus is Prometheus' JSON shape of a recording rule.
+type recordingStatus struct {
+	Name           string            `json:"name"`
+	Query          string            `json:"query"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Health         string            `json:"health"`
+	LastError      string            `json:"lastError,omitempty"`
+	EvaluationTime float64           `json:"evaluationTime"`
+	LastEvaluation time.Time         `json:"lastEvaluation"`
+	Type           string            `json:"type"`
+}
+
+// MarshalJSON writes a recording rule without the alerting rules' fields, as Prometheus does.
+func (rs RuleStatus) MarshalJSON() ([]byte, error) {
+	if rs.Type == TypeRecording {
+		return json.Marshal(recordingStatus{Name: rs.Name, Query: rs.Query, Labels: rs.Labels, Health: rs.Health, LastError: rs.LastError,
+			EvaluationTime: rs.EvaluationTime, LastEvaluation: rs.LastEvaluation, Type: rs.Type})
+	}
+	type plain RuleStatus
+	return json.Marshal(plain(rs))
+}
+
+// Rule types of a RuleStatus.
+const (
+	TypeAlerting  = "alerting"
+	TypeRecording = "recording"
+)
+
 // GroupStatus is a rule group in the shape of Prometheus' /api/v1/rules.
 type GroupStatus struct {
 	Name           string       `json:"name"`
 	File           string       `json:"file"`
 	Interval       float64      `json:"interval"`
+	Limit          int          `json:"limit"`
 	Rules          []RuleStatus `json:"rules"`
 	LastEvaluation time.Time    `json:"lastEvaluation"`
 	EvaluationTime float64      `json:"evaluationTime"`
 }
 
-// Groups returns every group's rules with their health and alerts.
+// ErrRuleType is returned by RuleGroups for a type other than "", "alert" and "record".
+var ErrRuleType = errors.New(`invalid parameter "type": not supported value`)
+
+// Groups returns the rules of every group that has any, with their health and alerts.
 func (m *Manager) Groups() []GroupStatus {
+	gs, _ := m.RuleGroups("")
+	return gs
+}
+
+// RuleGroups returns the groups' rules of one type as Prometheus'
+// /api/v1/rules?type= does: "alert" or "record" (any case), or both for "".
+// A group left without rules is left out.
+func (m *Manager) RuleGroups(typ string) ([]GroupStatus, error) {
+	typ = strings.ToLower(typ)
+	if typ != "" && typ != "alert" && typ != "record" {
+		return nil, fmt.Errorf("%w %q", ErrRuleType, typ)
+	}
 	out := make([]GroupStatus, 0, len(m.groups))
 	for _, g := range m.groups {
-		gs := GroupStatus{Name: g.Name, File: g.File, Interval: g.interval.Seconds(), Rules: []RuleStatus{},
+		gs := GroupStatus{Name: g.Name, File: g.File, Interval: g.interval.Seconds(), Limit: g.Limit, Rules: []RuleStatus{},
 			EvaluationTime: time.Duration(g.lastDuration.Load()).Seconds()}
 		if ns := g.lastEval.Load(); ns > 0 {
 			gs.LastEvaluation = time.Unix(0, ns).UTC()
 		}
 		for _, r := range g.Rules {
-			gs.Rules = append(gs.Rules, m.ruleStatus(r))
+			switch r := r.(type) {
+			case *rules.AlertingRule:
+				if typ != "record" {
+					gs.Rules = append(gs.Rules, m.ruleStatus(r))
+				}
+			case *rules.RecordingRule:
+				if typ != "alert" {
+					gs.Rules = append(gs.Rules, recordingRuleStatus(r))
+				}
+			}
 		}
-		out = append(out, gs)
+		if len(gs.Rules) > 0 {
+			out = append(out, gs)
+		}
 	}
-	return out
+	return out, nil
 }
 
 func (m *Manager) ruleStatus(r *rules.AlertingRule) RuleStatus {
@@ -99,7 +170,18 @@ func (m *Manager) ruleStatus(r *rules.AlertingRule) RuleStatus {
 		Name: r.Name(), Query: r.Query().String(), Duration: r.HoldDuration().Seconds(), KeepFiringFor: r.KeepFiringFor().Seconds(),
 		Labels: r.Labels().Map(), Annotations: r.Annotations().Map(), Alerts: m.activeOf(r), Health: string(r.Health()),
 		EvaluationTime: r.GetEvaluationDuration().Seconds(), LastEvaluation: r.GetEvaluationTimestamp(),
-		State: r.State().String(), Type: "alerting",
+		State: r.State().String(), Type: TypeAlerting,
+	}
+	if err := r.LastError(); err != nil {
+		rs.LastError = err.Error()
+	}
+	return rs
+}
+
+func recordingRuleStatus(r *rules.RecordingRule) RuleStatus {
+	rs := RuleStatus{
+		Name: r.Name(), Query: r.Query().String(), Labels: r.Labels().Map(), Health: string(r.Health()),
+		EvaluationTime: r.GetEvaluationDuration().Seconds(), LastEvaluation: r.GetEvaluationTimestamp(), Type: TypeRecording,
 	}
 	if err := r.LastError(); err != nil {
 		rs.LastError = err.Error()
@@ -124,12 +206,22 @@ func (m *Manager) History(from, to time.Time, name string) ([]Event, error) {
 // labelEscaper applies the text format's three escapes to a label value.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
+// MetricNames returns the names of the metrics WriteMetrics writes, with a
+// dispatcher's: every one a manager can write.
+func MetricNames() []string {
+	return []string{
+		"alerts", "alert_rule_group_last_duration_seconds", "alert_rule_group_evaluations_total",
+		"alert_rule_group_evaluation_failures_total", "alert_rule_group_iterations_missed_total",
+		"alert_notifications_total", "alert_notification_retries_total", "alert_notification_queue_length",
+	}
+}
+
 // WriteMetrics writes the evaluation figures and alert counts in the
 // Prometheus text format, for /metrics and the self-scrape.
 func (m *Manager) WriteMetrics(w io.Writer) {
 	counts := map[string]int{StatePending: 0, StateFiring: 0}
 	for _, g := range m.groups {
-		for _, r := range g.Rules {
+		for _, r := range g.alerting() {
 			r.ForEachActiveAlert(func(a *rules.Alert) { counts[stateOf(a)]++ })
 		}
 	}

@@ -23,7 +23,12 @@ func (s *Server) alertAPI(api, admin *gin.RouterGroup) {
 		success(c, gin.H{"alerts": nonNil(m.Alerts())}, nil)
 	}))
 	api.GET("/rules", s.withAlerts(func(c *gin.Context, m *alert.Manager) {
-		success(c, gin.H{"groups": m.Groups()}, nil)
+		groups, err := m.RuleGroups(c.Query("type"))
+		if err != nil {
+			badRequest(c, err)
+			return
+		}
+		success(c, gin.H{"groups": groups}, nil)
 	}))
 	api.GET("/alerts/history", s.withAlerts(s.alertHistory))
 	api.GET("/silences", s.withAlerts(func(c *gin.Context, m *alert.Manager) { success(c, m.Silences(), nil) }))

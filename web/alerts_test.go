@@ -47,6 +47,8 @@ func TestAlertAPI(t *testing.T) {
 	}
 	f("GET", "/api/v1/alerts", "", 200, `"state":"firing"`, `"alertname":"HighMemory"`, `"value":"9.3e-01"`, `"activeAt":"2026-11-01T11:54:00Z"`)
 	f("GET", "/api/v1/rules", "", 200, `"name":"atroz-defaults"`, `"name":"HighMemory","query":"system_memory_usage_ratio \u003e 0.8","duration":300`, `"health":"ok"`, `"type":"alerting"`)
+	f("GET", "/api/v1/rules?type=record", "", 200, `"data":{"groups":[]}`)
+	f("GET", "/api/v1/rules?type=alerts", "", 400, `"errorType":"bad_data"`, `invalid parameter \"type\": not supported value \"alerts\"`)
 	f("GET", "/api/v1/alerts/history?from=1793530000&to=1793534400&alertname=HighMemory", "", 200, `"state":"pending"`, `"state":"firing"`)
 	f("GET", "/api/v1/alerts/history?from=x", "", 400, `invalid parameter \"from\"`)
 	body := f("POST", "/api/v1/silences", `{"matchers":[{"name":"alertname","value":"HighMemory","isRegex":false}],"endsAt":"2026-11-01T13:00:00Z","createdBy":"ops","comment":"resize"}`, 200, `"silenceID":"`)

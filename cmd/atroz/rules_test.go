@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/store"
 )
 
 func TestRulesCheck(t *testing.T) {
@@ -20,18 +21,38 @@ func TestRulesCheck(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yml")
 	_ = os.WriteFile(good, []byte("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    for: 1m\n"), 0o600)
 	_ = os.WriteFile(bad, []byte("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n"), 0o600)
-	m, stdout, _ := testMain(nil)
-	if err := m.Run(context.Background(), []string{"rules", "check", good}); err != nil || !strings.Contains(stdout.String(), "good.yml: 1 rules OK") {
-		t.Fatalf("good file: %v, %s", err, stdout)
+	f := func(wantExit int, wantOut, wantErr string, args ...string) {
+		t.Helper()
+		m, stdout, stderr := testMain(nil)
+		code := m.exitCode(m.Run(context.Background(), append([]string{"rules", "check", "-data-dir", dir}, args...)))
+		if code != wantExit || stdout.String() != wantOut || stderr.String() != wantErr {
+			t.Errorf("rules check %v: exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q", args, code, stdout, stderr, wantExit, wantOut, wantErr)
+		}
 	}
-	m, _, stderr := testMain(nil)
-	err := m.Run(context.Background(), []string{"rules", "check", good, bad})
-	if err == nil || m.exitCode(err) != 1 || !strings.Contains(stderr.String(), "bad.yml") || !strings.Contains(stderr.String(), "5:") {
-		t.Fatalf("bad file: %v, stderr %s", err, stderr)
+	noUp := `: note: rule "A" selects metric "up", which no series has (AtroZ writes none such and no rule records it; no data file at ` + filepath.Join(dir, "atroz.db") + ")\n"
+	f(0, good+": SUCCESS: 1 rules found\n", good+":4:12"+noUp, good)
+	f(1, good+": SUCCESS: 1 rules found\n", good+":4:12"+noUp+
+		bad+`:5:11: group "g", rule 1, "A": could not parse expression: 1:6: parse error: unexpected end of input`+"\n"+
+		bad+": FAILED: 1 error(s)\natroz: rules check: 1 of 2 files have errors\n", good, bad)
+	// Once the data file stores up, the note goes.
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m, _, _ = testMain(nil)
+	if err := db.Append(store.Labels{{Name: "__name__", Value: "up"}}, time.Now().UnixMilli(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f(0, good+": SUCCESS: 1 rules found\n", "", good)
+	m, _, _ := testMain(nil)
 	if err := m.Run(context.Background(), []string{"rules"}); m.exitCode(err) != 2 {
 		t.Fatalf("no subcommand: exit %d", m.exitCode(err))
+	}
+	m, _, _ = testMain(nil)
+	if err := m.Run(context.Background(), []string{"rules", "check"}); m.exitCode(err) != 2 {
+		t.Fatalf("no file: exit %d", m.exitCode(err))
 	}
 }
 
