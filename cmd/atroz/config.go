@@ -382,7 +382,6 @@ func (c *Config) WebConfig(version string) web.Config {
 		MetricsOnMain:     c.EnableMetrics && c.MetricsPort == 0,
 		SlowRequest:       c.SlowRequestThreshold,
 		TruncateIPs:       c.GDPREnabled,
-		Query:             c.QueryOptions(),
 		RateLimits:        c.Security.rateLimitOptions(),
 		Retention:         time.Duration(c.RetentionDays) * 24 * time.Hour,
 	}

@@ -8,14 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"atroz/store"
+	"atroz/auth"
 )
 
 func TestDemoFlags(t *testing.T) {
@@ -178,21 +177,19 @@ func demoTokenNames(t *testing.T, target, password string) string {
 // secret it returns, the viewer demo and the admin boss, both with password.
 func demoTestStore(t *testing.T, dir, password string) string {
 	t.Helper()
-	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	secret, err := db.CreateToken("demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AddUser("demo", store.RoleViewer, password); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AddUser("boss", store.RoleAdmin, password); err != nil {
-		t.Fatal(err)
-	}
+	var secret string
+	withTestAuth(t, dir, func(a *auth.Service) {
+		var err error
+		if secret, err = a.CreateToken("demo", auth.ScopeIngest, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.AddUser("demo", auth.RoleViewer, password); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.AddUser("boss", auth.RoleAdmin, password); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return secret
 }
 

@@ -122,7 +122,7 @@ Commands:
 
 	serve      run the HTTP server over the store (the default)
 	db         import into, inspect, check and compact the store file
-	token      create, list and revoke ingest tokens
+	token      create, list and revoke API tokens (scopes read, ingest, admin)
 	rules      check alert rule files ("atroz rules check FILE")
 	user       add, list, change the password of, or remove dashboard users
 	demo       send realistic traffic to a running server, so charts move and alerts fire

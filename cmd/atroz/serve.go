@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/auth"
 	"atroz/collector"
+	"atroz/query"
 	"atroz/store"
 	"atroz/web"
 )
@@ -57,27 +59,36 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	db.SetLogger(log)
-	if err := ensureAdmin(db, c.Stderr); err != nil {
+	users, err := auth.Open(db, nil)
+	if err == nil {
+		err = ensureAdmin(users, c.Stderr)
+	}
+	if err != nil {
 		_ = closeStore(db)
 		return fmt.Errorf("first user: %w", err)
 	}
 	defer func() {
-		err = errors.Join(err, closeStore(db))
+		err = errors.Join(err, users.Close(), closeStore(db)) // the tokens' last use, then the store
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
 	}()
-	return serve(ctx, cfg, db, rw, log)
+	return serve(ctx, cfg, db, users, rw, log)
 }
 
-// serve listens on cfg.ListenAddr (and METRICS_PORT when set) and serves
-// until ctx is done, then shuts the servers down gracefully and stores the
-// metrics one last time.
-func serve(ctx context.Context, cfg *Config, db *store.DB, rw *remoteWriters, log *slog.Logger) error {
+// serve wires the store, its users and tokens, the collector, the query
+// engine, the web server and alerting, listens on cfg.ListenAddr (and
+// METRICS_PORT when set) and serves until ctx is done, then shuts the
+// servers down gracefully and stores the metrics one last time.
+func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, rw *remoteWriters, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	col := collector.New(db, cfg.CollectorOptions(log))
 	col.AddWriter(rw.set.WritePrometheus)
+	qo := cfg.QueryOptions()
+	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
+	qo.Logger = log
+	engine := query.New(db, &qo)
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit
 	wc.Settings = cfg.StatusSettings()
@@ -91,13 +102,13 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, rw *remoteWriters, lo
 			return err
 		}
 	}
-	srv, err := web.New(wc, db, col, log)
+	srv, err := web.New(wc, web.Deps{Store: db, Collector: col, Auth: users, Query: engine}, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	defer func() { _ = srv.Close() }()
-	alerts, disp, err := startAlerting(cfg, db, srv, col, log)
+	alerts, disp, err := startAlerting(cfg, db, engine, srv, col, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -205,7 +216,7 @@ Usage:
 
 // startAlerting loads the rules, builds the receivers and the alert
 // manager, and attaches it to the server and the metrics.
-func startAlerting(cfg *Config, db *store.DB, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *alert.Dispatcher, error) {
+func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *alert.Dispatcher, error) {
 	groups, err := alert.LoadRules(cfg.Alert.RulesFile, splitList(cfg.Alert.DisabledRules), log)
 	if err != nil {
 		return nil, nil, err
@@ -215,7 +226,7 @@ func startAlerting(cfg *Config, db *store.DB, srv *web.Server, col *collector.Co
 		return nil, nil, fmt.Errorf("alert receivers: %w", err)
 	}
 	disp := alert.NewDispatcher(receivers, &alert.DispatcherOptions{Logger: log})
-	m, err := alert.NewManager(db, srv.Query(), groups, disp, &alert.Options{
+	m, err := alert.NewManager(db, engine, groups, disp, &alert.Options{
 		EvalInterval: cfg.Alert.EvalInterval, RepeatInterval: cfg.Alert.RepeatInterval,
 		ExternalURL: cfg.ExternalURL, Logger: log, OnEvent: func(e alert.Event) { srv.AlertEvent(eventForBrowser(e)) },
 	})

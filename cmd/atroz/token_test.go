@@ -6,7 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"atroz/auth"
 	"atroz/store"
 )
 
@@ -23,6 +25,9 @@ func TestTokenWorkflow(t *testing.T) {
 	}
 
 	secret, note := step("token", "create", "api")
+	if !strings.Contains(note, "(ingest, no expiry)") {
+		t.Errorf("create note %q does not name the default scope", note)
+	}
 	if !regexp.MustCompile(`^atz_[A-Za-z0-9_-]{43}\n$`).MatchString(secret) {
 		t.Fatalf("create printed %q, want the secret alone on one line", secret)
 	}
@@ -30,17 +35,31 @@ func TestTokenWorkflow(t *testing.T) {
 	if !strings.Contains(note, "will not be shown again") || strings.Contains(note, secret) {
 		t.Errorf("create note on stderr = %q", note)
 	}
-	step("token", "create", "batch.eu-1")
+	_, note = step("token", "create", "-scope", "read", "-scope", "admin,read", "-expires", "90d", "batch.eu-1")
+	if !regexp.MustCompile(`\(read,admin, expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)`).MatchString(note) {
+		t.Errorf("create note %q does not name the scopes and expiry", note)
+	}
+	step("token", "create", "-scope", "read", "-expires", "2160h", "grafana")
 
+	verify(t, dir, secret, true)
+	const stamp = `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
 	out, _ := step("token", "list")
-	want := regexp.MustCompile(`^NAME +CREATED\napi +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nbatch\.eu-1 +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$`)
+	want := regexp.MustCompile(`^NAME +SCOPES +CREATED +LAST USED +EXPIRES\n` +
+		`api +ingest +` + stamp + ` +` + stamp + ` +never\n` +
+		`batch\.eu-1 +read,admin +` + stamp + ` +never +` + stamp + `\n` +
+		`grafana +read +` + stamp + ` +never +` + stamp + `\n$`)
 	if !want.MatchString(out) {
 		t.Errorf("list printed:\n%s", out)
 	}
-	if strings.Index(out, "CREATED") != strings.Index(strings.Split(out, "\n")[2], "2") {
+	lines := strings.Split(out, "\n")
+	stamps := regexp.MustCompile(stamp).FindAllStringIndex(lines[2], -1)
+	if strings.Index(out, "CREATED") != stamps[0][0] || strings.Index(out, "EXPIRES") != stamps[1][0] {
 		t.Errorf("list columns not aligned:\n%s", out)
 	}
-	verify(t, dir, secret, true)
+	expires := regexp.MustCompile(stamp).FindAllString(lines[3], -1)
+	if created, until := parseStamp(t, expires[0]), parseStamp(t, expires[1]); until.Sub(created) != 90*24*time.Hour {
+		t.Errorf("grafana expires %s after creation, want 90 days", until.Sub(created))
+	}
 
 	if out, _ := step("token", "revoke", "api"); out != "revoked api\n" {
 		t.Errorf("revoke printed %q", out)
@@ -51,17 +70,24 @@ func TestTokenWorkflow(t *testing.T) {
 	verify(t, dir, secret, false)
 }
 
-// verify reports whether the store in dir accepts secret, as a server would.
+// verify reports whether the store in dir accepts secret, as a server
+// would, and notes its use, which the close writes.
 func verify(t *testing.T, dir, secret string, want bool) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
+	withTestAuth(t, dir, func(a *auth.Service) {
+		if tok, err := a.VerifyToken(secret); (err == nil) != want || (err == nil && tok.Name != "api") {
+			t.Errorf("VerifyToken = %q, %v; want api, accepted %t", tok.Name, err, want)
+		}
+	})
+}
+
+func parseStamp(t *testing.T, s string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = db.Close() }()
-	if name, ok := db.VerifyToken(secret); ok != want || (ok && name != "api") {
-		t.Errorf("VerifyToken = %q, %t; want api, %t", name, ok, want)
-	}
+	return ts
 }
 
 func TestTokenErrors(t *testing.T) {
@@ -84,6 +110,10 @@ func TestTokenErrors(t *testing.T) {
 		{"list with an argument", []string{"token", "list", "api"}, 2, "want 0 argument(s), got 1"},
 		{"duplicate", []string{"token", "create", "api"}, 1, `create token "api": token exists`},
 		{"bad name", []string{"token", "create", "a/b"}, 1, `create token "a/b": invalid token name: want 1 to 64`},
+		{"unknown scope", []string{"token", "create", "-scope", "write", "x"}, 2, `invalid value "write" for flag -scope: invalid scope: "write" is not read, ingest or admin`},
+		{"bad expiry", []string{"token", "create", "-expires", "soon", "x"}, 1, `-expires: "soon" is not a positive duration like 90d or 2160h`},
+		{"negative expiry", []string{"token", "create", "-expires", "-1h", "x"}, 1, "-expires"},
+		{"zero days", []string{"token", "create", "-expires", "0d", "x"}, 1, "-expires"},
 		{"revoke unknown", []string{"token", "revoke", "web"}, 1, `revoke token "web": token not found`},
 		{"help", []string{"help", "token"}, 0, "create NAME"},
 		{"create help", []string{"token", "create", "-h"}, 0, "$DATA_DIR"},

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"atroz/auth"
 	"atroz/store"
 
 	"golang.org/x/term"
@@ -51,13 +52,13 @@ func (c *UserCommand) add(args []string) error {
 		args = append(args[1:], args[0]) // `user add NAME -role admin` reads as well as `user add -role admin NAME`
 	}
 	fs := c.flagSet("user add", c.Usage)
-	role := fs.String("role", store.RoleViewer, "viewer or admin")
-	return c.withUser(fs, args, func(name string, db *store.DB) error {
+	role := fs.String("role", auth.RoleViewer, "viewer or admin")
+	return c.withUser(fs, args, func(name string, a *auth.Service) error {
 		pw, err := c.password("Password for " + name + ": ")
 		if err != nil {
 			return err
 		}
-		if err := db.AddUser(name, *role, pw); err != nil {
+		if err := a.AddUser(name, *role, pw); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.Stdout, "added %s (%s)\n", name, *role)
@@ -66,12 +67,12 @@ func (c *UserCommand) add(args []string) error {
 }
 
 func (c *UserCommand) passwd(args []string) error {
-	return c.withUser(c.flagSet("user passwd", c.Usage), args, func(name string, db *store.DB) error {
+	return c.withUser(c.flagSet("user passwd", c.Usage), args, func(name string, a *auth.Service) error {
 		pw, err := c.password("New password for " + name + ": ")
 		if err != nil {
 			return err
 		}
-		if err := db.SetPassword(name, pw); err != nil {
+		if err := a.SetPassword(name, pw); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.Stdout, "password of %s changed\n", name)
@@ -80,8 +81,8 @@ func (c *UserCommand) passwd(args []string) error {
 }
 
 func (c *UserCommand) remove(args []string) error {
-	return c.withUser(c.flagSet("user remove", c.Usage), args, func(name string, db *store.DB) error {
-		if err := db.RemoveUser(name); err != nil {
+	return c.withUser(c.flagSet("user remove", c.Usage), args, func(name string, a *auth.Service) error {
+		if err := a.RemoveUser(name); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.Stdout, "removed %s\n", name)
@@ -91,22 +92,24 @@ func (c *UserCommand) remove(args []string) error {
 
 func (c *UserCommand) list(args []string) error {
 	return c.withExistingStore(c.flagSet("user list", c.Usage), args, func(_ *Config, db *store.DB) error {
-		users, err := db.Users()
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
-		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.Created.UTC().Format(time.RFC3339))
-		}
-		return tw.Flush()
+		return withAuth(db, func(a *auth.Service) error {
+			users, err := a.Users()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.Created.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		})
 	})
 }
 
 // withUser parses settings and the one NAME argument, opens the store
-// (creating it), runs fn and closes it.
-func (c *UserCommand) withUser(fs *flag.FlagSet, args []string, fn func(name string, db *store.DB) error) (err error) {
+// (creating it) and its users, runs fn and closes them.
+func (c *UserCommand) withUser(fs *flag.FlagSet, args []string, fn func(name string, a *auth.Service) error) (err error) {
 	cfg, err := c.parseConfig(fs, args)
 	if err != nil {
 		return err
@@ -119,7 +122,7 @@ func (c *UserCommand) withUser(fs *flag.FlagSet, args []string, fn func(name str
 		return err
 	}
 	defer func() { err = errors.Join(err, closeStore(db)) }()
-	return fn(fs.Arg(0), db)
+	return withAuth(db, func(a *auth.Service) error { return fn(fs.Arg(0), a) })
 }
 
 // password reads a password: without echo from a terminal, else one line of Stdin.
@@ -157,15 +160,15 @@ Usage:
 
 // ensureAdmin creates an admin with a random password when the store has
 // no user, and prints the password once, to the console, never to the log.
-func ensureAdmin(db *store.DB, console io.Writer) error {
-	users, err := db.Users()
+func ensureAdmin(a *auth.Service, console io.Writer) error {
+	users, err := a.Users()
 	if err != nil || len(users) > 0 {
 		return err
 	}
 	var b [18]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if err := db.AddUser("admin", store.RoleAdmin, pw); err != nil {
+	if err := a.AddUser("admin", auth.RoleAdmin, pw); err != nil {
 		return err
 	}
 	fmt.Fprintf(console, "\n  AtroZ created the user admin with password %s\n  It is shown this once; change it with: atroz user passwd admin\n\n", pw)

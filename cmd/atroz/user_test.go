@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"atroz/auth"
 	"atroz/store"
 )
 
@@ -29,14 +30,11 @@ func TestUserCommands(t *testing.T) {
 	if _, err := run("another long one\n", "passwd", "ana"); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := db.VerifyUser("ana", "another long one"); !ok {
-		t.Fatal("new password refused")
-	}
-	_ = db.Close()
+	withTestAuth(t, dir, func(a *auth.Service) {
+		if _, ok := a.VerifyUser("ana", "another long one"); !ok {
+			t.Fatal("new password refused")
+		}
+	})
 	if out, err := run("", "remove", "ana"); err != nil || !strings.Contains(out, "removed ana") {
 		t.Fatalf("remove: %v %s", err, out)
 	}
@@ -44,21 +42,35 @@ func TestUserCommands(t *testing.T) {
 
 func TestFirstStartCreatesAdmin(t *testing.T) {
 	dir := t.TempDir()
+	withTestAuth(t, dir, func(a *auth.Service) {
+		var console strings.Builder
+		if err := ensureAdmin(a, &console); err != nil {
+			t.Fatal(err)
+		}
+		pw := strings.Fields(console.String()[strings.Index(console.String(), "password ")+9:])[0]
+		if _, ok := a.VerifyUser("admin", pw); !ok {
+			t.Fatalf("the printed password does not log in: %q", console.String())
+		}
+		console.Reset()
+		if err := ensureAdmin(a, &console); err != nil || console.Len() != 0 {
+			t.Fatalf("second start printed %q, %v", console.String(), err)
+		}
+	})
+}
+
+// withTestAuth runs fn on the users and tokens of the store in dir, as a
+// server would see them, and closes them.
+func withTestAuth(t *testing.T, dir string, fn func(a *auth.Service)) {
+	t.Helper()
 	db, err := store.Open(filepath.Join(dir, "atroz.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var console strings.Builder
-	if err := ensureAdmin(db, &console); err != nil {
+	defer func() { _ = db.Close() }()
+	a, err := auth.Open(db, &auth.Options{LastUsedInterval: -1})
+	if err != nil {
 		t.Fatal(err)
 	}
-	pw := strings.Fields(console.String()[strings.Index(console.String(), "password ")+9:])[0]
-	if _, ok := db.VerifyUser("admin", pw); !ok {
-		t.Fatalf("the printed password does not log in: %q", console.String())
-	}
-	console.Reset()
-	if err := ensureAdmin(db, &console); err != nil || console.Len() != 0 {
-		t.Fatalf("second start printed %q, %v", console.String(), err)
-	}
+	defer func() { _ = a.Close() }()
+	fn(a)
 }
