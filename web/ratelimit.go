@@ -13,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/ulule/limiter/v3"
+
+	"atroz/auth"
 )
 
 // ErrorRateLimited is the error type of a 429 answer to a client over its
@@ -67,10 +69,11 @@ const (
 //
 // Each request is charged to one budget, chosen by its route's class and
 // its principal: an anonymous request is counted per client IP (per /64 for
-// IPv6), a user or token per name. Logins are always counted per IP. A
-// request that presents an Authorization header that identified no one is
-// charged to its IP's anonymous API budget whatever its route, so guessing
-// tokens is as slow as the anonymous API allows.
+// IPv6), a user or token per name. Logins are always counted per IP, and so
+// are beacons and ingest but for tokens with the ingest scope. A request
+// whose Authorization header was refused is charged to its IP's anonymous
+// API budget whatever its route, so guessing tokens is as slow as the
+// anonymous API allows.
 type RateLimitOptions struct {
 	// APIPerMinute is an anonymous client IP's API requests per minute.
 	// Default 100.
@@ -151,6 +154,9 @@ type classBudgets struct {
 	class       string
 	anonymous   *budget
 	user, token *budget
+	// tokenNeeds is the scope a token needs to be charged to token; one
+	// without it is counted per client IP. Zero admits every token.
+	tokenNeeds auth.Scope
 	// badCredentials is the anonymous API budget, charged for credentials
 	// that identified no one; nil for logins, whose own budget is lower.
 	badCredentials *budget
@@ -202,7 +208,7 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 		RateClassAPI:  {class: RateClassAPI, anonymous: api, user: user, token: user, badCredentials: api},
 		RateClassAuth: {class: RateClassAuth, anonymous: newBudget(orDefaultInt(o.AuthPerMinute, DefaultRateLimitAuth))},
 		RateClassIngest: {class: RateClassIngest, anonymous: newBudget(orDefaultInt(o.IngestPerMinute, DefaultRateLimitIngest)),
-			token: newBudget(orDefaultInt(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), badCredentials: api},
+			token: newBudget(orDefaultInt(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), tokenNeeds: auth.ScopeIngest, badCredentials: api},
 	}
 	return r, nil
 }
@@ -273,11 +279,13 @@ func (cb *classBudgets) charge(c *gin.Context) (*budget, string, string) {
 	switch {
 	case p.kind == principalUser && cb.user != nil:
 		return cb.user, cb.class + ":user:" + p.name, "user " + p.name
-	case p.kind == principalToken && cb.token != nil:
+	case p.kind == principalToken && cb.token != nil && (cb.tokenNeeds == 0 || p.has(cb.tokenNeeds)):
 		return cb.token, cb.class + ":token:" + p.name, "token " + p.name
 	}
 	ip := rateKey(c.ClientIP())
-	if p.kind == principalAnonymous && cb.badCredentials != nil && c.GetHeader("Authorization") != "" {
+	// Only a refused Authorization header counts as guessing: a stale
+	// session cookie is a browser that has not logged in again yet.
+	if p.refused != nil && cb.badCredentials != nil && c.GetHeader("Authorization") != "" {
 		return cb.badCredentials, RateClassAPI + ":ip:" + ip, "client " + ip + " (credentials not accepted)"
 	}
 	return cb.anonymous, cb.class + ":ip:" + ip, "client " + ip

@@ -68,6 +68,11 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 			// A token's ingest and API budgets are apart: a pipeline does not starve its own queries.
 			spend(t, e, 5, "GET", apiPath, ipA, as("token:pipeline")...)
 		}},
+		{"a token without the ingest scope sends beacons per IP", func(t *testing.T, e http.Handler) {
+			spend(t, e, 4, "POST", beaconPath, ipA, as("token:grafana:read")...)
+			checkLimited(t, hit(e, "POST", beaconPath, ipA), 4)
+			spend(t, e, 5, "GET", apiPath, ipA, as("token:grafana:read")...)
+		}},
 		{"beaconPath without a token per IP, a logged-in browser's too", func(t *testing.T, e http.Handler) {
 			spend(t, e, 2, "POST", beaconPath, ipA)
 			spend(t, e, 2, "POST", beaconPath, ipA, as("user:ana")...)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"atroz/auth"
 )
 
 // newTestLimiter returns a RateLimiter over o, closed when the test ends.
@@ -52,15 +55,26 @@ func limitedEngine(t testing.TB, rl *RateLimiter, proxies []string) *gin.Engine 
 	return e
 }
 
-// asPrincipal sets the principal its X-Test-Principal header names, as
-// user:NAME or token:NAME; without it the request stays anonymous.
+// asPrincipal stands in for identify: it sets the principal its
+// X-Test-Principal header names, as user:NAME, token:NAME (read and ingest
+// scopes) or token:NAME:read (read only). Without it, a request with an
+// Authorization header has its credentials refused; one without is
+// anonymous.
 func asPrincipal(c *gin.Context) {
 	kind, name, _ := strings.Cut(c.GetHeader("X-Test-Principal"), ":")
 	switch kind {
 	case "user":
-		setPrincipal(c, principal{kind: principalUser, name: name})
+		setPrincipal(c, principal{kind: principalUser, name: name, role: auth.RoleViewer})
 	case "token":
-		setPrincipal(c, principal{kind: principalToken, name: name})
+		scopes := auth.ScopeRead | auth.ScopeIngest
+		if n, only, ok := strings.Cut(name, ":"); ok && only == "read" {
+			name, scopes = n, auth.ScopeRead
+		}
+		setPrincipal(c, principal{kind: principalToken, name: name, scopes: scopes})
+	default:
+		if c.GetHeader("Authorization") != "" {
+			setPrincipal(c, principal{refused: errors.New("API token unknown or revoked")})
+		}
 	}
 }
 
