@@ -376,8 +376,10 @@ func timeParam(c *gin.Context, name string, def time.Time) (time.Time, error) {
 		return def, nil
 	}
 	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		s, ns := math.Modf(f)
-		return time.Unix(int64(s), int64(math.Round(ns*1e9))).UTC(), nil
+		// Rounded to the millisecond, as Prometheus does: 1796171891.033
+		// is 1796171891.0329999 as a float, which is not 32 ms.
+		s, frac := math.Modf(f)
+		return time.Unix(int64(s), int64(math.Round(frac*1000))*int64(time.Millisecond)).UTC(), nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"atroz/store"
+
+	"github.com/gin-gonic/gin"
 )
 
 // apiBody is the envelope of every Prometheus API answer.
@@ -224,4 +227,23 @@ func TestMaxSourceResolution(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body.Error, "max_source_resolution") {
 		t.Errorf("bad max_source_resolution on /query: %d %+v", code, body)
 	}
+}
+
+// TestTimeParamMilliseconds: a time in unix seconds is rounded to the
+// millisecond, as Prometheus rounds it, though its float is a hair under.
+func TestTimeParamMilliseconds(t *testing.T) {
+	f := func(in string, want int64) {
+		t.Helper()
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest("GET", "/?time="+url.QueryEscape(in), nil)
+		got, err := timeParam(c, "time", time.Time{})
+		if err != nil || got.UnixMilli() != want || got.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Errorf("%s: %v (%d ms), %v; want %d ms", in, got, got.UnixMilli(), err, want)
+		}
+	}
+	f("1796171891.033", 1796171891033)
+	f("1796171891.0329", 1796171891033)
+	f("1796171891", 1796171891000)
+	f("-1.5", -1500)
+	f("2026-12-02T00:38:11.033Z", 1796171891033)
 }
