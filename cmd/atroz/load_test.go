@@ -141,7 +141,7 @@ func TestLoadAgainstServer(t *testing.T) {
 		t.Skip("starts a server and sends load for several seconds")
 	}
 	dir := t.TempDir()
-	env := map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SCRAPE_INTERVAL": "1s", "RATE_LIMIT_INGEST_PER_MINUTE": "1000000", "RATE_LIMIT_PER_MINUTE": "100000"}
+	env := map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SCRAPE_INTERVAL": "1s"} // default rate limits: every kind sends with the token or the login
 	m, _, _ := testMain(env)
 	if err := (&UserCommand{Env: m.Env, Stdin: strings.NewReader("load-password-1\n")}).Run(context.Background(), []string{"add", "load"}); err != nil {
 		t.Fatal(err)
