@@ -17,10 +17,75 @@ let unauthorized = () => {};
 // login attempt): the session is gone and the login page should show.
 export const onUnauthorized = f => { unauthorized = f; };
 
+// RETRIES is how many times a call answered 429 is sent again, each after
+// the Retry-After the server asked (at most MAX_WAIT seconds) and up to a
+// second more at random, so that calls refused together do not all come
+// back in the same instant. The server refuses before doing anything, so
+// any call may be sent again.
+export const RETRIES = 4;
+const MAX_WAIT = 60;
+
+let limited = () => {};
+const waiting = new Set(); // the times (ms) at which waiting calls retry
+let ticker = 0;
+
+// onRateLimited sets what shows that calls wait out a rate limit: f gets
+// the whole seconds until the last of them retries, each second while any
+// waits, then 0.
+export const onRateLimited = f => { limited = f; };
+
+function tick() {
+  const until = Math.max(0, ...waiting);
+  limited(until ? Math.max(1, Math.ceil((until - Date.now()) / 1000)) : 0);
+  if (!until) {
+    clearInterval(ticker);
+    ticker = 0;
+  } else if (!ticker) {
+    ticker = setInterval(tick, 1000);
+  }
+}
+
+// backoff waits before a call's next try, rejecting with the AbortError if
+// signal aborts meanwhile.
+function backoff(retryAfter, signal) {
+  const ms = Math.min(Math.max(retryAfter, 1), MAX_WAIT) * 1000 + 250 + Math.random() * 1000;
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      waiting.delete(until);
+      signal?.removeEventListener('abort', abort);
+      tick();
+    };
+    const abort = () => {
+      clearTimeout(timer);
+      done();
+      reject(new DOMException('the call was aborted', 'AbortError'));
+    };
+    const timer = setTimeout(() => { done(); resolve(); }, ms);
+    signal?.addEventListener('abort', abort, {once: true});
+    waiting.add(until);
+    tick();
+  });
+}
+
 // api fetches path with the session cookie. json is sent as a JSON body,
 // form as a URL-encoded one. An aborted call rejects with the AbortError.
-// It returns the answer's data, or with whole the answer itself (data and warnings).
-export async function api(path, {method = 'GET', json, form, signal, whole = false} = {}) {
+// It returns the answer's data, or with whole the answer itself (data and
+// warnings). A call answered 429 waits and is sent again, RETRIES times at
+// most; a login is not, so that its limit shows at once.
+export async function api(path, options = {}) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await send(path, options);
+    } catch (e) {
+      if (e.status !== 429 || path === LOGIN || tries > RETRIES) throw e;
+      await backoff(e.retryAfter, options.signal);
+    }
+  }
+}
+
+// send makes one call of api.
+async function send(path, {method = 'GET', json, form, signal, whole = false}) {
   const init = {method, signal, credentials: 'same-origin', headers: {Accept: 'application/json'}};
   if (json !== undefined) {
     init.body = JSON.stringify(json);

@@ -6,7 +6,7 @@
 // first time (a new promise at each navigation; one that is overtaken
 // follows the next). window.__atroz.timings.overviewDrawn is performance.now()
 // when every overview panel was first drawn (or shown empty or failed).
-import {api, onUnauthorized} from './api.js';
+import {api, onRateLimited, onUnauthorized} from './api.js';
 import {h, message} from './dom.js';
 import * as overview from './overview.js';
 import * as alerts from './alerts.js';
@@ -77,6 +77,14 @@ onUnauthorized(() => {
   session = null;
   hint.set(false);
   if (parse().name !== 'login') go('login', {next: location.hash}, true);
+});
+
+// notice is the one line that says calls are waiting out a rate limit.
+const notice = h('p', {class: 'rate-notice', role: 'status', hidden: true});
+document.body.append(notice);
+onRateLimited(s => {
+  notice.hidden = !s;
+  notice.textContent = s ? `Rate limited, retrying in ${s} s` : '';
 });
 
 function renderHeader(name) {
