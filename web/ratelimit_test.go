@@ -354,3 +354,18 @@ func TestRateLimitStoreDownLetsThrough(t *testing.T) {
 		t.Errorf("log = %s, want a store failure line", logs)
 	}
 }
+
+func TestRateLimitRedisSharesPrincipals(t *testing.T) {
+	url := startRedis(t)
+	o := RateLimitOptions{RedisURL: url, UserPerMinute: 4, IngestTokenPerMinute: 3}
+	a := limitedEngine(t, newTestLimiter(t, o), nil)
+	b := limitedEngine(t, newTestLimiter(t, o), nil)
+	// Two replicas, two addresses, one user: one budget.
+	spend(t, a, 2, http.MethodGet, "/api/v1/x", "192.0.2.1:1000", as("user:ana")...)
+	spend(t, b, 2, http.MethodGet, "/api/v1/x", "198.51.100.7:1000", as("user:ana")...)
+	checkLimited(t, hit(a, http.MethodGet, "/api/v1/x", "198.51.100.7:1000", as("user:ana")...), 4)
+	spend(t, b, 4, http.MethodGet, "/api/v1/x", "192.0.2.1:1000", as("user:bo")...)
+	spend(t, a, 2, http.MethodPost, "/api/v1/beacons", "192.0.2.1:1000", as("token:pipeline")...)
+	spend(t, b, 1, http.MethodPost, "/api/v1/beacons", "192.0.2.2:1000", as("token:pipeline")...)
+	checkLimited(t, hit(b, http.MethodPost, "/api/v1/beacons", "192.0.2.3:1000", as("token:pipeline")...), 3)
+}
