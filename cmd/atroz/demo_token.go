@@ -11,16 +11,16 @@ import (
 	"time"
 )
 
-// demoOwnToken creates an ingest token for this run through the admin API,
-// when the demo was given an admin login and no token, and returns its
-// name; the demo revokes it when it stops.
+// demoOwnToken creates an ingest-scoped API token for this run through the
+// admin API, when the demo was given an admin login and no token, and
+// returns its name; the demo revokes it when it stops.
 func (d *demo) demoOwnToken(ctx context.Context) (string, error) {
 	jwt, err := d.sockets.login.token(ctx)
 	if err != nil {
 		return "", err
 	}
 	name := "demo-" + strconv.FormatInt(time.Now().Unix(), 10)
-	body, _ := json.Marshal(map[string]string{"name": name})
+	body, _ := json.Marshal(map[string]any{"name": name, "scopes": []string{"ingest"}})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.o.target.JoinPath("api/v1/admin/tokens").String(), bytes.NewReader(body)) // #nosec G704 -- the URL is the operator's -target
 	if err != nil {
 		return "", err
