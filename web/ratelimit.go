@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"math"
@@ -180,17 +181,33 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	r := &RateLimiter{onLimited: o.OnLimited, log: o.Logger, closeFn: func() error { return nil }}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
-	r := &RateLimiter{onLimited: o.OnLimited, log: log, closeFn: func() error { return nil }}
-	window := o.Window
-	if window == 0 {
-		window = ratePeriod
+	newBudget, err := r.budgetMaker(o)
+	if err != nil {
+		return nil, err
 	}
-	newBudget := func(perMinute int64) *budget {
-		return &budget{lim: limiter.New(r.store(window, o.MaxCounters), limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}), perMinute: perMinute}
+	api := newBudget(cmp.Or(o.APIPerMinute, DefaultRateLimitAPI))
+	user := newBudget(cmp.Or(o.UserPerMinute, DefaultRateLimitUser))
+	r.classes = map[string]*classBudgets{
+		RateClassAPI:  {class: RateClassAPI, anonymous: api, user: user, token: user, badCredentials: api},
+		RateClassAuth: {class: RateClassAuth, anonymous: newBudget(cmp.Or(o.AuthPerMinute, DefaultRateLimitAuth))},
+		RateClassIngest: {class: RateClassIngest, anonymous: newBudget(cmp.Or(o.IngestPerMinute, DefaultRateLimitIngest)),
+			token: newBudget(cmp.Or(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), tokenNeeds: auth.ScopeIngest, badCredentials: api},
+	}
+	return r, nil
+}
+
+// budgetMaker returns what makes a budget of n a minute: over the Redis
+// of o.RedisURL, shared by every budget, or over a memory store of its own.
+func (r *RateLimiter) budgetMaker(o RateLimitOptions) (func(perMinute int64) *budget, error) {
+	window := cmp.Or(o.Window, ratePeriod)
+	store := func() limiter.Store {
+		s := newMemoryRateStore(window, cmp.Or(o.MaxCounters, DefaultRateLimitMaxCounters))
+		r.stores = append(r.stores, s)
+		return s
 	}
 	if o.RedisURL != "" {
 		s, closeFn, err := newRedisRateStore(o.RedisURL)
@@ -198,26 +215,12 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 			return nil, err
 		}
 		r.closeFn = closeFn
-		newBudget = func(perMinute int64) *budget {
-			return &budget{lim: limiter.New(s, limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}), perMinute: perMinute}
-		}
+		store = func() limiter.Store { return s }
 	}
-	api := newBudget(orDefaultInt(o.APIPerMinute, DefaultRateLimitAPI))
-	user := newBudget(orDefaultInt(o.UserPerMinute, DefaultRateLimitUser))
-	r.classes = map[string]*classBudgets{
-		RateClassAPI:  {class: RateClassAPI, anonymous: api, user: user, token: user, badCredentials: api},
-		RateClassAuth: {class: RateClassAuth, anonymous: newBudget(orDefaultInt(o.AuthPerMinute, DefaultRateLimitAuth))},
-		RateClassIngest: {class: RateClassIngest, anonymous: newBudget(orDefaultInt(o.IngestPerMinute, DefaultRateLimitIngest)),
-			token: newBudget(orDefaultInt(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), tokenNeeds: auth.ScopeIngest, badCredentials: api},
-	}
-	return r, nil
-}
-
-// store returns a new memory store for one budget.
-func (r *RateLimiter) store(window time.Duration, maxCounters int64) *memoryRateStore {
-	s := newMemoryRateStore(window, orDefaultInt(maxCounters, DefaultRateLimitMaxCounters))
-	r.stores = append(r.stores, s)
-	return s
+	return func(perMinute int64) *budget {
+		rate := limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}
+		return &budget{lim: limiter.New(store(), rate), perMinute: perMinute}
+	}, nil
 }
 
 // perWindow is the limit per window of a budget of n a minute, at least 1.
