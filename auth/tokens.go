@@ -104,6 +104,14 @@ func (s *Service) CreateToken(name string, scopes Scope, expires time.Time) (sec
 	return secret, nil
 }
 
+// Token returns the token name, and whether there is one.
+func (s *Service) Token(name string) (Token, bool) {
+	if e := s.tokens.find(name); e != nil {
+		return e.token(), true
+	}
+	return Token{}, false
+}
+
 // Tokens returns every token, sorted by name, with its last use as known
 // in memory.
 func (s *Service) Tokens() []Token {

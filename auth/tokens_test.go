@@ -410,3 +410,14 @@ func BenchmarkVerifyToken(b *testing.B) {
 		})
 	}
 }
+
+func TestTokenByName(t *testing.T) {
+	s, _ := openTest(t, &clock{t: baseTime})
+	mustCreateToken(t, s, "grafana", ScopeRead, baseTime.Add(time.Hour))
+	if tok, ok := s.Token("grafana"); !ok || !sameToken(tok, Token{Name: "grafana", Scopes: ScopeRead, Created: baseTime, Expires: baseTime.Add(time.Hour)}) {
+		t.Errorf("Token(grafana) = %+v, %t", tok, ok)
+	}
+	if tok, ok := s.Token("nobody"); ok || tok.Name != "" {
+		t.Errorf("Token(nobody) = %+v, %t", tok, ok)
+	}
+}

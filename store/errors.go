@@ -2,7 +2,7 @@ package store
 
 import "errors"
 
-// These errors are returned by Append, Flush, Open, the range reads and the token methods. Check them with errors.Is.
+// These errors are returned by Append, Flush, Open and the range reads. Check them with errors.Is.
 var (
 	// ErrOutOfOrder is returned when a sample is older than the last sample appended to its series.
 	ErrOutOfOrder = errors.New("sample out of order")

@@ -97,10 +97,9 @@ func (s *Server) createToken(c *gin.Context) {
 		return
 	}
 	s.auditToken(c, "created", req.Name, scopes)
-	info := tokenInfo{Name: req.Name, Scopes: scopes.Names(), Created: time.Now().UTC(), Token: secret}
-	if !expires.IsZero() {
-		info.Expires = &expires
-	}
+	made, _ := s.access.Token(req.Name) // zero if revoked meanwhile; the secret is still worth showing
+	info := newTokenInfo(made)
+	info.Name, info.Scopes, info.Token = req.Name, scopes.Names(), secret
 	c.JSON(http.StatusCreated, gin.H{"status": "success", "data": info})
 }
 
