@@ -111,11 +111,11 @@ func (s *Server) unauthenticated(c *gin.Context, invalid bool, message string) {
 	if mode := c.GetHeader("Sec-Fetch-Mode"); mode == "" || mode == "navigate" {
 		h.Add("WWW-Authenticate", `Basic realm="atroz"`)
 	}
-	bearer := `Bearer realm="atroz"`
+	challenge := `Bearer realm="atroz"` // #nosec G101 -- an authentication scheme's name, not a credential
 	if invalid {
-		bearer += `, error="invalid_token"`
+		challenge += `, error="invalid_token"` // #nosec G101 -- RFC 6750's error code, not a credential
 	}
-	h.Add("WWW-Authenticate", bearer)
+	h.Add("WWW-Authenticate", challenge)
 	abortWithError(c, http.StatusUnauthorized, ErrorUnauthorized, errors.New(message))
 }
 
