@@ -33,3 +33,16 @@ func (s *Server) health(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, body)
 }
+
+// healthy answers Prometheus' liveness probe, /-/healthy, as Prometheus
+// does: 200 and a line of text while the process serves, so promtool
+// check healthy and orchestrators' probes work unchanged.
+func healthy(c *gin.Context) {
+	c.String(http.StatusOK, "AtroZ is Healthy.\n")
+}
+
+// ready answers Prometheus' readiness probe, /-/ready: once a Server
+// exists its store is open and every route serves, so it is always ready.
+func ready(c *gin.Context) {
+	c.String(http.StatusOK, "AtroZ is Ready.\n")
+}

@@ -271,6 +271,13 @@ func (s *Server) routes() *gin.Engine {
 	}
 	// Open: health, the beacon script and beacons (origin-checked), logins.
 	e.GET("/health", s.health)
+	for _, probe := range []struct {
+		path string
+		h    gin.HandlerFunc
+	}{{"/-/healthy", healthy}, {"/-/ready", ready}} { // Prometheus' probes, for promtool and orchestrators
+		e.GET(probe.path, probe.h)
+		e.HEAD(probe.path, probe.h)
+	}
 	e.GET("/beacon.js", beaconJS)
 	e.POST("/api/v1/beacons", s.limits.Middleware(RateClassIngest), s.beacons)
 	authg := e.Group("/api/v1/auth", s.limits.Middleware(RateClassAuth), csrf)
