@@ -93,11 +93,15 @@ func (s *Server) Close() error {
 func (s *Server) securityStatus(c *gin.Context) {
 	rl := s.cfg.RateLimits
 	success(c, gin.H{
-		"environment":     map[bool]string{true: "development", false: "production"}[s.cfg.Development],
-		"https":           s.https(c),
-		"jwt":             gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
-		"cors_origins":    nonNil(s.cfg.AllowedOrigins),
-		"rate_limits":     gin.H{"api_per_minute": orDefaultInt(rl.APIPerMinute, DefaultRateLimitAPI), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, DefaultRateLimitAuth), "ingest_per_minute": orDefaultInt(rl.IngestPerMinute, DefaultRateLimitIngest), "shared_store": rl.RedisURL != ""},
+		"environment":  map[bool]string{true: "development", false: "production"}[s.cfg.Development],
+		"https":        s.https(c),
+		"jwt":          gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
+		"cors_origins": nonNil(s.cfg.AllowedOrigins),
+		"rate_limits": gin.H{
+			"api_per_minute": orDefaultInt(rl.APIPerMinute, DefaultRateLimitAPI), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, DefaultRateLimitAuth),
+			"ingest_per_minute": orDefaultInt(rl.IngestPerMinute, DefaultRateLimitIngest), "user_per_minute": orDefaultInt(rl.UserPerMinute, DefaultRateLimitUser),
+			"ingest_token_per_minute": orDefaultInt(rl.IngestTokenPerMinute, DefaultRateLimitIngestToken), "shared_store": rl.RedisURL != "",
+		},
 		"trusted_proxies": nonNil(s.cfg.TrustedProxies),
 		"headers":         SecurityHeaderSet(),
 		"gdpr":            gin.H{"ip_truncation": s.cfg.TruncateIPs, "retention_days": s.cfg.Retention.Hours() / 24},

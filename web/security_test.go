@@ -98,7 +98,7 @@ func TestSecurityStatusAndWebSocketGate(t *testing.T) {
 	}
 	w = is.do("GET", "/security/status", "")
 	body := w.Body.String()
-	if w.Code != 200 || !strings.Contains(body, `"algorithm":"HS256"`) || !strings.Contains(body, `"cors_origins":["https://shop.example"]`) || !strings.Contains(body, `"api_per_minute":100`) {
+	if w.Code != 200 || !strings.Contains(body, `"algorithm":"HS256"`) || !strings.Contains(body, `"cors_origins":["https://shop.example"]`) || !strings.Contains(body, `"api_per_minute":100`) || !strings.Contains(body, `"user_per_minute":6000`) || !strings.Contains(body, `"ingest_token_per_minute":1200000`) {
 		t.Fatalf("status as admin: %d %s", w.Code, body)
 	}
 	for _, secret := range []string{string(testAuth.Secret), is.session, is.token} {

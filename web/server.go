@@ -75,7 +75,8 @@ type Config struct {
 	// Auth configures logins and their tokens. Tokens use the real clock,
 	// as the JWT library validates them against it.
 	Auth AuthConfig
-	// RateLimits configures the per-client-IP limits.
+	// RateLimits configures the limits per principal: anonymous clients and
+	// logins by client IP, users and API tokens by name.
 	RateLimits RateLimitOptions
 	// WS configures the live-update WebSocket; its hooks are filled in by New.
 	WS WSOptions
