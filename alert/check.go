@@ -99,13 +99,9 @@ func checkedRule(p parser.Parser, tree yamlTree, j, i int, rg rulefmt.RuleGroup,
 func selectedMetrics(expr parser.Expr) []string {
 	var names []string
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-		vs, ok := n.(*parser.VectorSelector)
-		if !ok {
-			return nil
-		}
-		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName && m.Type == labels.MatchEqual && !slices.Contains(names, m.Value) {
-				names = append(names, m.Value)
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			if name := selectorName(vs); name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
 			}
 		}
 		return nil

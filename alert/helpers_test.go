@@ -2,7 +2,6 @@ package alert
 
 import (
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -12,5 +11,3 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

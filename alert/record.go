@@ -8,6 +8,7 @@ import (
 
 	"atroz/store"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -153,7 +154,7 @@ func independent(r rules.Rule, recorded map[string]bool) bool {
 // selectorName is the metric name vs selects by equality, or "".
 func selectorName(vs *parser.VectorSelector) string {
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}
