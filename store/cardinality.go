@@ -55,7 +55,7 @@ func (db *DB) Cardinality(limit int) Cardinality {
 		var size uint64
 		for v, series := range vals {
 			n := uint64(len(series))
-			if name == labels.MetricName {
+			if name == MetricName {
 				metrics.push(Stat{v, n})
 			}
 			if pairs.mayTake(n) { // the pair's name is built only when it may rank

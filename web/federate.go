@@ -88,7 +88,7 @@ func (s *Server) latest(c *gin.Context, sets [][]*labels.Matcher, mint, maxt int
 		return nil, err
 	}
 	slices.SortStableFunc(vec, func(a, b federated) int {
-		return strings.Compare(a.lset.Get(labels.MetricName), b.lset.Get(labels.MetricName))
+		return strings.Compare(a.lset.Get(model.MetricNameLabel), b.lset.Get(model.MetricNameLabel))
 	})
 	return vec, nil
 }
@@ -114,7 +114,7 @@ func lastFloat(it chunkenc.Iterator) (federated, bool) {
 func encodeFederated(enc expfmt.Encoder, vec []federated) error {
 	var fam *dto.MetricFamily
 	for _, f := range vec {
-		name := f.lset.Get(labels.MetricName)
+		name := f.lset.Get(model.MetricNameLabel)
 		if name == "" {
 			continue
 		}
@@ -140,7 +140,7 @@ func federatedMetric(f federated) *dto.Metric {
 	m := &dto.Metric{Untyped: &dto.Untyped{Value: proto.Float64(f.v)}, TimestampMs: proto.Int64(f.t)}
 	hasInstance := false
 	f.lset.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName || l.Value == "" {
+		if l.Name == model.MetricNameLabel || l.Value == "" {
 			return
 		}
 		hasInstance = hasInstance || l.Name == model.InstanceLabel

@@ -272,3 +272,26 @@ func BenchmarkRemoteRead(b *testing.B) {
 		_ = resp.Body.Close()
 	}
 }
+
+// FuzzReadRequest: any body decodes to a request or an error, never a
+// panic, and a request decoded re-encodes to one equal to it.
+func FuzzReadRequest(f *testing.F) {
+	req := &prompb.ReadRequest{Queries: []*prompb.Query{{StartTimestampMs: 1, EndTimestampMs: 2, Matchers: []*prompb.LabelMatcher{matcher(prompb.LabelMatcher_RE, "a", "b.*")}}}}
+	raw, _ := req.Marshal()
+	f.Add(snappy.Encode(nil, raw))
+	f.Add([]byte("not snappy"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := readRequest(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		raw, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again prompb.ReadRequest
+		if err := again.Unmarshal(raw); err != nil || again.String() != req.String() {
+			t.Fatalf("re-encoded request differs: %v", err)
+		}
+	})
+}
