@@ -86,3 +86,9 @@ func FuzzCheckFile(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaultRuleNames(t *testing.T) {
+	if got := strings.Join(DefaultRuleNames(), ","); got != "HighLatency,HighErrorRate,HighMemory,LowFrameRate,StaleData,WebSocketChurn" {
+		t.Fatalf("built-in rules %s", got)
+	}
+}

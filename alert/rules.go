@@ -74,7 +74,7 @@ type RuleGroup struct {
 // DefaultRuleNames returns the names of the built-in alerting rules.
 func DefaultRuleNames() []string {
 	g, err := defaults()
-	if err != nil { // TestDefaultRulesParse keeps this from happening
+	if err != nil { // TestDefaultRuleNames keeps this from happening
 		return nil
 	}
 	var names []string

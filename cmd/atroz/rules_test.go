@@ -46,6 +46,9 @@ func TestRulesCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	f(0, good+": SUCCESS: 1 rules found\n", "", good)
+	override := filepath.Join(dir, "override.yml")
+	_ = os.WriteFile(override, []byte("groups:\n- name: g\n  rules:\n  - alert: HighMemory\n    expr: system_memory_usage_ratio > 0.95\n"), 0o600)
+	f(0, override+": SUCCESS: 1 rules found\n", override+`:4:12: note: alert "HighMemory" replaces the built-in rule of that name`+"\n", override)
 	m, _, _ := testMain(nil)
 	if err := m.Run(context.Background(), []string{"rules"}); m.exitCode(err) != 2 {
 		t.Fatalf("no subcommand: exit %d", m.exitCode(err))
