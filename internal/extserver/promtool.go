@@ -50,7 +50,7 @@ func buildPromtool() (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "atroz", "promtool", version+"-"+runtime.Version())
+	dir := filepath.Join(cache, "atroz", "promtool", version+"-"+runtime.Version()+"-nosd")
 	bin := filepath.Join(dir, "promtool")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
@@ -61,7 +61,10 @@ func buildPromtool() (string, error) {
 	// Built beside its place and renamed into it, so a test binary running
 	// at the same time never sees half a file.
 	tmp := fmt.Sprintf("%s.%d", bin, os.Getpid())
-	if _, err := goCmd("build", "-o", tmp, promtoolPkg); err != nil {
+	// remove_all_sd leaves out the cloud service discoveries (Kubernetes,
+	// AWS, Azure, ...), which query and check commands never use: a third
+	// fewer packages to compile on a fresh machine.
+	if _, err := goCmd("build", "-tags", "remove_all_sd", "-o", tmp, promtoolPkg); err != nil {
 		_ = os.Remove(tmp)
 		return "", err
 	}
