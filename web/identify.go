@@ -44,6 +44,9 @@ func (s *Server) credentials(c *gin.Context) (principal, error) {
 	case strings.EqualFold(scheme, "Bearer") && auth.IsTokenSecret(strings.TrimSpace(cred)):
 		return s.apiToken(strings.TrimSpace(cred))
 	case strings.EqualFold(scheme, "Bearer"):
+		// Schemes are case-insensitive (RFC 9110), but the JWT parser
+		// knows only "Bearer" and would fall back to the cookie.
+		c.Request.Header.Set("Authorization", "Bearer "+strings.TrimSpace(cred))
 		return s.session(c)
 	case strings.EqualFold(scheme, "Basic"):
 		_, password, ok := c.Request.BasicAuth()
@@ -55,7 +58,19 @@ func (s *Server) credentials(c *gin.Context) (principal, error) {
 		}
 		return s.apiToken(password)
 	}
-	return principal{}, fmt.Errorf("authorization scheme %q is not supported: use Bearer or Basic", scheme)
+	return principal{}, unsupportedScheme(scheme)
+}
+
+// unsupportedScheme refuses an Authorization header that is neither Bearer
+// nor Basic without quoting it: a client that sends a bare secret puts the
+// secret where the scheme goes, and it must reach neither the answer nor
+// the security log.
+func unsupportedScheme(scheme string) error {
+	const want = `the Authorization header must be "Bearer <token>" or "Basic <base64 of user:token>"`
+	if auth.IsTokenSecret(scheme) || strings.Count(scheme, ".") == 2 {
+		return errors.New(want + `; it holds a bare token: put "Bearer " before it`)
+	}
+	return errors.New(want + "; other schemes are not supported")
 }
 
 // session checks the session token of a login, from the header or the cookie.

@@ -117,7 +117,12 @@ func TestCredentialsByRouteClass(t *testing.T) {
 		{"expired token", []string{"Authorization", "Bearer " + expiring}, [3]int{401, 401, 401}, `API token \"shortlived\" expired at `},
 		{"basic with a password", []string{"Authorization", basic("ana", "a test password")}, [3]int{401, 401, 401}, "the basic-auth password must be an API token"},
 		{"basic not base64", []string{"Authorization", "Basic %%%"}, [3]int{401, 401, 401}, "basic credentials are not base64"},
-		{"unknown scheme", []string{"Authorization", "Digest x"}, [3]int{401, 401, 401}, `scheme \"Digest\" is not supported`},
+		{"unknown scheme", []string{"Authorization", "Digest x"}, [3]int{401, 401, 401}, `other schemes are not supported`},
+		{"bare token", []string{"Authorization", read}, [3]int{401, 401, 401}, `it holds a bare token: put \"Bearer \" before it`},
+		{"bare session token", []string{"Authorization", viewerJWT}, [3]int{401, 401, 401}, `it holds a bare token`},
+		{"lower-case bearer token", []string{"Authorization", "bearer " + read}, [3]int{200, 403, 403}, "has the scopes read"},
+		{"lower-case bearer JWT", []string{"Authorization", "bearer " + viewerJWT}, [3]int{200, 403, 403}, "this needs"},
+		{"lower-case bearer, forged, with a cookie", []string{"Authorization", "bearer a.b.c", "Cookie", CookieName + "=" + adminJWT}, [3]int{401, 401, 401}, `"errorType":"unauthorized"`},
 		{"forged JWT", []string{"Authorization", "Bearer a.b.c"}, [3]int{401, 401, 401}, `"errorType":"unauthorized"`},
 	}
 	for _, tt := range tests {
@@ -134,6 +139,11 @@ func TestCredentialsByRouteClass(t *testing.T) {
 			}
 			if w.Code < 400 {
 				continue
+			}
+			for _, secret := range []string{read, admin, ingest, both, revoked, expiring, viewerJWT, adminJWT} {
+				if strings.Contains(w.Body.String(), secret) {
+					t.Errorf("%s on the %s route: the refusal quotes a secret: %s", tt.name, rc.name, w.Body)
+				}
 			}
 			if !strings.Contains(w.Body.String(), tt.want) {
 				t.Errorf("%s on the %s route: %s, want it to mention %q", tt.name, rc.name, w.Body, tt.want)
