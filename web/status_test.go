@@ -65,6 +65,9 @@ var testSettings = []Setting{
 	{Name: "alert-smtp-password", Value: "", Secret: true},
 	{Name: "redis-url", Value: "redis://user:hunter2@cache:6379/0"},
 	{Name: "alertmanager-url", Value: "http://am1:9093, https://ops:pa55@am2:9093"},
+	{Name: "bad-url", Value: "http://user:p%zz@host:1/x"},
+	{Name: "hash-url", Value: "http://user:pa#ss@host:2/"},
+	{Name: "query-url", Value: "https://hooks.example/x?token=abcd&room=9"},
 	{Name: "log-level", Value: "info"},
 }
 
@@ -79,7 +82,7 @@ func TestStatusConfig(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal(body.Data, &data) != nil {
 		t.Fatalf("status/config: %d %+v", code, body)
 	}
-	for _, secret := range []string{"nobody-may-see", "hunter2", "pa55"} {
+	for _, secret := range []string{"nobody-may-see", "hunter2", "pa55", "p%zz", "pa#ss", "abcd"} {
 		if strings.Contains(data.YAML, secret) {
 			t.Errorf("config shows %q:\n%s", secret, data.YAML)
 		}
@@ -93,6 +96,7 @@ func TestStatusConfig(t *testing.T) {
 	want := map[string]any{
 		"listen-addr": ":8080", "data-retention-days": 90, "jwt-secret-key": "<secret>", "alert-smtp-password": "",
 		"redis-url": "redis://user:xxxxx@cache:6379/0", "alertmanager-url": "http://am1:9093, https://ops:xxxxx@am2:9093", "log-level": "info",
+		"bad-url": "http://xxxxx@host:1", "hash-url": "http://xxxxx@host:2", "query-url": "https://hooks.example/x?room=xxxxx&token=xxxxx",
 	}
 	for k, v := range want {
 		if m[k] != v {

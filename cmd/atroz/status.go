@@ -11,8 +11,9 @@ import (
 var secretSuffixes = []string{"-secret", "-secret-key", "-password", "-bearer-token", "-routing-key"}
 
 // credentialURLs are settings whose URL is itself the credential, as a
-// Slack or Teams incoming webhook is.
-var credentialURLs = map[string]bool{"alert-slack-webhook-url": true, "alert-teams-webhook-url": true}
+// Slack or Teams incoming webhook is, and as Alertmanager treats every
+// webhook URL: many receivers take their key in the path.
+var credentialURLs = map[string]bool{"alert-slack-webhook-url": true, "alert-teams-webhook-url": true, "alert-webhook-url": true}
 
 // StatusSettings lists every setting with its effective value, for
 // /api/v1/status/config and /api/v1/status/flags, marking the secrets the
