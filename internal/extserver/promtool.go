@@ -28,9 +28,18 @@ var (
 // the user's cache directory, under the module and Go versions, and reused
 // from there while neither changes. A failed build skips the test, unless
 // the CI environment variable is set.
+//
+// When the PROMTOOL environment variable names a binary, as make test
+// sets it after building promtool once before the tests, that is used.
 func Promtool(t testing.TB) string {
 	t.Helper()
-	promtoolOnce.Do(func() { promtoolPath, promtoolErr = buildPromtool() })
+	promtoolOnce.Do(func() {
+		if bin := os.Getenv("PROMTOOL"); bin != "" {
+			promtoolPath = bin
+			return
+		}
+		promtoolPath, promtoolErr = buildPromtool()
+	})
 	if promtoolErr != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("promtool: %v", promtoolErr)
