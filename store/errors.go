@@ -39,6 +39,9 @@ var (
 	// ErrClosed is returned when the DB is used after Close, and by a Reader's Select after the Reader's Close.
 	ErrClosed = errors.New("store closed")
 
+	// ErrReadLimit is returned by the Select of a Reader from LimitedReader when the samples its Selects take pass its budget.
+	ErrReadLimit = errors.New("read limit reached")
+
 	// ErrCorrupt is returned when on-disk data cannot be decoded.
 	ErrCorrupt = errors.New("corrupt data")
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -41,6 +42,13 @@ type Reader struct {
 	mem    []rawChunk           // scratch: chunks of the heads, before each series' flushed ones go in
 	views  []memView            // scratch: what Select took of each head
 	closed bool
+
+	// limited Readers count the samples their Selects take against left,
+	// before copying any chunk; see LimitedReader.
+	limited bool
+	left    int
+	xor     chunkenc.XORChunk // decodes the chunks a range cuts, to count their samples
+	dec     chunkenc.Iterator
 }
 
 // readBufSize is the size of the buffers chunks are copied into. A chunk
@@ -49,6 +57,16 @@ const readBufSize = 64 << 10
 
 // Reader returns a Reader of the store.
 func (db *DB) Reader() *Reader { return &Reader{db: db} }
+
+// LimitedReader returns a Reader whose Selects together take at most
+// samples samples. Each chunk's samples in range are counted before it is
+// copied (from its header when all of them are, by decoding it when the
+// range cuts it), so a Select past the budget returns ErrReadLimit having
+// copied no more than the budget's chunks: at most about 18 bytes a sample
+// (XOR's worst case), 1 to 2 for regular scrapes, plus one head chunk.
+func (db *DB) LimitedReader(samples int) *Reader {
+	return &Reader{db: db, limited: true, left: samples}
+}
 
 // Close hands the Reader's buffers back to the store for other Readers to
 // fill: the series its Selects returned must not be read afterwards, as a
@@ -127,7 +145,10 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 	// memory was taken holds every chunk up to the persistedMaxT taken with
 	// it; chunks a flush commits meanwhile lie past it and are read from
 	// memory instead.
-	disk := r.viewHeads(matched, mint, maxt)
+	disk, err := r.viewHeads(matched, mint, maxt)
+	if err != nil {
+		return nil, err
+	}
 	// Sorted by the labels in Prometheus' form, which compare in one pass.
 	slices.SortFunc(r.views, func(a, b memView) int { return labels.Compare(a.lset, b.lset) })
 	out := make([]RawSeries, 0, len(matched))
@@ -135,7 +156,6 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 	if !disk {
 		return r.collect(out, chunks, nil, mint, maxt)
 	}
-	var err error
 	verr := r.db.view(func(tx *bolt.Tx) error {
 		out, err = r.collect(out, chunks, tx.Bucket(bChunks).Cursor(), mint, maxt)
 		return err
@@ -144,18 +164,26 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 }
 
 // viewHeads takes the memory of each series into r.views and r.mem and
-// reports whether any series needs flushed chunks too.
-func (r *Reader) viewHeads(matched []*memSeries, mint, maxt int64) bool {
+// reports whether any series needs flushed chunks too. A limited Reader
+// stops at the series whose chunks pass its budget.
+func (r *Reader) viewHeads(matched []*memSeries, mint, maxt int64) (bool, error) {
 	r.views, r.mem = r.views[:0], r.mem[:0]
 	disk := false
 	for _, s := range matched {
 		v := memView{s: s, from: len(r.mem)}
 		r.mem, v.persistedMaxT, v.lset = s.view(r.mem, mint, maxt, r.keep)
 		v.to = len(r.mem)
+		if r.limited {
+			for _, c := range r.mem[v.from:v.to] {
+				if err := r.take(c.data, c.minT, c.lo, c.hi, maxt); err != nil {
+					return false, err
+				}
+			}
+		}
 		r.views = append(r.views, v)
 		disk = disk || v.persistedMaxT >= mint
 	}
-	return disk
+	return disk, nil
 }
 
 // collect appends to out each series of r.views with chunks in range: its
@@ -169,7 +197,14 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, min
 				if len(payload) < 2 {
 					return fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(payload))
 				}
-				chunks = append(chunks, rawChunk{data: r.keep(payload), minT: start, lo: mint, hi: min(maxt, v.persistedMaxT, end)})
+				c := rawChunk{minT: start, lo: mint, hi: min(maxt, v.persistedMaxT, end)}
+				if r.limited {
+					if err := r.take(payload, c.minT, c.lo, c.hi, maxt); err != nil {
+						return err
+					}
+				}
+				c.data = r.keep(payload)
+				chunks = append(chunks, c)
 				return nil
 			})
 			if err != nil {
@@ -182,6 +217,42 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, min
 		}
 	}
 	return out, nil
+}
+
+// take counts the samples of chunk data in [lo, hi] against the Reader's
+// budget, or returns ErrReadLimit when they pass it. maxt is the Select's
+// end: a chunk whose hi is below it ends at hi.
+func (r *Reader) take(data []byte, minT, lo, hi, maxt int64) error {
+	n, err := r.inRange(data, minT, lo, hi, maxt)
+	if err != nil {
+		return err
+	}
+	if r.left -= n; r.left < 0 {
+		return ErrReadLimit
+	}
+	return nil
+}
+
+// inRange is the number of chunk data's samples in [lo, hi]: its header's
+// count when the chunk lies wholly in range, else what decoding it finds,
+// which only the chunks at a range's two ends need.
+func (r *Reader) inRange(data []byte, minT, lo, hi, maxt int64) (int, error) {
+	if len(data) < 2 {
+		return 0, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(data))
+	}
+	if minT >= lo && hi < maxt {
+		return int(binary.BigEndian.Uint16(data)), nil // an XOR chunk's sample count
+	}
+	r.xor.Reset(data)
+	r.dec = r.xor.Iterator(r.dec)
+	n := 0
+	for vt := r.dec.Seek(lo); vt != chunkenc.ValNone; vt = r.dec.Next() {
+		if t, _ := r.dec.At(); t > hi {
+			break
+		}
+		n++
+	}
+	return n, r.dec.Err()
 }
 
 // keep copies b into the Reader's buffer and returns the copy.

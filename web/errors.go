@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+
 	"github.com/gin-gonic/gin"
 )
 
@@ -39,10 +41,11 @@ type errorBody struct {
 //
 // In production a 5xx answer carries a generic message and the request ID,
 // never internals; the detail goes to the access log line (error field). A
-// disk-full refusal is the exception: its message is written for the sender.
+// disk-full refusal and a remote read refused as one too many at once are
+// the exceptions: their messages are written for the sender.
 func abortWithError(c *gin.Context, code int, typ ErrorType, err error) {
 	msg := err.Error()
-	if code >= 500 && typ != ErrorDiskFull && c.GetBool(ctxProduction) {
+	if code >= 500 && typ != ErrorDiskFull && !errors.Is(err, errReadBusy) && c.GetBool(ctxProduction) {
 		c.Set(ctxErrorDetail, msg)
 		msg = "internal error; quote request ID " + c.GetString(ctxRequestID) + " to the operator"
 	}

@@ -15,12 +15,27 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"atroz/store"
 )
 
 // Bounds of one remote-read request.
 const (
-	// DefaultRemoteReadSamples bounds the samples of one request's answer.
+	// DefaultRemoteReadSamples bounds the samples one request reads. The
+	// store counts them before copying their chunks, so a request past it
+	// is refused having copied at most this many samples' chunks (1 to 2
+	// bytes a sample for regular scrapes, 18 at XOR's worst). A SAMPLES
+	// answer holds each sample decoded (16 bytes), marshalled (at most 22)
+	// and compressed (snappy's worst, at most 26): with the chunks, at most
+	// about 85 bytes a sample, 420 MB a request at this default; a streamed
+	// answer holds one frame (about 1 MiB) besides the chunks. With
+	// DefaultRemoteReadConcurrency reads at once, remote read holds at most
+	// about 4.2 GB (Prometheus' defaults allow 10 reads of 50,000,000).
 	DefaultRemoteReadSamples = 5_000_000
+	// DefaultRemoteReadConcurrency bounds the remote reads served at once,
+	// as Prometheus' --storage.remote.read-concurrent-limit does.
+	DefaultRemoteReadConcurrency = 10
 	// DefaultRemoteReadBytes bounds the bytes a streamed answer writes.
 	DefaultRemoteReadBytes = 256 << 20
 	// maxReadRequestBytes bounds a read request, compressed and not, as
@@ -35,26 +50,48 @@ const (
 var (
 	// errReadMatcher is returned for a matcher that does not parse.
 	errReadMatcher = errors.New("bad matcher")
-	// errReadSamples is returned when the answer would pass Config.MaxRemoteReadSamples.
+	// errReadSamples is answered when the store's read passes
+	// Config.MaxRemoteReadSamples (store.ErrReadLimit).
 	errReadSamples = errors.New("too many samples")
 	// errReadBytes is returned when a streamed answer would pass Config.MaxRemoteReadBytes.
 	errReadBytes = errors.New("answer too large")
 )
+
+// errReadBusy is answered with 503 when Config.MaxConcurrentRemoteReads
+// reads are already being served.
+var errReadBusy = errors.New("too many remote reads at once")
 
 // castagnoli is the CRC-32 table of streamed frames.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // remoteRead answers Prometheus' remote read (/api/v1/read): a
 // snappy-compressed prompb.ReadRequest whose queries select raw samples
-// by matchers of any kind, between their times narrowed by their hints.
+// by matchers of any kind, between their times narrowed by their hints
+// (raw samples only: what rollups hold past the raw retention is not a
+// remote read's raw data).
 // A client that accepts SAMPLES (Prometheus 2 asks for nothing else;
 // Prometheus 3 accepts both) gets one snappy-compressed ReadResponse; one
 // that accepts only STREAMED_XOR_CHUNKS gets chunked frames. Both are
-// bounded: by Config.MaxRemoteReadSamples over the whole request, a 400
-// saying so before anything is written, and streams by
-// Config.MaxRemoteReadBytes, past which the stream is cut so the client
-// sees an error, never a short answer taken for whole.
+// bounded: by Config.MaxRemoteReadSamples over the whole request, counted
+// as the store reads, a 400 saying so before anything is written; streams
+// by Config.MaxRemoteReadBytes, past which the stream is cut so the client
+// sees an error, never a short answer taken for whole; and by
+// Config.MaxConcurrentRemoteReads at once, past which a read is answered
+// 503 at once rather than queued: a queued read would hold its request
+// (up to 32 MiB) while waiting, and Prometheus reports the error and asks
+// again at its next evaluation.
 func (s *Server) remoteRead(c *gin.Context) {
+	select {
+	case s.reads <- struct{}{}:
+		defer func() { <-s.reads }()
+	default:
+		c.Header("Retry-After", "1")
+		abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, fmt.Errorf("remote read: %w: at most %d are served at once; try again shortly", errReadBusy, s.cfg.MaxConcurrentRemoteReads))
+		return
+	}
+	if s.onRemoteRead != nil {
+		s.onRemoteRead()
+	}
 	req, err := readRequest(c.Request.Body)
 	if err != nil {
 		badRequest(c, fmt.Errorf("remote read: %w", err))
@@ -65,11 +102,13 @@ func (s *Server) remoteRead(c *gin.Context) {
 		badRequest(c, fmt.Errorf("remote read: %w", err))
 		return
 	}
+	r := s.db.LimitedReader(s.cfg.MaxRemoteReadSamples)
+	defer func() { _ = r.Close() }()
 	if typ == prompb.ReadRequest_STREAMED_XOR_CHUNKS {
-		s.readStreamed(c, req)
+		s.readStreamed(c, r, req)
 		return
 	}
-	s.readSamples(c, req)
+	s.readSamples(c, r, req)
 }
 
 // readRequest decodes a snappy-compressed prompb.ReadRequest.
@@ -119,13 +158,12 @@ func responseType(accepted []prompb.ReadRequest_ResponseType) (prompb.ReadReques
 
 // readSamples answers every query at once, in one snappy-compressed
 // prompb.ReadResponse.
-func (s *Server) readSamples(c *gin.Context, req *prompb.ReadRequest) {
+func (s *Server) readSamples(c *gin.Context, r *store.Reader, req *prompb.ReadRequest) {
 	resp := prompb.ReadResponse{Results: make([]*prompb.QueryResult, len(req.Queries))}
-	left := s.cfg.MaxRemoteReadSamples
 	for i, q := range req.Queries {
-		err := s.readQuery(c, q, func(ss storage.SeriesSet) error {
+		err := readQuery(r, q, func(ss storage.SeriesSet) error {
 			var err error
-			resp.Results[i], err = samplesResult(ss, &left)
+			resp.Results[i], err = samplesResult(ss)
 			return err
 		})
 		if err != nil {
@@ -142,9 +180,8 @@ func (s *Server) readSamples(c *gin.Context, req *prompb.ReadRequest) {
 	c.Data(http.StatusOK, "application/x-protobuf", snappy.Encode(nil, raw))
 }
 
-// samplesResult converts ss, taking its samples from *left, or returns
-// errReadSamples when they run out.
-func samplesResult(ss storage.SeriesSet, left *int) (*prompb.QueryResult, error) {
+// samplesResult converts ss.
+func samplesResult(ss storage.SeriesSet) (*prompb.QueryResult, error) {
 	res := &prompb.QueryResult{}
 	var it chunkenc.Iterator
 	for ss.Next() {
@@ -155,10 +192,6 @@ func samplesResult(ss storage.SeriesSet, left *int) (*prompb.QueryResult, error)
 			if vt != chunkenc.ValFloat {
 				continue // the store keeps floats only
 			}
-			if *left <= 0 {
-				return nil, errReadSamples
-			}
-			*left--
 			t, v := it.At()
 			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: t, Value: v})
 		}
@@ -172,13 +205,11 @@ func samplesResult(ss storage.SeriesSet, left *int) (*prompb.QueryResult, error)
 
 // readStreamed streams each query's series as XOR chunks, one series a
 // frame at most, as Prometheus' own handler does.
-func (s *Server) readStreamed(c *gin.Context, req *prompb.ReadRequest) {
-	c.Header("Content-Type", "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse")
+func (s *Server) readStreamed(c *gin.Context, r *store.Reader, req *prompb.ReadRequest) {
 	fw := &frameWriter{w: c.Writer, limit: s.cfg.MaxRemoteReadBytes}
-	left := s.cfg.MaxRemoteReadSamples
 	for i, q := range req.Queries {
-		err := s.readQuery(c, q, func(ss storage.SeriesSet) error {
-			return streamQuery(fw, int64(i), storage.NewSeriesSetToChunkSet(ss), &left)
+		err := readQuery(r, q, func(ss storage.SeriesSet) error {
+			return streamQuery(fw, int64(i), storage.NewSeriesSetToChunkSet(ss))
 		})
 		if err == nil {
 			continue
@@ -192,14 +223,14 @@ func (s *Server) readStreamed(c *gin.Context, req *prompb.ReadRequest) {
 		s.log.Warn("remote read: stream cut", "event_type", "api", "query", i, "error", err)
 		panic(http.ErrAbortHandler)
 	}
+	fw.setType()
 	c.Status(http.StatusOK)
 	c.Writer.Flush()
 }
 
 // streamQuery writes the chunks of query i's series, a frame each time
-// a series' chunks reach readFrameBytes and at its end, counting their
-// samples against *left.
-func streamQuery(fw *frameWriter, i int64, ss storage.ChunkSeriesSet, left *int) error {
+// a series' chunks reach readFrameBytes and at its end.
+func streamQuery(fw *frameWriter, i int64, ss storage.ChunkSeriesSet) error {
 	var it chunks.Iterator
 	for ss.Next() {
 		sr := ss.At()
@@ -209,9 +240,6 @@ func streamQuery(fw *frameWriter, i int64, ss storage.ChunkSeriesSet, left *int)
 		size := 0
 		for more := it.Next(); more; {
 			meta := it.At()
-			if *left -= meta.Chunk.NumSamples(); *left < 0 {
-				return errReadSamples
-			}
 			chks = append(chks, prompb.Chunk{MinTimeMs: meta.MinTime, MaxTimeMs: meta.MaxTime, Type: prompb.Chunk_Encoding(meta.Chunk.Encoding()), Data: meta.Chunk.Bytes()})
 			size += len(meta.Chunk.Bytes())
 			if more = it.Next(); more && size < readFrameBytes {
@@ -230,32 +258,40 @@ func streamQuery(fw *frameWriter, i int64, ss storage.ChunkSeriesSet, left *int)
 	return ss.Err()
 }
 
-// readQuery selects query q's series and hands them to fn. The hints
-// narrow the query's time range, never widen it.
-func (s *Server) readQuery(c *gin.Context, q *prompb.Query, fn func(storage.SeriesSet) error) error {
+// readQuery selects query q's series through r and hands them to fn. The
+// hints narrow the query's time range, never widen it.
+func readQuery(r *store.Reader, q *prompb.Query, fn func(storage.SeriesSet) error) error {
 	ms, err := readMatchers(q.Matchers)
 	if err != nil {
 		return err
 	}
 	mint, maxt := q.StartTimestampMs, q.EndTimestampMs
-	var hints *storage.SelectHints
 	if h := q.Hints; h != nil {
 		mint = max(mint, h.StartMs)
 		if h.EndMs != 0 {
 			maxt = min(maxt, h.EndMs)
 		}
-		hints = &storage.SelectHints{Start: mint, End: maxt, Step: h.StepMs, Func: h.Func, Grouping: h.Grouping, By: h.By, Range: h.RangeMs}
 	}
 	if mint > maxt {
 		return fn(storage.EmptySeriesSet())
 	}
-	querier, err := s.query.Queryable().Querier(mint, maxt)
+	series, err := r.Select(mint, maxt, ms...)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = querier.Close() }()
-	return fn(querier.Select(c.Request.Context(), true, hints, ms...))
+	return fn(&rawSet{series: series, i: -1})
 }
+
+// rawSet is a store read's series as a storage.SeriesSet.
+type rawSet struct {
+	series []store.RawSeries
+	i      int
+}
+
+func (s *rawSet) Next() bool                        { s.i++; return s.i < len(s.series) }
+func (s *rawSet) At() storage.Series                { return &s.series[s.i] }
+func (s *rawSet) Err() error                        { return nil }
+func (s *rawSet) Warnings() annotations.Annotations { return nil }
 
 // readMatchers converts a query's matchers: equal, not equal, regular
 // expression and its negation.
@@ -288,8 +324,8 @@ func readMatchers(in []*prompb.LabelMatcher) ([]*labels.Matcher, error) {
 // an answer past its bound, 500 otherwise.
 func (s *Server) remoteReadError(c *gin.Context, i int, err error) {
 	switch {
-	case errors.Is(err, errReadSamples):
-		badRequest(c, fmt.Errorf("remote read: query %d: %w: a request may read at most %d samples; ask for a shorter range or fewer series", i, err, s.cfg.MaxRemoteReadSamples))
+	case errors.Is(err, store.ErrReadLimit):
+		badRequest(c, fmt.Errorf("remote read: query %d: %w: a request may read at most %d samples; ask for a shorter range or fewer series", i, errReadSamples, s.cfg.MaxRemoteReadSamples))
 	case errors.Is(err, errReadBytes):
 		badRequest(c, fmt.Errorf("remote read: query %d: %w: a streamed answer may hold at most %d bytes; ask for a shorter range or fewer series", i, err, s.cfg.MaxRemoteReadBytes))
 	case errors.Is(err, errReadMatcher):
@@ -303,7 +339,7 @@ func (s *Server) remoteReadError(c *gin.Context, i int, err error) {
 // in all: each frame is uvarint(len(data)), the CRC-32 (Castagnoli) of
 // data, big-endian, then data, as Prometheus' ChunkedReader expects.
 type frameWriter struct {
-	w     io.Writer
+	w     http.ResponseWriter
 	limit int
 	n     int // written so far
 	buf   []byte
@@ -321,6 +357,9 @@ func (f *frameWriter) writeFrame(m *prompb.ChunkedReadResponse) error {
 	if f.n+len(f.buf) > f.limit {
 		return errReadBytes
 	}
+	if f.n == 0 {
+		f.setType()
+	}
 	f.n += len(f.buf)
 	if _, err := f.w.Write(f.buf); err != nil {
 		return fmt.Errorf("write frame: %w", err)
@@ -329,4 +368,11 @@ func (f *frameWriter) writeFrame(m *prompb.ChunkedReadResponse) error {
 		fl.Flush()
 	}
 	return nil
+}
+
+// setType sets the Content-Type of a streamed answer. It is set when the
+// first frame goes out, or when the answer holds none, so an error answered
+// before any frame keeps the JSON type of its body.
+func (f *frameWriter) setType() {
+	f.w.Header().Set("Content-Type", "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse")
 }

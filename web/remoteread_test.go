@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +296,126 @@ func FuzzReadRequest(f *testing.F) {
 			t.Fatalf("re-encoded request differs: %v", err)
 		}
 	})
+}
+
+// bigReadServer is a live server whose store holds 100 series of 5,000
+// random values each, 500,000 samples (about 4 MB of XOR chunks), past a
+// remote-read bound of 5,000 samples.
+func bigReadServer(t *testing.T) (*liveServer, *http.Client, time.Time) {
+	t.Helper()
+	ls, c, now := readServer(t, func(cfg *Config) { cfg.MaxRemoteReadSamples = 5_000 })
+	r := rand.New(rand.NewPCG(1, 2))
+	t0 := now.Add(-5000 * time.Second).UnixMilli()
+	for s := range 100 {
+		series := store.Labels{{Name: "__name__", Value: fmt.Sprintf("big_%d", s)}}
+		for i := range 5000 {
+			if err := ls.db.Append(series, t0+int64(i)*1000, r.Float64()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := ls.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return ls, c, now
+}
+
+// TestRemoteReadBoundedMemory: a read of everything, {__name__=~".+"}
+// from 0 to now, over a store 100 times the sample bound is refused with
+// a 400 naming the bound, SAMPLES and streamed alike, having allocated a
+// small part of the data: the store stops copying chunks at the bound.
+func TestRemoteReadBoundedMemory(t *testing.T) {
+	ls, c, now := bigReadServer(t)
+	const stored = 500_000 * 8 // random values take 8 bytes a sample and more
+	all := &prompb.Query{StartTimestampMs: 0, EndTimestampMs: now.UnixMilli(), Matchers: []*prompb.LabelMatcher{matcher(prompb.LabelMatcher_RE, "__name__", ".+")}}
+	for _, typ := range []prompb.ReadRequest_ResponseType{prompb.ReadRequest_SAMPLES, prompb.ReadRequest_STREAMED_XOR_CHUNKS} {
+		req := &prompb.ReadRequest{Queries: []*prompb.Query{all}, AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{typ}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		resp := postRead(t, ls, c, req)
+		body, _ := io.ReadAll(resp.Body)
+		runtime.ReadMemStats(&after)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "too many samples: a request may read at most 5000 samples") {
+			t.Errorf("%s: %d %s, want 400 naming the bound", typ, resp.StatusCode, body)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > stored/10 {
+			t.Errorf("%s: a refused read allocated %d bytes; the store holds over %d", typ, alloc, stored)
+		} else {
+			t.Logf("%s: a refused read allocated %d bytes; the store holds over %d", typ, alloc, stored)
+		}
+	}
+}
+
+// TestRemoteReadConcurrency: with MaxConcurrentRemoteReads reads held
+// open, one more is answered 503 naming the bound, with Retry-After; once
+// they finish, reads are served again.
+func TestRemoteReadConcurrency(t *testing.T) {
+	ls, c, now := readServer(t)
+	const limit = 2
+	ls.s.cfg.MaxConcurrentRemoteReads, ls.s.reads = limit, make(chan struct{}, limit)
+	entered, release := make(chan struct{}, 10), make(chan struct{})
+	ls.s.onRemoteRead = func() {
+		entered <- struct{}{}
+		<-release
+	}
+	req := &prompb.ReadRequest{Queries: []*prompb.Query{{StartTimestampMs: now.Add(-time.Hour).UnixMilli(), EndTimestampMs: now.UnixMilli(), Matchers: []*prompb.LabelMatcher{matcher(prompb.LabelMatcher_EQ, "__name__", "rr_metric")}}}}
+	raw, _ := req.Marshal()
+	send := func() (int, error) {
+		hreq, _ := http.NewRequest("POST", ls.url+"/api/v1/read", bytes.NewReader(snappy.Encode(nil, raw)))
+		hreq.Header.Set("Authorization", "Bearer "+ls.session)
+		resp, err := c.Do(hreq)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Body.Close()
+	}
+	codes := make(chan int, limit)
+	for range limit {
+		go func() {
+			code, err := send()
+			if err != nil {
+				t.Error(err)
+			}
+			codes <- code
+		}()
+	}
+	for range limit {
+		<-entered
+	}
+	resp := postRead(t, ls, c, req)
+	var b apiBody
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	if resp.StatusCode != http.StatusServiceUnavailable || b.ErrorType != "unavailable" || !strings.Contains(b.Error, "at most 2 are served at once") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("read %d of %d: %d %+v Retry-After %q, want 503 naming the bound", limit+1, limit, resp.StatusCode, b, resp.Header.Get("Retry-After"))
+	}
+	close(release)
+	for range limit {
+		if code := <-codes; code != http.StatusOK {
+			t.Errorf("a read held open: %d, want 200", code)
+		}
+	}
+	if code, err := send(); err != nil || code != http.StatusOK {
+		t.Errorf("a read after the others finished: %d %v, want 200", code, err)
+	}
+}
+
+// TestRemoteReadStreamedErrorType: a streamed read that fails before any
+// frame is written answers its JSON error as JSON.
+func TestRemoteReadStreamedErrorType(t *testing.T) {
+	ls, c, now := readServer(t)
+	resp := postRead(t, ls, c, &prompb.ReadRequest{
+		Queries:               []*prompb.Query{{StartTimestampMs: 0, EndTimestampMs: now.UnixMilli(), Matchers: []*prompb.LabelMatcher{matcher(prompb.LabelMatcher_RE, "k", "(")}}},
+		AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS},
+	})
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("a streamed read with a bad matcher: %d %q, want 400 application/json", resp.StatusCode, ct)
+	}
+	empty := postRead(t, ls, c, &prompb.ReadRequest{
+		Queries:               []*prompb.Query{{StartTimestampMs: 0, EndTimestampMs: now.UnixMilli(), Matchers: []*prompb.LabelMatcher{matcher(prompb.LabelMatcher_EQ, "__name__", "nothing")}}},
+		AcceptedResponseTypes: []prompb.ReadRequest_ResponseType{prompb.ReadRequest_STREAMED_XOR_CHUNKS},
+	})
+	if ct := empty.Header.Get("Content-Type"); empty.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/x-streamed-protobuf") {
+		t.Errorf("a streamed read of nothing: %d %q, want 200 and the stream's type", empty.StatusCode, ct)
+	}
 }

@@ -87,12 +87,18 @@ type Config struct {
 	// Settings are the effective settings /api/v1/status/config and
 	// /api/v1/status/flags show, secrets redacted.
 	Settings []Setting
-	// MaxRemoteReadSamples bounds the samples of one remote-read request
-	// answered with samples. Default 5,000,000 (about 80 MB in memory).
+	// MaxRemoteReadSamples bounds the samples one remote-read request
+	// reads, counted as the store copies their chunks, so a request past it
+	// is refused having read no more. Default 5,000,000; see
+	// DefaultRemoteReadSamples for the memory it bounds.
 	MaxRemoteReadSamples int
 	// MaxRemoteReadBytes bounds the bytes of one streamed remote-read
 	// answer. Default 256 MiB.
 	MaxRemoteReadBytes int
+	// MaxConcurrentRemoteReads bounds the remote reads served at once;
+	// one more is answered 503. Default 10, Prometheus' own
+	// --storage.remote.read-concurrent-limit.
+	MaxConcurrentRemoteReads int
 }
 
 // Validate reports the first field that is out of range.
@@ -135,6 +141,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxRemoteReadBytes <= 0 {
 		c.MaxRemoteReadBytes = DefaultRemoteReadBytes
 	}
+	if c.MaxConcurrentRemoteReads <= 0 {
+		c.MaxConcurrentRemoteReads = DefaultRemoteReadConcurrency
+	}
 	return c
 }
 
@@ -166,6 +175,11 @@ type Server struct {
 	started time.Time
 	engine  *gin.Engine
 	http    *http.Server
+	// reads holds a token for each remote read being served.
+	reads chan struct{}
+	// onRemoteRead, when set, is called by each remote read while it holds
+	// its token; tests use it to hold reads open.
+	onRemoteRead func()
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
@@ -206,6 +220,7 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[o] = true
 	}
+	s.reads = make(chan struct{}, cfg.MaxConcurrentRemoteReads)
 	if err := s.security(); err != nil {
 		return nil, err
 	}

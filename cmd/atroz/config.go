@@ -113,6 +113,12 @@ type Config struct {
 	// (PROMQL_EXPERIMENTAL_FUNCTIONS, -promql-experimental-functions). Default false.
 	PromQLExperimentalFunctions bool
 
+	// RemoteReadConcurrentLimit bounds the remote reads (/api/v1/read)
+	// served at once; one more is answered 503, as Prometheus'
+	// --storage.remote.read-concurrent-limit bounds its own
+	// (REMOTE_READ_CONCURRENT_LIMIT, -remote-read-concurrent-limit). Default 10.
+	RemoteReadConcurrentLimit int
+
 	// ExternalURL is the dashboard's address as users reach it, for links
 	// in notifications (EXTERNAL_URL, -external-url). Default http://localhost:8080.
 	ExternalURL string
@@ -153,6 +159,8 @@ func DefaultConfig() Config {
 		QueryTimeout:    2 * time.Minute,
 		QueryMaxSamples: 50_000_000,
 		QueryCacheMB:    64,
+
+		RemoteReadConcurrentLimit: web.DefaultRemoteReadConcurrency,
 
 		ExternalURL: "http://localhost:8080",
 		Alert:       defaultAlertConfig(),
@@ -198,6 +206,7 @@ func (c *Config) settings() []setting {
 		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
 		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
 		{"promql-experimental-functions", "enable Prometheus' experimental PromQL functions (double_exponential_smoothing, sort_by_label, ...)", &c.PromQLExperimentalFunctions},
+		{"remote-read-concurrent-limit", "most remote reads served at once; one more is answered 503", &c.RemoteReadConcurrentLimit},
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
 	}
 	list = append(list, c.Alert.settings()...)
@@ -289,6 +298,7 @@ func (c *Config) Validate() error {
 	check(c.QueryTimeout <= 0, "QUERY_TIMEOUT", "must be positive, got %s", c.QueryTimeout)
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
 	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
+	check(c.RemoteReadConcurrentLimit < 1, "REMOTE_READ_CONCURRENT_LIMIT", "must be at least 1, got %d", c.RemoteReadConcurrentLimit)
 	errs = append(errs, c.Alert.validate()...)
 	_, rwErrs := c.RemoteWrite.configs()
 	errs = append(errs, rwErrs...)
@@ -384,6 +394,8 @@ func (c *Config) WebConfig(version string) web.Config {
 		TruncateIPs:       c.GDPREnabled,
 		RateLimits:        c.Security.rateLimitOptions(),
 		Retention:         time.Duration(c.RetentionDays) * 24 * time.Hour,
+
+		MaxConcurrentRemoteReads: c.RemoteReadConcurrentLimit,
 	}
 }
 
