@@ -52,8 +52,10 @@ const (
 	// ingest: 20,000 a second, twice the reliability suite's 10,000
 	// beacons a second plus its 20 batches.
 	DefaultRateLimitIngestToken = 1_200_000
-	// DefaultRateLimitMaxCounters is how many counters each budget keeps in
-	// memory at most: about 200 bytes each, so 10 MB a budget.
+	// DefaultRateLimitMaxCounters is how many client counters each budget
+	// keeps in memory at most, besides a tenth as many network-prefix
+	// counters and one overflow counter: about 200 bytes each, key
+	// included, so 11 MB a budget.
 	DefaultRateLimitMaxCounters = 50_000
 )
 
@@ -99,13 +101,22 @@ type RateLimitOptions struct {
 	// between a second and a minute.
 	Window time.Duration
 	// MaxCounters bounds the memory store: each of the five budgets keeps at
-	// most this many live counters. A request whose counter would be one
-	// more is charged to its budget's one shared overflow counter until
-	// expired counters are swept; no live counter is evicted, so a flood of
-	// new addresses neither grows memory nor resets anyone's count, and
-	// users and tokens, whose budgets only credentials can enter, are not
-	// touched by it. Default 50,000 (about 10 MB a budget). Redis ignores
-	// it: its keys expire with their window.
+	// most this many client counters, MaxCounters/10 network-prefix
+	// counters and one overflow counter, about 200 bytes each. A client
+	// address whose counter would be one more is counted under its /24
+	// (IPv4) or /48 (IPv6), whose counter allows 16 times the budget for
+	// the clients that share it; when the prefix counters are full too, and
+	// for a user or token name, the request is charged to the budget's one
+	// overflow counter at the budget itself. So a flood from one /48 fills
+	// the client counters and that /48's counter, and clients of other
+	// prefixes still get counters of their own. Room comes back as expired
+	// counters are swept; no live counter is evicted, so a flood neither
+	// grows memory nor resets anyone's count, and users and tokens, whose
+	// budgets only valid credentials can enter, are not touched by it. A
+	// full store is logged once a window. Default 50,000 (about 11 MB a
+	// budget). Redis ignores it: there each principal active in the last
+	// window holds one key, expiring with the window, and Redis' maxmemory
+	// is the bound.
 	MaxCounters int64
 	// RedisURL (redis://, rediss:// or unix://) keeps the counters in Redis,
 	// shared by every AtroZ behind the same load balancer. Empty keeps them
@@ -113,7 +124,8 @@ type RateLimitOptions struct {
 	RedisURL string
 	// OnLimited, when set, is called for each request refused with 429.
 	OnLimited func(c *gin.Context, class string)
-	// Logger receives store failures; nil discards them. A request whose
+	// Logger receives store failures and, once a window, a memory store's
+	// filling up; nil discards them. A request whose
 	// count cannot be read is let through, so a Redis outage does not take
 	// the API down with it.
 	Logger *slog.Logger
@@ -189,23 +201,24 @@ func NewRateLimiter(o RateLimitOptions) (*RateLimiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := newBudget(cmp.Or(o.APIPerMinute, DefaultRateLimitAPI))
-	user := newBudget(cmp.Or(o.UserPerMinute, DefaultRateLimitUser))
+	api := newBudget("api", cmp.Or(o.APIPerMinute, DefaultRateLimitAPI))
+	user := newBudget("user", cmp.Or(o.UserPerMinute, DefaultRateLimitUser))
 	r.classes = map[string]*classBudgets{
 		RateClassAPI:  {class: RateClassAPI, anonymous: api, user: user, token: user, badCredentials: api},
-		RateClassAuth: {class: RateClassAuth, anonymous: newBudget(cmp.Or(o.AuthPerMinute, DefaultRateLimitAuth))},
-		RateClassIngest: {class: RateClassIngest, anonymous: newBudget(cmp.Or(o.IngestPerMinute, DefaultRateLimitIngest)),
-			token: newBudget(cmp.Or(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), tokenNeeds: auth.ScopeIngest, badCredentials: api},
+		RateClassAuth: {class: RateClassAuth, anonymous: newBudget("auth", cmp.Or(o.AuthPerMinute, DefaultRateLimitAuth))},
+		RateClassIngest: {class: RateClassIngest, anonymous: newBudget("ingest", cmp.Or(o.IngestPerMinute, DefaultRateLimitIngest)),
+			token: newBudget("ingest_token", cmp.Or(o.IngestTokenPerMinute, DefaultRateLimitIngestToken)), tokenNeeds: auth.ScopeIngest, badCredentials: api},
 	}
 	return r, nil
 }
 
-// budgetMaker returns what makes a budget of n a minute: over the Redis
-// of o.RedisURL, shared by every budget, or over a memory store of its own.
-func (r *RateLimiter) budgetMaker(o RateLimitOptions) (func(perMinute int64) *budget, error) {
+// budgetMaker returns what makes the budget name of n a minute: over the
+// Redis of o.RedisURL, shared by every budget, or over a memory store of its
+// own.
+func (r *RateLimiter) budgetMaker(o RateLimitOptions) (func(name string, perMinute int64) *budget, error) {
 	window := cmp.Or(o.Window, ratePeriod)
-	store := func() limiter.Store {
-		s := newMemoryRateStore(window, cmp.Or(o.MaxCounters, DefaultRateLimitMaxCounters))
+	store := func(name string) limiter.Store {
+		s := newMemoryRateStore(name, window, cmp.Or(o.MaxCounters, DefaultRateLimitMaxCounters), r.log)
 		r.stores = append(r.stores, s)
 		return s
 	}
@@ -215,11 +228,11 @@ func (r *RateLimiter) budgetMaker(o RateLimitOptions) (func(perMinute int64) *bu
 			return nil, err
 		}
 		r.closeFn = closeFn
-		store = func() limiter.Store { return s }
+		store = func(string) limiter.Store { return s }
 	}
-	return func(perMinute int64) *budget {
+	return func(name string, perMinute int64) *budget {
 		rate := limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}
-		return &budget{lim: limiter.New(store(), rate), perMinute: perMinute}
+		return &budget{lim: limiter.New(store(name), rate), perMinute: perMinute}
 	}, nil
 }
 
@@ -267,7 +280,7 @@ func (r *RateLimiter) Middleware(class string) gin.HandlerFunc {
 		h.Set("RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
 		h.Set("RateLimit-Reset", reset)
 		if lc.Reached {
-			r.refuse(c, class, b, who, reset)
+			r.refuse(c, class, b, lc, who, reset)
 			return
 		}
 		c.Next()
@@ -295,13 +308,18 @@ func (cb *classBudgets) charge(c *gin.Context) (*budget, string, string) {
 }
 
 // refuse answers 429 to a request over its budget.
-func (r *RateLimiter) refuse(c *gin.Context, class string, b *budget, who, reset string) {
+func (r *RateLimiter) refuse(c *gin.Context, class string, b *budget, lc limiter.Context, who, reset string) {
 	c.Header("Retry-After", reset)
 	if r.onLimited != nil {
 		r.onLimited(c, class)
 	}
+	perMinute := b.perMinute
+	if lc.Limit > b.lim.Rate.Limit { // a full store counted it by its network prefix
+		perMinute *= prefixShare
+		who += "'s network prefix"
+	}
 	abortWithError(c, http.StatusTooManyRequests, ErrorRateLimited,
-		fmt.Errorf("rate limit of %d requests per minute exceeded for %s; retry after %s s", b.perMinute, who, reset))
+		fmt.Errorf("rate limit of %d requests per minute exceeded for %s; retry after %s s", perMinute, who, reset))
 }
 
 // secondsUntil is the whole seconds until the Unix time reset, at least 1:

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -49,7 +50,7 @@ func BenchmarkMemoryRateStoreNewKey(b *testing.B) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("api:ip:2001:db8:%x:%x::", i>>16, i&0xffff)
 	}
-	s := newMemoryRateStore(time.Minute, int64(len(keys)))
+	s := newMemoryRateStore("bench", time.Minute, int64(len(keys)), slog.New(slog.DiscardHandler))
 	rate := limiter.Rate{Period: time.Minute, Limit: 100}
 	ctx := b.Context()
 	i := 0
