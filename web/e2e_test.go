@@ -33,6 +33,15 @@ type liveServer struct {
 
 func startLive(t testing.TB, log *slog.Logger) *liveServer {
 	t.Helper()
+	ls := startLiveWith(t, Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true, Auth: testAuth}, log)
+	ls.session = login(t, ls.s, "viewer", auth.RoleViewer)
+	return ls
+}
+
+// startLiveWith starts a Server of cfg over a fresh store, with an ingest
+// token, on a loopback port; all of it stops when the test ends.
+func startLiveWith(t testing.TB, cfg Config, log *slog.Logger) *liveServer {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "atroz.db"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +52,7 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true, Auth: testAuth}, deps, log)
+	s, err := New(cfg, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +72,7 @@ func startLive(t testing.TB, log *slog.Logger) *liveServer {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token, session: login(t, s, "viewer", auth.RoleViewer)}
+	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token}
 }
 
 func (ls *liveServer) post(t testing.TB, c *http.Client, path, body string, header ...string) int {

@@ -2,59 +2,24 @@ package web
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"atroz/auth"
-	"atroz/collector"
 	"atroz/internal/extserver"
-	"atroz/store"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
-// startLimitedLive is startLive with the rate limits o.
+// startLimitedLive is startLive with the rate limits o and no login.
 func startLimitedLive(t *testing.T, o RateLimitOptions) *liveServer {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "atroz.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := collector.New(db, &collector.Options{DataDir: t.TempDir()})
-	deps := testDeps(t, db, col, nil)
-	token, err := deps.Auth.CreateToken("e2e", auth.ScopeIngest, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{AllowedOrigins: []string{"https://shop.example"}, Auth: testAuth, RateLimits: o}, deps, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = s.Shutdown(t.Context())
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := errors.Join(deps.Auth.Close(), db.Close()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token}
+	return startLiveWith(t, Config{AllowedOrigins: []string{"https://shop.example"}, Auth: testAuth, RateLimits: o}, slog.New(slog.DiscardHandler))
 }
 
 // responses counts the page's answers by status and records exceptions.
