@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -91,5 +92,113 @@ func BenchmarkSecurityEventsRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ev.Record(c, SecurityRateLimited, "refused")
+	}
+}
+
+func TestSecurityEventsClipValues(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := clipLogValue(in); got != want {
+			t.Errorf("clipLogValue(%d bytes) = %q, want %q", len(in), got, want)
+		}
+	}
+	f("", "")
+	f(strings.Repeat("a", 256), strings.Repeat("a", 256))
+	f(strings.Repeat("a", 257), strings.Repeat("a", 256)+"...[truncated, 257 bytes]")
+	// A cut never splits a rune: "é" is two bytes, the 256th byte starts one.
+	f(strings.Repeat("a", 254)+"é", strings.Repeat("a", 254)+"é")
+	f(strings.Repeat("a", 255)+"é", strings.Repeat("a", 255)+"...[truncated, 257 bytes]")
+	f(strings.Repeat("a", 255)+"éé", strings.Repeat("a", 255)+"...[truncated, 259 bytes]")
+}
+
+func TestSecurityEventsLinesPerAddress(t *testing.T) {
+	var logs syncBuffer
+	ev := NewSecurityEvents(slog.New(slog.NewJSONHandler(&logs, nil)), false)
+	now := time.Unix(1_700_000_000, 0)
+	ev.lines = newLogBudgets(securityLogLines, securityLogWindow, 2, func() time.Time { return now })
+	record := func(peer string, n int) {
+		for range n {
+			c, _ := gin.CreateTestContext(httptest.NewRecorder())
+			c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
+			c.Request.RemoteAddr = peer + ":1234"
+			ev.Record(c, SecurityOriginBlocked, "https://evil.example")
+		}
+	}
+	seen := 0
+	lines := func() []map[string]any {
+		t.Helper()
+		all := logs.String()
+		fresh := strings.TrimSpace(all[seen:])
+		seen = len(all)
+		var out []map[string]any
+		for _, l := range strings.Split(fresh, "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("log line %q: %v", l, err)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+
+	record("192.0.2.1", 150)
+	if got := lines(); len(got) != securityLogLines {
+		t.Fatalf("150 events from one address: %d lines, want %d", len(got), securityLogLines)
+	}
+	record("192.0.2.2", 1)
+	if got := lines(); len(got) != 1 || got[0]["client_ip"] != "192.0.2.2" {
+		t.Fatalf("another address is not limited by the first: %v", got)
+	}
+	// The map holds two addresses: a third shares the overflow budget.
+	record("192.0.2.3", securityLogLines+5)
+	if got := lines(); len(got) != securityLogLines || got[0]["client_ip"] != "192.0.2.3" {
+		t.Fatalf("overflow address: %d lines (%v), want %d", len(got), got[0], securityLogLines)
+	}
+	if got := ev.Count(SecurityOriginBlocked); got != 150+1+securityLogLines+5 {
+		t.Errorf("Count = %d, every event counts", got)
+	}
+
+	// A minute on, the first address's next event reports the 140 it did
+	// not log, then logs; the sweep reports the overflow budget's five.
+	now = now.Add(securityLogWindow)
+	record("192.0.2.1", 1)
+	got := lines()
+	if len(got) != 2 || got[0]["msg"] != "security events suppressed" || got[0]["suppressed"] != float64(140) ||
+		got[0]["client_ip"] != "192.0.2.1" || got[1]["msg"] != "security event" {
+		t.Fatalf("after the window: %v", got)
+	}
+	record("192.0.2.4", 1)
+	got = lines()
+	if len(got) != 2 || got[0]["suppressed"] != float64(5) || got[0]["client_ip"] != logOverflowAddr || got[1]["client_ip"] != "192.0.2.4" {
+		t.Fatalf("sweep of ended windows: %v", got)
+	}
+}
+
+func TestForeignOriginFloodLogIsBounded(t *testing.T) {
+	is := newIngestServer(t, Config{AllowedOrigins: []string{"https://shop.example"}, MetricsOnMain: true})
+	origin := "https://evil.example/" + strings.Repeat("A", 96<<10)
+	before := len(is.logs.String())
+	for range 150 {
+		if w := is.do("GET", "/api/v1/labels", "", "Origin", origin); w.Code != http.StatusForbidden && w.Code != http.StatusTooManyRequests {
+			t.Fatalf("foreign origin: %d", w.Code)
+		}
+	}
+	logged := is.logs.String()[before:]
+	// Besides one access line a request, which quotes no header, the
+	// refusals log securityLogLines lines of their address, each short.
+	for _, l := range strings.Split(strings.TrimSpace(logged), "\n") {
+		if len(l) > 1<<10 {
+			t.Fatalf("a %d-byte log line: %.300s", len(l), l)
+		}
+	}
+	if n := strings.Count(logged, `"msg":"security event"`); n != securityLogLines {
+		t.Errorf("150 refusals from one address logged %d security lines, want %d", n, securityLogLines)
+	}
+	if !strings.Contains(logged, "[truncated, 98325 bytes]") {
+		t.Errorf("the logged origin is not marked as truncated:\n%.2000s", logged)
+	}
+	m := is.metrics(t)
+	if !strings.Contains(m, `security_events_total{kind="origin_blocked"} 150`) {
+		t.Errorf("every refusal counts:\n%s", grepLines(m, "security_events"))
 	}
 }
