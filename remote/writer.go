@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ import (
 // Writer forwards samples to one remote-write destination.
 type Writer struct {
 	cfg    Config
-	shown  string // the URL without its password, for logs, errors and labels
+	shown  string // the URL as RedactURL shows it, for logs, errors and labels
 	client *http.Client
 	log    *slog.Logger
 	shards []*shard
@@ -61,11 +60,11 @@ func New(cfg Config, client *http.Client, set *metrics.Set, log *slog.Logger) (*
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	u, _ := url.Parse(cfg.URL)
+	shown := RedactURL(cfg.URL)
 	name := func(metric, extra string) string {
-		return fmt.Sprintf(`%s{url=%q%s}`, metric, u.Redacted(), extra)
+		return fmt.Sprintf(`%s{url=%q%s}`, metric, shown, extra)
 	}
-	w := &Writer{cfg: cfg, shown: u.Redacted(), client: client, log: log, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, shown: shown, client: client, log: log, seed: maphash.MakeSeed(), stop: make(chan struct{})}
 	w.sendCtx, w.cancelSend = context.WithCancel(context.Background())
 	w.sent = set.NewCounter(name("remote_write_samples_total", `,result="sent"`))
 	w.failed = set.NewCounter(name("remote_write_samples_total", `,result="failed"`))
@@ -250,7 +249,7 @@ func (w *Writer) send(body []byte) (retry bool, err error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return false, redactError(err)
 	}
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("Content-Type", "application/x-protobuf")
@@ -264,7 +263,7 @@ func (w *Writer) send(body []byte) (retry bool, err error) {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return true, err
+		return true, redactError(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 == 2 {

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.yaml.in/yaml/v3"
 
+	"atroz/remote"
 	"atroz/store"
 )
 
@@ -42,39 +42,11 @@ func (st Setting) shown() string {
 	parts := strings.Split(st.Value, ",")
 	for i, p := range parts {
 		if item := strings.TrimSpace(p); item != "" {
-			parts[i] = strings.Replace(p, item, redactURL(item), 1)
+			parts[i] = strings.Replace(p, item, remote.RedactURL(item), 1)
 		}
 	}
 	return strings.Join(parts, ",")
 }
-
-// redactURL hides what a URL may carry as a credential: the password of
-// its user information and the values of its query. A URL that does not
-// parse keeps only its scheme and whatever follows its last '@' or, when
-// it has none, its host.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		scheme, rest, _ := strings.Cut(raw, "://")
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			rest = rest[at+1:]
-		}
-		host, _, _ := strings.Cut(rest, "/")
-		host, _, _ = strings.Cut(host, "?")
-		return scheme + "://" + urlRedacted + "@" + host
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{urlRedacted}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.Redacted()
-}
-
-// urlRedacted stands for a hidden part of a URL, as url.URL.Redacted writes it.
-const urlRedacted = "xxxxx"
 
 // statusConfig answers Prometheus' /api/v1/status/config: the effective
 // settings as YAML, in the order the server lists them, secrets hidden.

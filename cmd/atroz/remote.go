@@ -90,7 +90,7 @@ func startRemoteWrite(cfg *Config, log *slog.Logger) (*remoteWriters, error) {
 			return nil, err
 		}
 		rw.list = append(rw.list, w)
-		log.Info("remote write", slog.String("event_type", "startup"), slog.String("url", c.URL))
+		log.Info("remote write", slog.String("event_type", "startup"), slog.String("url", remote.RedactURL(c.URL)))
 	}
 	return rw, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +89,24 @@ func TestServeRemoteWrite(t *testing.T) {
 	defer mu.Unlock()
 	if stored == 0 || received != stored || len(seen) != received {
 		t.Errorf("the store holds %d samples, the receiver got %d (%d distinct)", stored, received, len(seen))
+	}
+}
+
+// TestRemoteWriteStartupLogRedacts logs each remote-write URL at start-up
+// with the value of its query and its password hidden.
+func TestRemoteWriteStartupLogRedacts(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RemoteWrite.URL = "http://vm:8428/api/v1/write?token=s3cret,https://u:pw-s3cret@vm2/write"
+	var log strings.Builder
+	rw, err := startRemoteWrite(&cfg, slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := log.String()
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "url=\"http://vm:8428/api/v1/write?token=xxxxx\"") || !strings.Contains(got, "url=https://vm2/write") {
+		t.Errorf("start-up log does not redact the URLs:\n%s", got)
 	}
 }
