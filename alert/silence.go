@@ -20,12 +20,14 @@ import (
 // matchers between StartsAt and EndsAt. A silenced alert still changes
 // state and is recorded. The shape is Alertmanager's.
 type Silence struct {
-	ID        string    `json:"id"`
-	Matchers  []Matcher `json:"matchers"`
-	StartsAt  time.Time `json:"startsAt"`
-	EndsAt    time.Time `json:"endsAt"`
-	CreatedBy string    `json:"createdBy"`
-	Comment   string    `json:"comment"`
+	ID       string    `json:"id"`
+	Matchers []Matcher `json:"matchers"`
+	StartsAt time.Time `json:"startsAt"`
+	EndsAt   time.Time `json:"endsAt"`
+	// CreatedBy is who made the silence; the HTTP API sets it from the
+	// login, whatever the client sent.
+	CreatedBy string `json:"createdBy"`
+	Comment   string `json:"comment"`
 }
 
 // Matcher is one label condition of a silence.
@@ -39,6 +41,24 @@ type Matcher struct {
 // Active reports whether the silence applies at ts.
 func (s *Silence) Active(ts time.Time) bool { return !ts.Before(s.StartsAt) && ts.Before(s.EndsAt) }
 
+// matchType is the Prometheus match type of m.
+func (m Matcher) matchType() labels.MatchType {
+	switch eq := m.IsEqual == nil || *m.IsEqual; {
+	case m.IsRegex && eq:
+		return labels.MatchRegexp
+	case m.IsRegex:
+		return labels.MatchNotRegexp
+	case !eq:
+		return labels.MatchNotEqual
+	}
+	return labels.MatchEqual
+}
+
+// String returns m in PromQL's form: name="value", name=~"regex"...
+func (m Matcher) String() string {
+	return fmt.Sprintf("%s%s%q", m.Name, m.matchType(), m.Value)
+}
+
 // compile turns the matchers into Prometheus label matchers.
 func (s *Silence) compile() ([]*labels.Matcher, error) {
 	if len(s.Matchers) == 0 {
@@ -49,16 +69,7 @@ func (s *Silence) compile() ([]*labels.Matcher, error) {
 		if m.Name == "" {
 			return nil, fmt.Errorf("matchers[%d].name is required", i)
 		}
-		typ := labels.MatchEqual
-		switch eq := m.IsEqual == nil || *m.IsEqual; {
-		case m.IsRegex && eq:
-			typ = labels.MatchRegexp
-		case m.IsRegex:
-			typ = labels.MatchNotRegexp
-		case !eq:
-			typ = labels.MatchNotEqual
-		}
-		lm, err := labels.NewMatcher(typ, m.Name, m.Value)
+		lm, err := labels.NewMatcher(m.matchType(), m.Name, m.Value)
 		if err != nil {
 			return nil, fmt.Errorf("matchers[%d]: %w", i, err)
 		}
@@ -163,19 +174,20 @@ func (m *Manager) AddSilence(s Silence) (Silence, error) {
 // ErrSilenceNotFound is returned by DeleteSilence for an unknown ID.
 var ErrSilenceNotFound = errors.New("silence not found")
 
-// DeleteSilence removes a silence.
-func (m *Manager) DeleteSilence(id string) error {
+// DeleteSilence removes a silence, ending it, and returns what it was.
+func (m *Manager) DeleteSilence(id string) (Silence, error) {
 	m.silences.mu.Lock()
 	defer m.silences.mu.Unlock()
-	if _, ok := m.silences.all[id]; !ok {
-		return fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
+	s, ok := m.silences.all[id]
+	if !ok {
+		return Silence{}, fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
 	}
 	if err := m.db.DeleteRecord(store.RecordSilence, id); err != nil {
-		return fmt.Errorf("delete silence: %w", err)
+		return Silence{}, fmt.Errorf("delete silence: %w", err)
 	}
 	delete(m.silences.all, id)
 	delete(m.silences.matchers, id)
-	return nil
+	return *s, nil
 }
 
 // Silences returns every stored silence, newest start first.

@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"atroz/alert"
@@ -89,22 +91,49 @@ func (s *Server) addSilence(c *gin.Context, m *alert.Manager) {
 		badRequest(c, fmt.Errorf("silence: %w", err))
 		return
 	}
+	sil.CreatedBy = actor(principalOf(c))
 	created, err := m.AddSilence(sil)
 	if err != nil {
 		badRequest(c, fmt.Errorf("silence: %w", err))
 		return
 	}
+	s.auditSilence(c, SecuritySilenceCreated, created)
 	success(c, gin.H{"silenceID": created.ID}, nil)
 }
 
 func (s *Server) deleteSilence(c *gin.Context, m *alert.Manager) {
-	err := m.DeleteSilence(c.Param("id"))
+	ended, err := m.DeleteSilence(c.Param("id"))
 	switch {
 	case errors.Is(err, alert.ErrSilenceNotFound):
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, err)
 	case err != nil:
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 	default:
+		s.auditSilence(c, SecuritySilenceExpired, ended)
 		success(c, nil, nil)
 	}
+}
+
+// actor names p in a silence's createdBy and the audit log: a user's name,
+// or "token:" and a token's name.
+func actor(p principal) string {
+	if p.kind == principalToken {
+		return "token:" + p.name
+	}
+	return p.name
+}
+
+// auditSilence records who created or expired which silence, and what it
+// mutes, as a security event.
+func (s *Server) auditSilence(c *gin.Context, kind string, sil alert.Silence) {
+	ms := make([]string, len(sil.Matchers))
+	for i, m := range sil.Matchers {
+		ms[i] = m.String()
+	}
+	s.events.Audit(c, kind, "silence "+strings.TrimPrefix(kind, "silence_"),
+		slog.String("silence", sil.ID),
+		slog.String("by", actor(principalOf(c))),
+		slog.String("created_by", sil.CreatedBy),
+		slog.String("matchers", "{"+strings.Join(ms, ",")+"}"),
+		slog.Time("ends_at", sil.EndsAt))
 }

@@ -25,6 +25,10 @@ const (
 	SecurityCSRFBlocked   = "csrf_blocked"
 	SecurityWSRejected    = "ws_rejected"
 	SecurityForbidden     = "forbidden"
+	// SecuritySilenceCreated and SecuritySilenceExpired are the audit
+	// events of a silence created or ended through the API.
+	SecuritySilenceCreated = "silence_created"
+	SecuritySilenceExpired = "silence_expired"
 )
 
 // securityKinds are counted from zero, so every series exists before the
@@ -32,6 +36,7 @@ const (
 var securityKinds = []string{
 	SecurityAuthFailure, SecurityRateLimited, SecurityOriginBlocked,
 	SecurityCSRFBlocked, SecurityWSRejected, SecurityForbidden,
+	SecuritySilenceCreated, SecuritySilenceExpired,
 }
 
 // Bounds of the security log. Every event is counted; these bound only the
@@ -102,6 +107,25 @@ func (e *SecurityEvents) Record(c *gin.Context, kind, action string) {
 		slog.String("method", c.Request.Method),
 		slog.String("client_ip", ip),
 		slog.String("request_id", c.GetString(ctxRequestID)))
+}
+
+// Audit counts the request in c under kind and logs one INFO line msg
+// with event_type "security", the client address, the request ID and
+// attrs. It records what a logged-in principal changed, so it is never
+// suppressed: the principal's rate limit bounds it.
+func (e *SecurityEvents) Audit(c *gin.Context, kind, msg string, attrs ...slog.Attr) {
+	e.counter(kind).Add(1)
+	ip := c.ClientIP()
+	if e.truncate {
+		ip = truncateIP(ip)
+	}
+	attrs = append([]slog.Attr{
+		slog.String("event_type", "security"),
+		slog.String("kind", kind),
+		slog.String("client_ip", ip),
+		slog.String("request_id", c.GetString(ctxRequestID)),
+	}, attrs...)
+	e.log.LogAttrs(c.Request.Context(), slog.LevelInfo, msg, attrs...)
 }
 
 // logSuppressed logs that n events of ip were counted but not logged.

@@ -75,6 +75,8 @@ security_events_total{kind="forbidden"} 0
 security_events_total{kind="new_kind"} 1
 security_events_total{kind="origin_blocked"} 0
 security_events_total{kind="rate_limited"} 3
+security_events_total{kind="silence_created"} 0
+security_events_total{kind="silence_expired"} 0
 security_events_total{kind="ws_rejected"} 0
 `
 	if got := b.String(); got != want {
