@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -27,10 +28,24 @@ import (
 type Options struct {
 	// Timeout bounds one query. Default 2m, as Prometheus.
 	Timeout time.Duration
-	// MaxSamples bounds the samples one query may hold in memory. Default 50,000,000, as Prometheus.
+	// MaxSamples bounds the samples one query may hold in memory, each
+	// up to BytesPerSample bytes. Default 5,000,000 (650 MB), a tenth of
+	// Prometheus' 50,000,000, which let one query take 6 GiB.
 	MaxSamples int
-	// MaxPoints bounds the points per series of a range query. Default 11,000, as Prometheus.
+	// MaxPoints bounds the points per series of a range query, and of
+	// every subquery in a query. Default 11,000, as Prometheus' range queries.
 	MaxPoints int
+	// MaxConcurrency bounds the queries evaluated at once; more wait for
+	// a slot, as Prometheus' --query.max-concurrency. Default GOMAXPROCS,
+	// at least 2: evaluation is CPU work, so more at once only shares
+	// the cores while multiplying the memory held.
+	MaxConcurrency int
+	// QueueWait bounds how long a query waits for a slot before ErrBusy.
+	// Default 10s.
+	QueueWait time.Duration
+	// MaxConcurrencyPerPrincipal bounds the queries one principal may
+	// have in flight (see Admit). Default 4.
+	MaxConcurrencyPerPrincipal int
 	// LookbackDelta is how far back an instant selector looks. Default 5m.
 	LookbackDelta time.Duration
 	// ExperimentalFunctions lets queries use Prometheus' experimental PromQL
@@ -55,7 +70,16 @@ func (o *Options) withDefaults() Options {
 		r.Timeout = 2 * time.Minute
 	}
 	if r.MaxSamples <= 0 {
-		r.MaxSamples = 50_000_000
+		r.MaxSamples = DefaultMaxSamples
+	}
+	if r.MaxConcurrency <= 0 {
+		r.MaxConcurrency = DefaultMaxConcurrency()
+	}
+	if r.QueueWait <= 0 {
+		r.QueueWait = 10 * time.Second
+	}
+	if r.MaxConcurrencyPerPrincipal <= 0 {
+		r.MaxConcurrencyPerPrincipal = DefaultMaxConcurrencyPerPrincipal
 	}
 	if r.MaxPoints <= 0 {
 		r.MaxPoints = 11_000
@@ -78,6 +102,17 @@ func (o *Options) withDefaults() Options {
 	return r
 }
 
+// Defaults of the query limits, which the configuration shares.
+const (
+	// DefaultMaxSamples is Options.MaxSamples' default: 650 MB at BytesPerSample.
+	DefaultMaxSamples = 5_000_000
+	// DefaultMaxConcurrencyPerPrincipal is Options.MaxConcurrencyPerPrincipal's default.
+	DefaultMaxConcurrencyPerPrincipal = 4
+)
+
+// DefaultMaxConcurrency is Options.MaxConcurrency's default: GOMAXPROCS, at least 2.
+func DefaultMaxConcurrency() int { return max(runtime.GOMAXPROCS(0), 2) }
+
 // Engine runs PromQL over a store.
 type Engine struct {
 	opts   Options
@@ -86,6 +121,7 @@ type Engine struct {
 	raw    *Queryable
 	parser parser.Parser
 	cache  *resultCache
+	adm    *admission
 }
 
 // New returns an Engine over db.
@@ -104,10 +140,14 @@ func New(db *store.DB, opts *Options) *Engine {
 			EnableNegativeOffset: true,
 			EnablePerStepStats:   true, // computed only for queries that ask (WithStats)
 			Parser:               p,
+			// The engine has no default: a subquery without a step would
+			// find none.
+			NoStepSubqueryIntervalFn: func(int64) int64 { return defaultSubqueryStep.Milliseconds() },
 		}),
 		raw:    NewQueryable(db, ResolutionRaw),
 		parser: p,
 		cache:  newResultCache(o.CacheBytes),
+		adm:    newAdmission(o.MaxConcurrency, o.MaxConcurrencyPerPrincipal, o.QueueWait),
 	}
 }
 
@@ -125,10 +165,14 @@ func (e *Engine) Instant(ctx context.Context, qs string, ts time.Time) (parser.V
 
 // InstantAt evaluates qs at ts reading at most at resolution res.
 func (e *Engine) InstantAt(ctx context.Context, qs string, ts time.Time, res Resolution) (parser.Value, annotations.Annotations, error) {
-	expr, err := e.parser.ParseExpr(qs)
+	expr, err := e.parse(qs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+		return nil, nil, err
 	}
+	if err := e.adm.acquire(ctx); err != nil {
+		return nil, nil, err
+	}
+	defer e.adm.release()
 	qs = e.forRollups(expr, qs, ts, ts, 0, res)
 	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, ts)
 	if err != nil {
@@ -155,13 +199,30 @@ func (e *Engine) RangeAt(ctx context.Context, qs string, start, end time.Time, s
 	if err := e.checkRange(start, end, step); err != nil {
 		return nil, nil, err
 	}
-	expr, err := e.parser.ParseExpr(qs)
+	expr, err := e.parse(qs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+		return nil, nil, err
 	}
+	if err := e.adm.acquire(ctx); err != nil {
+		return nil, nil, err
+	}
+	defer e.adm.release()
 	canCache := cacheableExpr(expr) && statsOf(ctx) == nil // before the rewrite, which adds no @; statistics describe one whole evaluation
 	run := e.forRollups(expr, qs, start, end, step, res)
 	return e.cachedRange(ctx, run, canCache, start, end, step, res)
+}
+
+// parse parses qs and refuses it, before anything is evaluated, when a
+// subquery would take more than MaxPoints points per series.
+func (e *Engine) parse(qs string) (parser.Expr, error) {
+	expr, err := e.parser.ParseExpr(qs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
+	}
+	if err := checkSubqueries(expr, e.opts.MaxPoints); err != nil {
+		return nil, err
+	}
+	return expr, nil
 }
 
 // forRollups returns the query to run: qs itself, or, when rollups may

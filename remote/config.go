@@ -50,7 +50,7 @@ func orDefault[T int | time.Duration](v *T, def T) {
 func (c Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("REMOTE_WRITE_URL %s: want an http or https URL", RedactURL(c.URL))
+		return fmt.Errorf("REMOTE_WRITE_URL %q: want an http or https URL", RedactURL(c.URL))
 	}
 	if c.BearerToken != "" && (c.Username != "" || c.Password != "") {
 		return errors.New("REMOTE_WRITE_URL " + RedactURL(c.URL) + ": a bearer token and basic auth are exclusive")

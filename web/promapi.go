@@ -110,6 +110,12 @@ func (s *Server) instantQuery(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
+	done, err := s.query.Admit(queryPrincipal(c))
+	if err != nil {
+		queryError(c, err)
+		return
+	}
+	defer done()
 	ctx, st := withStats(c, ctx)
 	v, ws, err := s.query.InstantAt(ctx, c.Request.Form.Get("query"), ts, res)
 	if err != nil {
@@ -146,6 +152,12 @@ func (s *Server) rangeQuery(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
+	done, err := s.query.Admit(queryPrincipal(c))
+	if err != nil {
+		queryError(c, err)
+		return
+	}
+	defer done()
 	ctx, st := withStats(c, ctx)
 	m, ws, err := s.query.RangeAt(ctx, c.Request.Form.Get("query"), start, end, step, res)
 	if err != nil {
@@ -156,6 +168,17 @@ func (s *Server) rangeQuery(c *gin.Context) {
 		m = promql.Matrix{}
 	}
 	success(c, queryResult{parser.ValueTypeMatrix, m, statsResult(st)}, ws)
+}
+
+// queryPrincipal names who a query counts against in the per-principal
+// bound of queries in flight: the user, the token, or the client address
+// (its /64 for IPv6), as the rate limits count them.
+func queryPrincipal(c *gin.Context) string {
+	p := principalOf(c)
+	if p.kind != principalAnonymous {
+		return p.kind.String() + " " + p.name
+	}
+	return "client " + rateKey(c.ClientIP())
 }
 
 // queryContext bounds the query by its timeout parameter, when given.
@@ -355,6 +378,12 @@ func queryError(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, query.ErrBadQuery):
 		abortWithError(c, http.StatusBadRequest, ErrorBadData, err)
+	case errors.Is(err, query.ErrTooManyQueries):
+		c.Header("Retry-After", "1")
+		abortWithError(c, http.StatusTooManyRequests, ErrorRateLimited, err)
+	case errors.Is(err, query.ErrBusy):
+		c.Header("Retry-After", "1")
+		abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, err)
 	case errors.As(err, &timeout), errors.Is(err, context.DeadlineExceeded):
 		abortWithError(c, http.StatusServiceUnavailable, ErrorTimeout, err)
 	case errors.As(err, &canceled), errors.Is(err, context.Canceled):

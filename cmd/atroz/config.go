@@ -123,6 +123,12 @@ type Config struct {
 	// in notifications (EXTERNAL_URL, -external-url). Default http://localhost:8080.
 	ExternalURL string
 
+	// AdminPasswordFile holds the password of the admin a first start creates
+	// when the store has no user (ADMIN_PASSWORD_FILE, -admin-password-file).
+	// Production needs it, or a user made with atroz user add, as it never
+	// invents a password; development invents one when it is unset.
+	AdminPasswordFile string
+
 	// Alerting: see alert.go for the settings of rules and receivers.
 	Alert AlertConfig
 	// RemoteWrite: see remote.go for forwarding samples to a cluster.
@@ -208,6 +214,7 @@ func (c *Config) settings() []setting {
 		{"promql-experimental-functions", "enable Prometheus' experimental PromQL functions (double_exponential_smoothing, sort_by_label, ...)", &c.PromQLExperimentalFunctions},
 		{"remote-read-concurrent-limit", "most remote reads served at once; one more is answered 503", &c.RemoteReadConcurrentLimit},
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
+		{"admin-password-file", "file holding the password of the admin created on a first start (required in production without users)", &c.AdminPasswordFile},
 	}
 	list = append(list, c.Alert.settings()...)
 	list = append(list, c.RemoteWrite.settings()...)

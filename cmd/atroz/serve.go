@@ -61,7 +61,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	db.SetLogger(log)
 	users, err := auth.Open(db, nil)
 	if err == nil {
-		err = ensureAdmin(users, c.Stderr)
+		err = ensureAdmin(users, cfg.Environment == "production", cfg.AdminPasswordFile, c.Stderr)
 	}
 	if err != nil {
 		_ = closeStore(db)

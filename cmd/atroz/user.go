@@ -158,12 +158,33 @@ Usage:
 	printSettings(c.Stderr)
 }
 
-// ensureAdmin creates an admin with a random password when the store has
-// no user, and prints the password once, to the console, never to the log.
-func ensureAdmin(a *auth.Service, console io.Writer) error {
+// errNoAdmin is returned by ensureAdmin when production starts on a store
+// without users and without ADMIN_PASSWORD_FILE: it never invents a
+// password, which would end up in the log stream.
+var errNoAdmin = errors.New("production will not invent an admin password: set ADMIN_PASSWORD_FILE to a file holding one, or create a user first with: atroz user add -role admin NAME")
+
+// ensureAdmin creates the user admin when the store has no user: with the
+// password in passwordFile (its first line) when one is given; otherwise
+// in production it returns errNoAdmin, and in development it invents a
+// password and prints it once, to the console, never to the log.
+func ensureAdmin(a *auth.Service, production bool, passwordFile string, console io.Writer) error {
 	users, err := a.Users()
 	if err != nil || len(users) > 0 {
 		return err
+	}
+	switch {
+	case passwordFile != "":
+		pw, err := readPasswordFile(passwordFile)
+		if err == nil {
+			err = a.AddUser("admin", auth.RoleAdmin, pw)
+		}
+		if err != nil {
+			return fmt.Errorf("ADMIN_PASSWORD_FILE: %w", err)
+		}
+		fmt.Fprintf(console, "\n  AtroZ created the user admin with the password of ADMIN_PASSWORD_FILE\n\n")
+		return nil
+	case production:
+		return errNoAdmin
 	}
 	var b [18]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
@@ -173,4 +194,22 @@ func ensureAdmin(a *auth.Service, console io.Writer) error {
 	}
 	fmt.Fprintf(console, "\n  AtroZ created the user admin with password %s\n  It is shown this once; change it with: atroz user passwd admin\n\n", pw)
 	return nil
+}
+
+// readPasswordFile returns the first line of path, which must not be empty.
+func readPasswordFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("%s: empty, want the password on its first line", path)
+	}
+	return pw, nil
 }

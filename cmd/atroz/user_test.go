@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +47,7 @@ func TestFirstStartCreatesAdmin(t *testing.T) {
 	dir := t.TempDir()
 	withTestAuth(t, dir, func(a *auth.Service) {
 		var console strings.Builder
-		if err := ensureAdmin(a, &console); err != nil {
+		if err := ensureAdmin(a, false, "", &console); err != nil {
 			t.Fatal(err)
 		}
 		pw := strings.Fields(console.String()[strings.Index(console.String(), "password ")+9:])[0]
@@ -52,8 +55,54 @@ func TestFirstStartCreatesAdmin(t *testing.T) {
 			t.Fatalf("the printed password does not log in: %q", console.String())
 		}
 		console.Reset()
-		if err := ensureAdmin(a, &console); err != nil || console.Len() != 0 {
+		if err := ensureAdmin(a, false, "", &console); err != nil || console.Len() != 0 {
 			t.Fatalf("second start printed %q, %v", console.String(), err)
+		}
+	})
+}
+
+// TestProductionFirstStartNeedsPasswordFile refuses to invent a password in
+// production, naming both ways out and creating nothing; takes the admin's
+// password from ADMIN_PASSWORD_FILE, printing none; and starts on a store
+// that already has a user, made with atroz user add.
+func TestProductionFirstStartNeedsPasswordFile(t *testing.T) {
+	withTestAuth(t, t.TempDir(), func(a *auth.Service) {
+		var console strings.Builder
+		err := ensureAdmin(a, true, "", &console)
+		if !errors.Is(err, errNoAdmin) || !strings.Contains(err.Error(), "ADMIN_PASSWORD_FILE") || !strings.Contains(err.Error(), "atroz user add") {
+			t.Fatalf("production without a password file: %v", err)
+		}
+		if users, _ := a.Users(); len(users) != 0 || console.Len() != 0 {
+			t.Fatalf("refused start created %v, printed %q", users, console.String())
+		}
+		file := filepath.Join(t.TempDir(), "admin-password")
+		for _, c := range []struct{ content, want string }{{"", "empty"}, {"short\n", "ADMIN_PASSWORD_FILE"}} {
+			if err := os.WriteFile(file, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := ensureAdmin(a, true, file, &console); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("password file %q: %v, want %q", c.content, err, c.want)
+			}
+		}
+		if err := ensureAdmin(a, true, filepath.Join(t.TempDir(), "missing"), &console); err == nil || !strings.Contains(err.Error(), "ADMIN_PASSWORD_FILE") {
+			t.Errorf("missing password file: %v", err)
+		}
+		if err := os.WriteFile(file, []byte("a long production password\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := ensureAdmin(a, true, file, &console); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := a.VerifyUser("admin", "a long production password"); !ok || strings.Contains(console.String(), "a long production password") {
+			t.Fatalf("admin from the password file: login %v, console %q", ok, console.String())
+		}
+	})
+	withTestAuth(t, t.TempDir(), func(a *auth.Service) {
+		if err := a.AddUser("ops", auth.RoleAdmin, "made with the CLI"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ensureAdmin(a, true, "", io.Discard); err != nil {
+			t.Fatalf("production with a user: %v", err)
 		}
 	})
 }
