@@ -36,12 +36,13 @@ type WebhookConfig struct {
 // When a secret is set, each request carries
 //
 //	X-AtroZ-Timestamp: <Unix seconds when the request was made>
-//	X-AtroZ-Signature: sha256=<hex of HMAC-SHA256(secret, body)>
+//	X-AtroZ-Signature: sha256=<hex of HMAC-SHA256(secret, timestamp + "." + body)>
 //
-// The signature covers the body exactly as received, as GitHub's
-// X-Hub-Signature-256 does: a consumer recomputes it over the raw body and
-// compares with hmac.Equal, and may refuse a timestamp too far from its
-// clock. Every attempt is signed anew.
+// The signature covers the timestamp and the body exactly as received, as
+// Stripe's and Slack's do: a consumer recomputes it over the header's
+// timestamp, a dot and the raw body, compares with hmac.Equal, and refuses
+// a timestamp too far from its clock, so a captured request cannot be
+// replayed later under a fresh timestamp. Every attempt is signed anew.
 type WebhookReceiver struct {
 	cfg    WebhookConfig
 	target httpTarget
@@ -83,12 +84,21 @@ func (r *WebhookReceiver) signature(body []byte) http.Header {
 	if r.cfg.Secret == "" {
 		return nil
 	}
-	mac := hmac.New(sha256.New, []byte(r.cfg.Secret))
-	mac.Write(body)
+	ts := strconv.FormatInt(r.cfg.Now().Unix(), 10)
 	h := http.Header{}
-	h.Set("X-AtroZ-Timestamp", strconv.FormatInt(r.cfg.Now().Unix(), 10))
-	h.Set("X-AtroZ-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	h.Set("X-AtroZ-Timestamp", ts)
+	h.Set("X-AtroZ-Signature", webhookSignature(r.cfg.Secret, ts, body))
 	return h
+}
+
+// webhookSignature returns the X-AtroZ-Signature of body sent at ts:
+// "sha256=" and the hex of HMAC-SHA256(secret, ts + "." + body).
+func webhookSignature(secret, ts string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // webhookMessage is Alertmanager's webhook.Message: template.Data and the

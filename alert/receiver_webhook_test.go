@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -109,11 +111,57 @@ func checkWebhookHeaders(t *testing.T, req capturedRequest, secret, timestamp st
 	if got := req.Header.Get("X-AtroZ-Timestamp"); got != timestamp {
 		t.Errorf("X-AtroZ-Timestamp %q, want %q", got, timestamp)
 	}
+	if err := verifyWebhook(secret, req.Header, req.Body); err != nil {
+		t.Error(err)
+	}
+}
+
+// verifyWebhook checks a request as the README tells a consumer to, apart
+// from the clock: the signature is HMAC-SHA256(secret, timestamp "." body).
+func verifyWebhook(secret string, h http.Header, body []byte) error {
+	ts := h.Get("X-AtroZ-Timestamp")
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(req.Body)
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
 	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if got := req.Header.Get("X-AtroZ-Signature"); !hmac.Equal([]byte(got), []byte(want)) {
-		t.Errorf("X-AtroZ-Signature %q, want %q", got, want)
+	if got := h.Get("X-AtroZ-Signature"); !hmac.Equal([]byte(got), []byte(want)) {
+		return fmt.Errorf("X-AtroZ-Signature %q, want %q (timestamp %q)", got, want, ts)
+	}
+	return nil
+}
+
+// knownWebhookMAC is HMAC-SHA256("s3cret", `1773500966.{"status":"firing"}`)
+// as openssl computes it:
+//
+//	printf '1773500966.{"status":"firing"}' | openssl dgst -sha256 -hmac s3cret
+const knownWebhookMAC = "19bbbece63c27bf93f8598d1c2fc3133cf883810a53723dfb0e941b90b193621"
+
+func TestWebhookSignatureCoversTimestamp(t *testing.T) {
+	body := []byte(`{"status":"firing"}`)
+	h := http.Header{}
+	h.Set("X-AtroZ-Timestamp", "1773500966")
+	h.Set("X-AtroZ-Signature", webhookSignature("s3cret", "1773500966", body))
+	if err := verifyWebhook("s3cret", h, body); err != nil {
+		t.Fatal(err)
+	}
+	// The same body and signature replayed under a fresh timestamp, or
+	// with the timestamp moved into the body, no longer verify.
+	replayed := h.Clone()
+	replayed.Set("X-AtroZ-Timestamp", "1773600000")
+	if verifyWebhook("s3cret", replayed, body) == nil {
+		t.Error("a replay under a new timestamp verifies")
+	}
+	moved := h.Clone()
+	moved.Set("X-AtroZ-Timestamp", "17735")
+	if verifyWebhook("s3cret", moved, append([]byte("00966."), body...)) == nil {
+		t.Error("digits moved from the timestamp into the body verify")
+	}
+	if verifyWebhook("other", h, body) == nil {
+		t.Error("another secret verifies")
+	}
+	// A known answer, so the scheme cannot drift: HMAC-SHA256("s3cret", "1773500966.{...}").
+	if got, want := h.Get("X-AtroZ-Signature"), "sha256="+knownWebhookMAC; got != want {
+		t.Errorf("signature %s, want %s", got, want)
 	}
 }
 
