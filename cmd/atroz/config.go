@@ -100,9 +100,20 @@ type Config struct {
 	// QueryTimeout bounds one PromQL query (QUERY_TIMEOUT, -query-timeout). Default 2m.
 	QueryTimeout time.Duration
 
-	// QueryMaxSamples bounds the samples one query may hold in memory
-	// (QUERY_MAX_SAMPLES, -query-max-samples). Default 50000000.
+	// QueryMaxSamples bounds the samples one query may hold in memory,
+	// up to query.BytesPerSample (130) bytes each
+	// (QUERY_MAX_SAMPLES, -query-max-samples). Default 5000000 (650 MB).
 	QueryMaxSamples int
+
+	// QueryMaxConcurrency bounds the queries evaluated at once; more wait
+	// up to 10s for a slot, then 503, as Prometheus' --query.max-concurrency
+	// (QUERY_MAX_CONCURRENCY, -query-max-concurrency). Default GOMAXPROCS, at least 2.
+	QueryMaxConcurrency int
+
+	// QueryMaxConcurrencyPerPrincipal bounds the queries one user, token
+	// or client address may have in flight; one more is answered 429
+	// (QUERY_MAX_CONCURRENCY_PER_PRINCIPAL, -query-max-concurrency-per-principal). Default 4.
+	QueryMaxConcurrencyPerPrincipal int
 
 	// QueryCacheMB bounds the range-query result cache; 0 disables it
 	// (QUERY_CACHE_MB, -query-cache-mb). Default 64.
@@ -163,8 +174,11 @@ func DefaultConfig() Config {
 		MaxPagesPerService:   200,
 
 		QueryTimeout:    2 * time.Minute,
-		QueryMaxSamples: 50_000_000,
+		QueryMaxSamples: query.DefaultMaxSamples,
 		QueryCacheMB:    64,
+
+		QueryMaxConcurrency:             query.DefaultMaxConcurrency(),
+		QueryMaxConcurrencyPerPrincipal: query.DefaultMaxConcurrencyPerPrincipal,
 
 		RemoteReadConcurrentLimit: web.DefaultRemoteReadConcurrency,
 
@@ -209,7 +223,9 @@ func (c *Config) settings() []setting {
 		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48 (default true)", &c.GDPREnabled},
 		{"max-pages-per-service", "pages per service kept apart before the rest count as <other>", &c.MaxPagesPerService},
 		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
-		{"query-max-samples", "most samples one query may hold in memory", &c.QueryMaxSamples},
+		{"query-max-samples", "most samples one query may hold in memory, 130 bytes each", &c.QueryMaxSamples},
+		{"query-max-concurrency", "most queries evaluated at once; more wait up to 10s, then 503", &c.QueryMaxConcurrency},
+		{"query-max-concurrency-per-principal", "most queries one user, token or client address may have in flight; one more is answered 429", &c.QueryMaxConcurrencyPerPrincipal},
 		{"query-cache-mb", "size of the range-query result cache in MiB (0: off)", &c.QueryCacheMB},
 		{"promql-experimental-functions", "enable Prometheus' experimental PromQL functions (double_exponential_smoothing, sort_by_label, ...)", &c.PromQLExperimentalFunctions},
 		{"remote-read-concurrent-limit", "most remote reads served at once; one more is answered 503", &c.RemoteReadConcurrentLimit},
@@ -304,6 +320,8 @@ func (c *Config) Validate() error {
 	check(c.MaxPagesPerService < 1, "MAX_PAGES_PER_SERVICE", "must be at least 1, got %d", c.MaxPagesPerService)
 	check(c.QueryTimeout <= 0, "QUERY_TIMEOUT", "must be positive, got %s", c.QueryTimeout)
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
+	check(c.QueryMaxConcurrency < 1, "QUERY_MAX_CONCURRENCY", "must be at least 1, got %d", c.QueryMaxConcurrency)
+	check(c.QueryMaxConcurrencyPerPrincipal < 1, "QUERY_MAX_CONCURRENCY_PER_PRINCIPAL", "must be at least 1, got %d", c.QueryMaxConcurrencyPerPrincipal)
 	check(c.QueryCacheMB < 0, "QUERY_CACHE_MB", "must not be negative, got %d", c.QueryCacheMB)
 	check(c.RemoteReadConcurrentLimit < 1, "REMOTE_READ_CONCURRENT_LIMIT", "must be at least 1, got %d", c.RemoteReadConcurrentLimit)
 	errs = append(errs, c.Alert.validate()...)
@@ -412,7 +430,10 @@ func (c *Config) QueryOptions() query.Options {
 	if cache == 0 {
 		cache = -1
 	}
-	return query.Options{Timeout: c.QueryTimeout, MaxSamples: c.QueryMaxSamples, CacheBytes: cache, ExperimentalFunctions: c.PromQLExperimentalFunctions}
+	return query.Options{
+		Timeout: c.QueryTimeout, MaxSamples: c.QueryMaxSamples, CacheBytes: cache, ExperimentalFunctions: c.PromQLExperimentalFunctions,
+		MaxConcurrency: c.QueryMaxConcurrency, MaxConcurrencyPerPrincipal: c.QueryMaxConcurrencyPerPrincipal,
+	}
 }
 
 // CollectorOptions maps the configuration to the collector's.
