@@ -26,7 +26,9 @@ type Config struct {
 	Environment string
 
 	// ListenAddr is the HTTP server's host:port (LISTEN_ADDR, -listen-addr).
-	// Default ":8080".
+	// Default, when empty, "127.0.0.1:8080" in development, so a laptop's
+	// server is not on the network, and ":8080" in production; Validate
+	// fills it in.
 	ListenAddr string
 
 	// DataDir holds the store file atroz.db (DATA_DIR, -data-dir). Default "./data".
@@ -149,11 +151,11 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration used when nothing is set: a
-// development server on :8080 keeping its data in ./data.
+// development server keeping its data in ./data, listening on the default
+// address of its environment once Validate has run.
 func DefaultConfig() Config {
 	return Config{
 		Environment:     "development",
-		ListenAddr:      ":8080",
 		DataDir:         "./data",
 		RetentionDays:   90,
 		FlushInterval:   time.Second,
@@ -201,7 +203,7 @@ type setting struct {
 func (c *Config) settings() []setting {
 	list := []setting{
 		{"environment", "development or production", &c.Environment},
-		{"listen-addr", "HTTP listen address, host:port", &c.ListenAddr},
+		{"listen-addr", "HTTP listen address, host:port (default 127.0.0.1:8080 in development, :8080 in production)", &c.ListenAddr},
 		{"data-dir", "directory of the store file atroz.db", &c.DataDir},
 		{"data-retention-days", "days of data kept, capping every tier", &c.RetentionDays},
 		{"flush-interval", "how often samples are committed to disk", &c.FlushInterval},
@@ -288,8 +290,12 @@ func kind(ptr any) string {
 	return "a string"
 }
 
-// Validate returns an error naming each setting that is out of range and why.
+// Validate returns an error naming each setting that is out of range and
+// why, after filling in LISTEN_ADDR's default, which depends on ENVIRONMENT.
 func (c *Config) Validate() error {
+	if c.ListenAddr == "" {
+		c.ListenAddr = defaultListenAddr(c.Environment)
+	}
 	var errs []error
 	check := func(bad bool, env, format string, args ...any) {
 		if bad {
@@ -335,6 +341,15 @@ func (c *Config) Validate() error {
 		check(!validProxy(p), "TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 	}
 	return errors.Join(errs...)
+}
+
+// defaultListenAddr is LISTEN_ADDR's default: loopback only in
+// development, every interface in production.
+func defaultListenAddr(environment string) string {
+	if environment == "production" {
+		return ":8080"
+	}
+	return "127.0.0.1:8080"
 }
 
 // validAddr reports whether addr is host:port with a numeric port.

@@ -43,12 +43,34 @@ func TestConfigPrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := DefaultConfig()
+			want.ListenAddr = "127.0.0.1:8080" // development's default
 			tt.want(&want)
 			if *got != want {
 				t.Errorf("config =\n%+v\nwant\n%+v", *got, want)
 			}
 		})
 	}
+}
+
+// TestListenAddrDefault listens on loopback only in development, on every
+// interface in production, and keeps an address that is set in either.
+func TestListenAddrDefault(t *testing.T) {
+	production := map[string]string{"ENVIRONMENT": "production", "JWT_SECRET_KEY": strings.Repeat("k", 32), "TRUSTED_PROXIES": "127.0.0.1"}
+	f := func(env map[string]string, want string) {
+		t.Helper()
+		c, err := parseTestConfig(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ListenAddr != want {
+			t.Errorf("%v: LISTEN_ADDR %q, want %q", env, c.ListenAddr, want)
+		}
+	}
+	f(nil, "127.0.0.1:8080")
+	f(map[string]string{"LISTEN_ADDR": ":9090"}, ":9090")
+	f(production, ":8080")
+	production["LISTEN_ADDR"] = "127.0.0.1:8080"
+	f(production, "127.0.0.1:8080")
 }
 
 func TestConfigInvalidEnv(t *testing.T) {

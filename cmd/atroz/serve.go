@@ -139,6 +139,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 	go func() { defer close(evaluated); alerts.Run(scraping) }()
 	pushed := make(chan struct{})
 	go func() { defer close(pushed); srv.RunLive(scraping, cfg.ScrapeInterval) }()
+	warnDevelopment(cfg, log)
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
 	err = runServers(ctx, servers, cfg.ShutdownTimeout, log)
@@ -150,6 +151,20 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
 	return err
+}
+
+// developmentWarning names what development mode relaxes.
+const developmentWarning = "development mode: beacons from any origin, API requests from any localhost origin, " +
+	"error details in 5xx answers, no HTTPS or JWT key required; set ENVIRONMENT=production to deploy"
+
+// warnDevelopment logs, in development, a WARN line naming the mode and
+// what it relaxes, so a server started without settings is not mistaken
+// for a deployment.
+func warnDevelopment(cfg *Config, log *slog.Logger) {
+	if cfg.Environment == "development" {
+		log.Warn(developmentWarning, slog.String("event_type", "startup"), slog.String("environment", cfg.Environment),
+			slog.String("addr", cfg.ListenAddr))
+	}
 }
 
 // server is an HTTP server and the listener it serves.

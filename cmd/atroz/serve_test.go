@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -67,6 +68,9 @@ func TestServeHealthAndShutdown(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped","event_type":"shutdown","clean":true`) {
 		t.Errorf("log lacks a clean stop:\n%s", stderr)
+	}
+	if !strings.Contains(stderr.String(), `"level":"WARN","msg":"development mode: beacons from any origin,`) {
+		t.Errorf("development start logs no WARN naming the mode:\n%s", stderr)
 	}
 	if err := requireStore(&Config{DataDir: dir}); err != nil {
 		t.Errorf("store not created in the new data directory: %v", err)
@@ -147,4 +151,18 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// TestWarnDevelopment warns in development only.
+func TestWarnDevelopment(t *testing.T) {
+	f := func(environment string, want bool) {
+		t.Helper()
+		var b strings.Builder
+		warnDevelopment(&Config{Environment: environment, ListenAddr: "127.0.0.1:8080"}, slog.New(slog.NewTextHandler(&b, nil)))
+		if got := strings.Contains(b.String(), "level=WARN") && strings.Contains(b.String(), "development mode"); got != want {
+			t.Errorf("%s: logged %q", environment, b.String())
+		}
+	}
+	f("development", true)
+	f("production", false)
 }
