@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -261,5 +262,23 @@ func TestEmailConfig(t *testing.T) {
 	r, err := NewEmailReceiver(EmailConfig{Host: "h", From: "x@y.z", To: []string{"a@b.c"}})
 	if err != nil || r.cfg.Port != 587 {
 		t.Errorf("defaults: %v %+v", err, r)
+	}
+}
+
+func TestEmailHTMLEscapesLabels(t *testing.T) {
+	var b bytes.Buffer
+	if err := emailHTML.Execute(&b, newEmailData([]*Notification{notifyHostile()})); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	// html/template escapes every value: the summary's tag is text, and
+	// the Markdown link, which HTML does not render, stays text too.
+	for _, bad := range []string{"<img", "<!channel>", `href="https://evil.example"`} {
+		if strings.Contains(html, bad) {
+			t.Errorf("HTML part holds %s:\n%s", bad, html)
+		}
+	}
+	if !strings.Contains(html, "&lt;img src=x onerror=alert(1)&gt;") || !strings.Contains(html, "/[Reset your password](https://evil.example)") {
+		t.Errorf("HTML part does not show the labels as text:\n%s", html)
 	}
 }

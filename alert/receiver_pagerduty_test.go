@@ -78,3 +78,20 @@ func TestPagerDutyConfig(t *testing.T) {
 		t.Errorf("defaults: %v %+v", err, r)
 	}
 }
+
+func TestPagerDutyEventIsPlainText(t *testing.T) {
+	// PagerDuty shows the summary and custom details as plain text, so
+	// they carry labels as they are: an escape would show as a backslash.
+	r, err := NewPagerDutyReceiver(PagerDutyConfig{RoutingKey: "R0UT1NG"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notifyHostile()
+	e := r.event(n)
+	if want := "[FIRING] LowFrameRate " + n.Annotations["summary"]; e.Payload.Summary != want {
+		t.Errorf("summary %q, want %q", e.Payload.Summary, want)
+	}
+	if got := e.Payload.CustomDetails["labels"].(map[string]string)["page"]; got != n.Labels["page"] {
+		t.Errorf("page label %q, want %q", got, n.Labels["page"])
+	}
+}

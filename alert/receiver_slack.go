@@ -50,7 +50,7 @@ func (r *SlackReceiver) Name() string { return r.cfg.Name }
 func (r *SlackReceiver) Send(ctx context.Context, ns []*Notification) error {
 	msg := slackMessage{
 		Text: slackEscape(notifyTitle(ns)), Channel: r.cfg.Channel, Username: r.cfg.Username,
-		Attachments: make([]slackAttachment, len(ns)),
+		Mrkdwn: false, Attachments: make([]slackAttachment, len(ns)),
 	}
 	for i, n := range ns {
 		msg.Attachments[i] = newSlackAttachment(n)
@@ -61,11 +61,15 @@ func (r *SlackReceiver) Send(ctx context.Context, ns []*Notification) error {
 	return nil
 }
 
-// slackMessage is an incoming webhook's body with legacy attachments.
+// slackMessage is an incoming webhook's body with legacy attachments. It
+// turns mrkdwn off, in the text and (MrkdwnIn empty) in every attachment,
+// so that a label's * _ ~ ` show as themselves; & < >, which Slack parses
+// even then (links, mentions), are escaped.
 type slackMessage struct {
 	Text        string            `json:"text"`
 	Channel     string            `json:"channel,omitempty"`
 	Username    string            `json:"username,omitempty"`
+	Mrkdwn      bool              `json:"mrkdwn"`
 	Attachments []slackAttachment `json:"attachments"`
 }
 
@@ -78,6 +82,7 @@ type slackAttachment struct {
 	Text      string       `json:"text"`
 	Fields    []slackField `json:"fields"`
 	Ts        int64        `json:"ts,omitempty"`
+	MrkdwnIn  []string     `json:"mrkdwn_in"`
 }
 
 // slackField is one label or the value.
@@ -93,8 +98,9 @@ func newSlackAttachment(n *Notification) slackAttachment {
 	title := slackEscape(notifyTitle([]*Notification{n}))
 	a := slackAttachment{
 		Fallback: title, Color: "good", Title: title, TitleLink: n.GeneratorURL,
-		Text:   slackEscape(notifySummary(n)),
-		Fields: []slackField{{Title: "value", Value: notifyValue(n.Value), Short: true}},
+		Text:     slackEscape(notifySummary(n)),
+		Fields:   []slackField{{Title: "value", Value: notifyValue(n.Value), Short: true}},
+		MrkdwnIn: []string{},
 	}
 	at := n.StartsAt
 	if n.Firing() {
@@ -106,7 +112,7 @@ func newSlackAttachment(n *Notification) slackAttachment {
 		a.Ts = at.Unix()
 	}
 	for _, name := range notifyLabelNames(n.Labels) {
-		a.Fields = append(a.Fields, slackField{Title: name, Value: slackEscape(n.Labels[name]), Short: true})
+		a.Fields = append(a.Fields, slackField{Title: slackEscape(name), Value: slackEscape(n.Labels[name]), Short: true})
 	}
 	return a
 }

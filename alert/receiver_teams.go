@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // TeamsConfig configures a TeamsReceiver.
@@ -98,8 +99,8 @@ func newTeamsCard(ns []*Notification) *teamsCard {
 	title := notifyTitle(ns)
 	c := &teamsCard{
 		Type: "MessageCard", Context: "https://schema.org/extensions",
-		ThemeColor: teamsColorResolved, Summary: title, Title: title,
-		Text: notifySummary(ns[0]), Sections: make([]teamsSection, len(ns)),
+		ThemeColor: teamsColorResolved, Summary: title, Title: teamsEscape(title),
+		Text: teamsEscape(notifySummary(ns[0])), Sections: make([]teamsSection, len(ns)),
 	}
 	if notifyStatus(ns) == StatusFiring {
 		c.ThemeColor = teamsColorFiring
@@ -116,11 +117,27 @@ func newTeamsCard(ns []*Notification) *teamsCard {
 // newTeamsSection lists n's status, value and labels as facts.
 func newTeamsSection(n *Notification) teamsSection {
 	s := teamsSection{
-		ActivityTitle: notifyTitle([]*Notification{n}), Text: notifySummary(n),
+		ActivityTitle: teamsEscape(notifyTitle([]*Notification{n})), Text: teamsEscape(notifySummary(n)),
 		Facts: []teamsFact{{Name: "status", Value: n.Status}, {Name: "value", Value: notifyValue(n.Value)}},
 	}
 	for _, name := range notifyLabelNames(n.Labels) {
-		s.Facts = append(s.Facts, teamsFact{Name: name, Value: n.Labels[name]})
+		s.Facts = append(s.Facts, teamsFact{Name: teamsEscape(name), Value: teamsEscape(n.Labels[name])})
 	}
 	return s
 }
+
+// teamsEscaper puts a backslash before every ASCII punctuation character
+// Markdown or Teams' HTML subset gives a meaning to, so a label or an
+// annotation shows as the text it is: no link, emphasis, heading, list,
+// HTML tag or entity. The card's summary, a plain-text preview, is not
+// escaped.
+var teamsEscaper = func() *strings.Replacer {
+	var pairs []string
+	for _, c := range "\\`*_{}[]()#+-.!|~<>&:" {
+		pairs = append(pairs, string(c), "\\"+string(c))
+	}
+	return strings.NewReplacer(pairs...)
+}()
+
+// teamsEscape escapes s for a MessageCard's Markdown.
+func teamsEscape(s string) string { return teamsEscaper.Replace(s) }

@@ -19,6 +19,30 @@ func TestNormalizePage(t *testing.T) {
 	f("/beef", "/beef")     // short hex words stay
 	f("/", "/")
 	f("#top", "")
+	// Only a URL path's characters survive: the rest is percent-encoded,
+	// so no label can carry a Markdown link, HTML or emphasis.
+	f("/[Reset your password](https://evil.example)", "/%5BReset%20your%20password%5D%28https%3A//evil.example%29")
+	f("/<img src=x>/*bold*/`code`", "/%3Cimg%20src%3Dx%3E/%2Abold%2A/%60code%60")
+	f("/caf\u00e9/a:b@c", "/caf%C3%A9/a%3Ab%40c")
+	f("/already%20encoded/~user/a_b-c.d", "/already%20encoded/~user/a_b-c.d")
+	f("/orders/1234/[x]", "/orders/:id/%5Bx%5D")
+}
+
+func FuzzNormalizePage(f *testing.F) {
+	for _, s := range []string{"/checkout", "/[a](b)", "/orders/12?x", "/caf\u00e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, page string) {
+		got := NormalizePage(page)
+		for i := 0; i < len(got); i++ {
+			if c := got[i]; !pageSafe(c) && c != ':' {
+				t.Fatalf("NormalizePage(%q) = %q holds %q", page, got, c)
+			}
+		}
+		if len(got) > 3*len(page) {
+			t.Fatalf("NormalizePage(%q) = %d bytes", page, len(got))
+		}
+	})
 }
 
 func TestValueCap(t *testing.T) {
@@ -37,4 +61,12 @@ func TestValueCap(t *testing.T) {
 	f("blog", "/x", "blog", "/x")
 	f("third", "/y", OtherValue, "/y") // third service
 	f("third", "/z", OtherValue, "/z")
+}
+
+func BenchmarkNormalizePage(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = NormalizePage("/orders/1234/items?x=1")
+		_ = NormalizePage("/checkout/payment")
+	}
 }
