@@ -70,3 +70,17 @@ func BenchmarkNormalizePage(b *testing.B) {
 		_ = NormalizePage("/checkout/payment")
 	}
 }
+
+func TestBeaconPageLabelIsEscaped(t *testing.T) {
+	c, db := newTest(t, nil)
+	if err := c.RecordBeacon(Beacon{Service: "shop", Page: "/[Reset your password](https://evil.example)", FPS: []float64{12}, TS: testNow.UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Scrape(); err != nil {
+		t.Fatal(err)
+	}
+	page := "/%5BReset%20your%20password%5D%28https%3A//evil.example%29"
+	if v := stored(t, db, eq("__name__", "frontend_beacons_total"), eq("page", page)); v != 1 {
+		t.Errorf("frontend_beacons_total{page=%q} = %v, want 1", page, v)
+	}
+}
