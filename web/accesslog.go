@@ -1,9 +1,13 @@
 package web
 
 import (
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -76,4 +80,41 @@ func truncateIP(s string) string {
 		return v4.Mask(net.CIDRMask(24, 32)).String()
 	}
 	return ip.Mask(net.CIDRMask(48, 128)).String()
+}
+
+// serverErrorLog returns the log.Logger for http.Server.ErrorLog, whose
+// lines (TLS handshake errors, panics) name the client's IP:port: they go
+// to logger at WARN, and with truncate each address in them is cut as the
+// access log cuts it, its port dropped.
+func serverErrorLog(logger *slog.Logger, truncate bool) *log.Logger {
+	l := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	if truncate {
+		l.SetOutput(ipTruncator{l.Writer()})
+	}
+	return l
+}
+
+// addrPattern finds what net/http writes as a remote address: an IPv4
+// address or a bracketed IPv6 one, each with an optional port.
+var addrPattern = regexp.MustCompile(`\[[0-9A-Fa-f:.]+(?:%[^\]]*)?\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b`)
+
+// ipTruncator rewrites each address in a line before passing it on.
+type ipTruncator struct{ w io.Writer }
+
+func (t ipTruncator) Write(p []byte) (int, error) {
+	line := addrPattern.ReplaceAllFunc(p, func(m []byte) []byte {
+		host := string(m)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if i := strings.IndexByte(host, '%'); i >= 0 {
+			host = host[:i]
+		}
+		return []byte(truncateIP(host))
+	})
+	if _, err := t.w.Write(line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -43,5 +44,72 @@ func TestWebSocketIsNotASlowRequest(t *testing.T) {
 	}
 	if c := grepLines(m, `http_request_duration_seconds_count{service="atroz",route="/ws"`); c != "" && !strings.HasSuffix(c, "} 0") {
 		t.Errorf("/metrics times the WebSocket's life as a response:\n%s", grepLines(m, "/ws"))
+	}
+}
+
+// TestServerErrorLogTruncates cuts every address net/http writes in its
+// own log lines to the access log's /24 or /48, port dropped.
+func TestServerErrorLogTruncates(t *testing.T) {
+	f := func(line, want string) {
+		t.Helper()
+		var b strings.Builder
+		serverErrorLog(slog.New(slog.NewTextHandler(&b, nil)), true).Print(line)
+		if got := b.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, want) {
+			t.Errorf("%q logged %q, want it to contain %q", line, got, want)
+		}
+	}
+	f("http: TLS handshake error from 203.0.113.77:51234: EOF", `"http: TLS handshake error from 203.0.113.0: EOF"`)
+	f("http: TLS handshake error from [2001:db8:1:2::5]:443: EOF", `"http: TLS handshake error from 2001:db8:1::: EOF"`)
+	f("http: panic serving [fe80::1%eth0]:80 and 10.1.2.3", `"http: panic serving fe80:: and 10.1.2.0"`)
+	f("http: Accept error: too many open files; retrying in 5ms", `"http: Accept error: too many open files; retrying in 5ms"`)
+	var b strings.Builder
+	serverErrorLog(slog.New(slog.NewTextHandler(&b, nil)), false).Print("from 203.0.113.77:51234")
+	if !strings.Contains(b.String(), "203.0.113.77:51234") {
+		t.Errorf("without GDPR_ENABLED the address is kept: %q", b.String())
+	}
+}
+
+// signalWriter hands every log line written to it to a channel.
+type signalWriter chan string
+
+func (w signalWriter) Write(p []byte) (int, error) {
+	select {
+	case w <- string(p):
+	default:
+	}
+	return len(p), nil
+}
+
+// TestTLSHandshakeErrorTruncated has a client that does not trust the
+// server's certificate fail the handshake: the server's own log line about
+// it goes through the structured log, with the client's address truncated.
+func TestTLSHandshakeErrorTruncated(t *testing.T) {
+	certFile, keyFile, _ := writeSelfSigned(t)
+	tlsCfg, err := TLSConfig(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := make(signalWriter, 16)
+	ls := startLiveWith(t, Config{TLS: tlsCfg, TruncateIPs: true, Auth: testAuth}, slog.New(slog.NewJSONHandler(lines, nil)))
+	addr := strings.TrimPrefix(ls.url, "http://")
+	conn, err := tls.Dial("tcp", addr, &tls.Config{ServerName: "localhost"}) // the self-signed certificate is not trusted
+	if err == nil {
+		_ = conn.Close()
+		t.Fatal("handshake with an untrusted certificate succeeded")
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-lines:
+			if !strings.Contains(line, "TLS handshake error") {
+				continue
+			}
+			if !strings.Contains(line, `"level":"WARN"`) || !strings.Contains(line, "from 127.0.0.0:") || strings.Contains(line, "127.0.0.1") {
+				t.Errorf("handshake error not truncated: %s", line)
+			}
+			return
+		case <-deadline:
+			t.Fatal("the failed handshake logged nothing")
+		}
 	}
 }

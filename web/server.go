@@ -235,7 +235,7 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverErrorLog(log, cfg.TruncateIPs),
 	}
 	return s, nil
 }
