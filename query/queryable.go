@@ -48,8 +48,12 @@ type querier struct {
 	reader *store.Reader
 }
 
-// Select reads the matching series, sorted (the store always sorts).
-func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+// Select reads the matching series, sorted (the store always sorts),
+// ending the read with ctx's error once ctx is done.
+func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	if err := ctx.Err(); err != nil {
+		return storage.ErrSeriesSet(err)
+	}
 	plan, ms := q.q.plan(hints, ms)
 	if q.q.onSelect != nil {
 		q.q.onSelect(plan)
@@ -59,9 +63,9 @@ func (q *querier) Select(_ context.Context, _ bool, hints *storage.SelectHints, 
 		mint, maxt = hints.Start, hints.End
 	}
 	if plan.tier == store.TierRaw && !plan.points {
-		return q.selectRaw(mint, maxt, ms)
+		return withContext(ctx, q.selectRaw(mint, maxt, ms))
 	}
-	return q.q.selectRolled(plan, mint, maxt, ms)
+	return withContext(ctx, q.q.selectRolled(plan, mint, maxt, ms))
 }
 
 // selectRaw reads raw samples only, through the querier's store.Reader:
