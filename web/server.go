@@ -272,9 +272,10 @@ func (s *Server) routes() *gin.Engine {
 	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
 	// The request ID comes first so every later line carries it; the metrics
 	// sit outside recovery so a request that panicked is counted as the 500
-	// it became; CORS answers preflights before any route; identify sets who
+	// it became; the body limit refuses a body too large before anything
+	// reads it; CORS answers preflights before any route; identify sets who
 	// the request acts as before any rate limit charges it.
-	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.httpsOnly(), s.cors(), s.identify)
+	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.bodyLimit, s.httpsOnly(), s.cors(), s.identify)
 	e.NoRoute(s.staticFiles)
 	e.HandleMethodNotAllowed = true // a route asked with a method it lacks answers 405 with Allow, as Prometheus does
 	e.NoMethod(methodNotAllowed)
