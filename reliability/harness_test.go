@@ -63,14 +63,15 @@ const (
 	testPassword = "reliability-password-1"
 )
 
-// site is a data directory with a dashboard user and an ingest token.
+// site is a data directory with a dashboard user and a token that ingests
+// and reads.
 type site struct {
 	dir   string
 	token string
 	env   []string // settings every server of the site starts with
 }
 
-// newSite prepares dir with a user and an ingest token, and returns the
+// newSite prepares dir with a user and a token, and returns the
 // settings a server on it starts with: loopback, fast flushes and scrapes,
 // rate limits out of the way of the load.
 func newSite(t *testing.T, dir string, extra ...string) *site {
@@ -81,7 +82,7 @@ func newSite(t *testing.T, dir string, extra ...string) *site {
 		"RATE_LIMIT_INGEST_PER_MINUTE=100000000", "RATE_LIMIT_PER_MINUTE=1000000", "RATE_LIMIT_AUTH_PER_MINUTE=1000",
 	}, extra...)}
 	atroz(t, s.env, testPassword+"\n", "user", "add", "-role", "admin", testUser)
-	out := atroz(t, s.env, "", "token", "create", "reliability")
+	out := atroz(t, s.env, "", "token", "create", "-scope", "ingest,read", "reliability") // read: /health's store figures
 	s.token = strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 	return s
 }
@@ -112,10 +113,12 @@ func atrozErr(env []string, stdin string, args ...string) (string, error) {
 
 // server is a running atroz serve process.
 type server struct {
-	cmd  *exec.Cmd
-	url  string
-	log  *serverLog
-	done chan error
+	cmd *exec.Cmd
+	url string
+	log *serverLog
+	// token ingests and reads, so /health answers with the store's figures.
+	token string
+	done  chan error
 }
 
 // serverLog is the file a server logs to. A file, not a pipe the test
@@ -169,7 +172,7 @@ func (s *site) startErr(extra ...string) (*server, error) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), s.env...), extra...)
 	cmd.Stdout, cmd.Stderr = f, f
-	srv := &server{cmd: cmd, log: &serverLog{path: f.Name()}, done: make(chan error, 1)}
+	srv := &server{cmd: cmd, log: &serverLog{path: f.Name()}, token: s.token, done: make(chan error, 1)}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -261,11 +264,17 @@ func (h health) lastFlushStart() time.Time { return h.Store.LastFlushStart }
 // whole run at its time limit.
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-// health reads GET /health.
+// health reads GET /health with the site's token, which sees the store's
+// figures an anonymous caller does not.
 func (srv *server) health(t *testing.T) (health, int) {
 	t.Helper()
 	var h health
-	resp, err := httpClient.Get(srv.url + "/health")
+	req, err := http.NewRequest(http.MethodGet, srv.url+"/health", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.token)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET /health: %v", err)
 	}

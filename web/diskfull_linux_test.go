@@ -114,4 +114,9 @@ func wantHealth(t *testing.T, is *ingestServer, status, reason string) {
 	if w.Code != 200 || body.Status != status || !strings.HasPrefix(body.Reason, reason) || (reason == "") != (body.Reason == "") || body.Store.DiskFull != (status == "degraded") {
 		t.Errorf("health = %d %s; want 200, status %s, reason %q…", w.Code, w.Body, status, reason)
 	}
+	w = is.do("GET", "/health", "", "Authorization", "") // anonymous: the status and its reason alone
+	var anon map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &anon); err != nil || w.Code != 200 || anon["status"] != status || anon["reason"] != body.Reason || len(anon) != map[bool]int{true: 1, false: 2}[reason == ""] {
+		t.Errorf("anonymous health = %d %s; want 200, status %s, reason %q and nothing else", w.Code, w.Body, status, body.Reason)
+	}
 }
