@@ -13,9 +13,22 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// aeadSuites are the TLS 1.2 cipher suites offered: ECDHE with AES-GCM or
+// ChaCha20-Poly1305, Mozilla's intermediate list. CBC suites, with their
+// SHA-1 MACs and padding oracles, and RSA key exchange are left out; TLS 1.3
+// suites are not configurable and all AEAD.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // TLSConfig loads the PEM certificate chain in certFile and its private key
-// in keyFile into a server configuration that accepts TLS 1.2 and later.
-// Its errors name the file at fault.
+// in keyFile into a server configuration that accepts TLS 1.2 and later,
+// TLS 1.2 with ECDHE AEAD suites only. Its errors name the file at fault.
 func TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	certPEM, err := os.ReadFile(filepath.Clean(certFile))
 	if err != nil {
@@ -29,7 +42,7 @@ func TLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate %s with key %s: %w", certFile, keyFile, err)
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // RedirectToHTTPS answers every request with 308 Permanent Redirect to the
@@ -51,6 +64,20 @@ func RedirectToHTTPS(httpsPort string) http.Handler {
 		w.Header().Set("Location", target)
 		w.WriteHeader(http.StatusPermanentRedirect)
 	})
+}
+
+// RedirectServer returns the server of RedirectToHTTPS(httpsPort), with
+// this Server's timeouts and error log, so a slow or idle client holds a
+// connection of the redirect port no longer than one of the main port.
+func (s *Server) RedirectServer(httpsPort string) *http.Server {
+	return &http.Server{
+		Handler:           RedirectToHTTPS(httpsPort),
+		ReadHeaderTimeout: s.http.ReadHeaderTimeout,
+		ReadTimeout:       s.http.ReadTimeout,
+		WriteTimeout:      s.http.WriteTimeout,
+		IdleTimeout:       s.http.IdleTimeout,
+		ErrorLog:          s.http.ErrorLog,
+	}
 }
 
 // requestHost is the host of a Host header without its port, with IPv6

@@ -207,3 +207,67 @@ func TestIsHTTPS(t *testing.T) {
 	f(true, false, "192.0.2.1:1", "203.0.113.9", "https", false)
 	f(true, false, "192.0.2.1:1", "", "https", false)
 }
+
+func TestTLSConfigOffersAEADSuitesOnly(t *testing.T) {
+	certFile, keyFile, cert := writeSelfSigned(t)
+	cfg, err := TLSConfig(certFile, keyFile)
+	if err != nil {
+		t.Fatalf("TLSConfig: %v", err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = conn.(*tls.Conn).Handshake()
+				_ = conn.Close()
+			}()
+		}
+	}()
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	f := func(suite uint16, wantOK bool) {
+		t.Helper()
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
+		if err == nil {
+			got := conn.ConnectionState().CipherSuite
+			_ = conn.Close()
+			if !wantOK || got != suite {
+				t.Errorf("a client offering only %s negotiated %s; want the handshake %s", tls.CipherSuiteName(suite), tls.CipherSuiteName(got), map[bool]string{true: "to use it", false: "refused"}[wantOK])
+			}
+			return
+		}
+		if wantOK {
+			t.Errorf("a client offering only %s: %v, want a handshake", tls.CipherSuiteName(suite), err)
+		}
+	}
+	f(tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false)
+	f(tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, false)
+	f(tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, false)
+	f(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true)
+	f(tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, true)
+	f(tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true)
+}
+
+func TestRedirectServerTimeouts(t *testing.T) {
+	s, _ := newTestServer(t)
+	r := s.RedirectServer("8443")
+	if r.ReadHeaderTimeout != DefaultReadHeaderTimeout || r.ReadTimeout != DefaultReadTimeout ||
+		r.WriteTimeout != DefaultWriteTimeout || r.IdleTimeout != DefaultIdleTimeout || r.ErrorLog != s.http.ErrorLog {
+		t.Errorf("redirect server timeouts = %s %s %s %s, error log %p; want the main server's %s %s %s %s, %p",
+			r.ReadHeaderTimeout, r.ReadTimeout, r.WriteTimeout, r.IdleTimeout, r.ErrorLog,
+			s.http.ReadHeaderTimeout, s.http.ReadTimeout, s.http.WriteTimeout, s.http.IdleTimeout, s.http.ErrorLog)
+	}
+	w := httptest.NewRecorder()
+	r.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://atroz.example/x", nil))
+	if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != "https://atroz.example:8443/x" {
+		t.Errorf("redirect server: %d to %q", w.Code, w.Header().Get("Location"))
+	}
+}

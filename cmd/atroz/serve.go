@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 			return fmt.Errorf("listen for the HTTPS redirect: %w", err)
 		}
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		servers = append(servers, server{&http.Server{Handler: web.RedirectToHTTPS(port), ReadHeaderTimeout: web.DefaultReadHeaderTimeout}, rln})
+		servers = append(servers, server{srv.RedirectServer(port), rln})
 	}
 	if cfg.EnableMetrics && cfg.MetricsPort != 0 {
 		mln, err := net.Listen("tcp", metricsAddr(cfg))
