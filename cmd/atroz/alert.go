@@ -72,9 +72,10 @@ func (a *AlertConfig) validate() []error {
 	check(a.EvalInterval < time.Second, "ALERT_EVAL_INTERVAL", "must be at least 1s, got %s", a.EvalInterval)
 	check(a.RepeatInterval < time.Minute, "ALERT_REPEAT_INTERVAL", "must be at least 1m, got %s", a.RepeatInterval)
 	for env, list := range map[string]string{"ALERT_WEBHOOK_URL": a.WebhookURL, "ALERTMANAGER_URL": a.AlertmanagerURL, "ALERT_SLACK_WEBHOOK_URL": a.SlackWebhookURL, "ALERT_TEAMS_WEBHOOK_URL": a.TeamsWebhookURL} {
-		for _, u := range splitList(list) {
+		for i, u := range splitList(list) {
+			// The value is not repeated: a webhook URL's path may be its credential.
 			p, err := url.Parse(u)
-			check(err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "", env, "%q is not an http(s) URL", u)
+			check(err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "", env, "entry %d is not an http(s) URL with a host", i+1)
 		}
 	}
 	check(a.SMTPHost != "" && (a.SMTPFrom == "" || a.SMTPTo == ""), "ALERT_SMTP_HOST", "needs ALERT_SMTP_FROM and ALERT_SMTP_TO")
