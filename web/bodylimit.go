@@ -58,8 +58,16 @@ func (s *Server) bodyLimitFor(route string) int64 {
 // first reads the body, so a client that asked for it is refused before
 // sending a byte. A chunked body is read whole up to the limit when the
 // limit is small, and otherwise capped as the handler reads it; either way
-// an overflow closes the connection after its answer.
+// an overflow closes the connection after its answer. A chunked request's
+// connection is closed after its answer in any case.
 func (s *Server) bodyLimit(c *gin.Context) {
+	if c.Request.TransferEncoding != nil {
+		// net/http drops a Content-Length sent beside Transfer-Encoding,
+		// so that pair, a smuggling attempt, looks like any chunked
+		// request here: closing after every chunked request is what
+		// RFC 9112 §6.3 requires of it.
+		c.Header("Connection", "close")
+	}
 	limit := s.bodyLimitFor(c.FullPath())
 	switch n := c.Request.ContentLength; {
 	case n > limit:

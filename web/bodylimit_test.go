@@ -130,3 +130,25 @@ func TestBeaconExpectContinueRefused(t *testing.T) {
 		t.Errorf("a 1,000-byte beacon with Expect: 100-continue: %d, want 100", resp.StatusCode)
 	}
 }
+
+// TestContentLengthBesideChunkedCloses: a request framed by both
+// Content-Length and Transfer-Encoding, a smuggling attempt, is answered
+// and its connection closed, so nothing after it is read as another
+// request; a request with Content-Length alone keeps its connection.
+func TestContentLengthBesideChunkedCloses(t *testing.T) {
+	ls := startLiveWith(t, Config{Development: true, Auth: testAuth}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	addr := strings.TrimPrefix(ls.url, "http://")
+	smuggled := "GET /health HTTP/1.1\r\nHost: atroz\r\n\r\n"
+	resp, br := rawRequest(t, addr, "POST /api/v1/auth/logout HTTP/1.1\r\nHost: atroz\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if !resp.Close {
+		t.Errorf("Content-Length beside Transfer-Encoding: %d, Connection %q; want the connection closed", resp.StatusCode, resp.Header.Get("Connection"))
+	}
+	if next, err := http.ReadResponse(br, nil); err == nil {
+		t.Errorf("the request after it was served: %d", next.StatusCode)
+	}
+	resp, _ = rawRequest(t, addr, "POST /api/v1/auth/logout HTTP/1.1\r\nHost: atroz\r\nContent-Length: 0\r\n\r\n")
+	if resp.Close {
+		t.Errorf("Content-Length alone: the connection is closed, want it kept")
+	}
+}
