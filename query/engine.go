@@ -106,8 +106,13 @@ func (o *Options) withDefaults() Options {
 const (
 	// DefaultMaxSamples is Options.MaxSamples' default: 650 MB at BytesPerSample.
 	DefaultMaxSamples = 5_000_000
-	// DefaultMaxConcurrencyPerPrincipal is Options.MaxConcurrencyPerPrincipal's default.
-	DefaultMaxConcurrencyPerPrincipal = 4
+	// DefaultMaxConcurrencyPerPrincipal is Options.MaxConcurrencyPerPrincipal's
+	// default: above what one client sends at once (the dashboard's overview
+	// asks 18 queries together, a Grafana dashboard one per panel), so its
+	// own clients never see the 429. Queries beyond MaxConcurrency wait in
+	// the queue holding no samples, so this bounds a principal's share of
+	// the queue, not memory.
+	DefaultMaxConcurrencyPerPrincipal = 32
 )
 
 // DefaultMaxConcurrency is Options.MaxConcurrency's default: GOMAXPROCS, at least 2.

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"atroz/auth"
+	"atroz/query"
 )
 
 // TestQueryLimits: over HTTP, the subquery of 86,400,000 points is a 400
 // naming the points limit, refused having allocated next to nothing; a
-// principal with MaxConcurrencyPerPrincipal (4) queries in flight has one
+// principal with MaxConcurrencyPerPrincipal queries in flight has one
 // more answered 429 with Retry-After, naming it, while another principal
 // is served, and is served again once one of its queries has ended.
 func TestQueryLimits(t *testing.T) {
@@ -41,14 +42,14 @@ func TestQueryLimits(t *testing.T) {
 	}
 
 	var done []func()
-	for range 4 { // ann's four queries in flight
+	for range query.DefaultMaxConcurrencyPerPrincipal { // ann's queries in flight, all she may have
 		end, err := s.query.Admit("user ann")
 		if err != nil {
 			t.Fatal(err)
 		}
 		done = append(done, end)
 	}
-	w := f(ann, `vector(1)`, http.StatusTooManyRequests, `"errorType":"rate_limited","error":"too many queries in flight: user ann already has 4 queries running`)
+	w := f(ann, `vector(1)`, http.StatusTooManyRequests, `"errorType":"rate_limited","error":"too many queries in flight: user ann already has 32 queries running`)
 	if w.Header().Get("Retry-After") != "1" {
 		t.Fatalf("Retry-After %q, want 1", w.Header().Get("Retry-After"))
 	}

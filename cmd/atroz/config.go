@@ -114,7 +114,7 @@ type Config struct {
 
 	// QueryMaxConcurrencyPerPrincipal bounds the queries one user, token
 	// or client address may have in flight; one more is answered 429
-	// (QUERY_MAX_CONCURRENCY_PER_PRINCIPAL, -query-max-concurrency-per-principal). Default 4.
+	// (QUERY_MAX_CONCURRENCY_PER_PRINCIPAL, -query-max-concurrency-per-principal). Default 32.
 	QueryMaxConcurrencyPerPrincipal int
 
 	// QueryCacheMB bounds the range-query result cache; 0 disables it
