@@ -126,14 +126,18 @@ export const ROLLUPS_FROM = 86400;
 // queryRange evaluates query from start to end (unix seconds) and returns
 // its series as [{metric, values: [[t, "v"], ...]}]. A range of a day or
 // more asks for rollups where the step allows them, with its start on the
-// step's grid, where rollup windows are exact; the list's resolution then
+// step's grid, where rollup windows are exact (a shorter one ends its grid
+// at its end, so the newest samples show); the list's resolution then
 // names the tier that served it ("1-hour resolution"), or is empty.
 export async function queryRange(query, start, end, signal) {
   const step = stepFor(start, end);
   const rollups = end - start >= ROLLUPS_FROM;
-  start = rollups ? Math.floor(start / step) * step : Math.floor(start);
   // The end is not rounded up: a point after now would hide live points.
   end = Math.round(end * 1000) / 1000;
+  // A shorter range counts its steps back from the end, so its last point
+  // is the end itself and the newest samples show; a grid from the start
+  // could end up to a step earlier, before them.
+  start = rollups ? Math.floor(start / step) * step : Math.round((end - Math.ceil((end - start) / step) * step) * 1000) / 1000;
   const form = {query, start, end, step};
   if (rollups) form.max_source_resolution = 'auto';
   const body = await api('/api/v1/query_range', {method: 'POST', form, signal, whole: true});
