@@ -198,7 +198,7 @@ func ensureAdmin(a *auth.Service, production bool, passwordFile string, console 
 
 // readPasswordFile returns the first line of path, which must not be empty.
 func readPasswordFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) // #nosec G304 -- ADMIN_PASSWORD_FILE is the operator's own setting
 	if err != nil {
 		return "", err
 	}
