@@ -2,7 +2,9 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -10,8 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/gin-gonic/gin"
 	"github.com/ulule/limiter/v3"
 
@@ -62,6 +66,11 @@ const (
 const (
 	// ratePeriod is the default window every budget counts over.
 	ratePeriod = time.Minute
+	// storeFailureLogEvery is how often a failing Redis is logged at most.
+	storeFailureLogEvery = time.Minute
+	// storeRetryAfter is how long requests are counted in memory after
+	// Redis failed, before it is asked again.
+	storeRetryAfter = time.Second
 	// ipv6ClientBits is the prefix an IPv6 client is counted by: one
 	// subscriber usually holds a whole /64, and counting single addresses
 	// would give them 2^64 buckets.
@@ -124,10 +133,13 @@ type RateLimitOptions struct {
 	RedisURL string
 	// OnLimited, when set, is called for each request refused with 429.
 	OnLimited func(c *gin.Context, class string)
-	// Logger receives store failures and, once a window, a memory store's
-	// filling up; nil discards them. A request whose
-	// count cannot be read is let through, so a Redis outage does not take
-	// the API down with it.
+	// Logger receives Redis failures, at most once a minute, and, once a
+	// window, a memory store's filling up; nil discards them. A request
+	// whose count Redis cannot give is counted in this process's memory
+	// instead, in a store bounded like the one used without Redis, and
+	// counted in rate_limit_store_fallbacks_total: while Redis is down each
+	// replica enforces every budget on its own, so logins still meet their
+	// limit and the API stays up.
 	Logger *slog.Logger
 }
 
@@ -157,6 +169,8 @@ func (o RateLimitOptions) Validate() error {
 // budget is one limit and its counters.
 type budget struct {
 	lim *limiter.Limiter
+	// fallback counts in memory when lim's Redis fails; nil without Redis.
+	fallback *limiter.Limiter
 	// perMinute is the limit as configured, for messages.
 	perMinute int64
 }
@@ -179,9 +193,12 @@ type classBudgets struct {
 // over their budget.
 type RateLimiter struct {
 	classes   map[string]*classBudgets
-	stores    []*memoryRateStore // one a budget, without Redis
+	stores    []*memoryRateStore // one a budget: its own, or its fallback under Redis
 	onLimited func(*gin.Context, string)
 	log       *slog.Logger
+	fallbacks atomic.Uint64 // requests counted in memory because Redis failed
+	failLog   atomic.Int64  // Unix nanoseconds of the last Redis failure logged
+	down      atomic.Int64  // Unix nanoseconds until which Redis is not asked again
 	closeOnce sync.Once
 	closeErr  error
 	closeFn   func() error
@@ -222,17 +239,22 @@ func (r *RateLimiter) budgetMaker(o RateLimitOptions) (func(name string, perMinu
 		r.stores = append(r.stores, s)
 		return s
 	}
+	newLimiters := func(name string, rate limiter.Rate) (*limiter.Limiter, *limiter.Limiter) {
+		return limiter.New(store(name), rate), nil
+	}
 	if o.RedisURL != "" {
 		s, closeFn, err := newRedisRateStore(o.RedisURL)
 		if err != nil {
 			return nil, err
 		}
 		r.closeFn = closeFn
-		store = func(string) limiter.Store { return s }
+		newLimiters = func(name string, rate limiter.Rate) (*limiter.Limiter, *limiter.Limiter) {
+			return limiter.New(s, rate), limiter.New(store(name), rate)
+		}
 	}
 	return func(name string, perMinute int64) *budget {
-		rate := limiter.Rate{Period: window, Limit: perWindow(perMinute, window)}
-		return &budget{lim: limiter.New(store(name), rate), perMinute: perMinute}
+		lim, fallback := newLimiters(name, limiter.Rate{Period: window, Limit: perWindow(perMinute, window)})
+		return &budget{lim: lim, fallback: fallback, perMinute: perMinute}
 	}, nil
 }
 
@@ -267,11 +289,9 @@ func (r *RateLimiter) Middleware(class string) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		b, key, who := cb.charge(c)
-		lc, err := b.lim.Get(c.Request.Context(), key)
+		lc, err := r.count(c.Request.Context(), class, b, key)
 		if err != nil {
-			r.log.LogAttrs(c.Request.Context(), slog.LevelWarn, "rate limit store failed; request let through",
-				slog.String("event_type", "security"), slog.String("class", class), slog.String("error", err.Error()))
-			c.Next()
+			abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, err)
 			return
 		}
 		reset := strconv.FormatInt(secondsUntil(lc.Reset), 10)
@@ -285,6 +305,53 @@ func (r *RateLimiter) Middleware(class string) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// count charges key to budget b and returns its state. When Redis fails,
+// the request is counted by b's memory fallback instead, so that a Redis
+// outage neither lets logins through unlimited nor takes the API down, and
+// Redis is not asked again for storeRetryAfter, so that requests do not
+// each wait out the client's retries meanwhile. The failure is logged at
+// most once a minute; every fallback is counted.
+func (r *RateLimiter) count(ctx context.Context, class string, b *budget, key string) (limiter.Context, error) {
+	if b.fallback == nil {
+		lc, err := b.lim.Get(ctx, key)
+		if err != nil {
+			return lc, fmt.Errorf("rate limit store: %w", err)
+		}
+		return lc, nil
+	}
+	if time.Now().UnixNano() >= r.down.Load() {
+		lc, err := b.lim.Get(ctx, key)
+		if err == nil {
+			return lc, nil
+		}
+		r.storeFailed(ctx, class, err)
+	}
+	r.fallbacks.Add(1)
+	return b.fallback.Get(ctx, key)
+}
+
+// storeFailed keeps Redis unasked for storeRetryAfter and logs err, at most
+// once every storeFailureLogEvery.
+func (r *RateLimiter) storeFailed(ctx context.Context, class string, err error) {
+	now := time.Now().UnixNano()
+	r.down.Store(now + int64(storeRetryAfter))
+	if last := r.failLog.Load(); (last != 0 && now-last < int64(storeFailureLogEvery)) || !r.failLog.CompareAndSwap(last, now) {
+		return
+	}
+	r.log.LogAttrs(ctx, slog.LevelWarn, "rate limit store failed; counting in memory", slog.String("event_type", "security"),
+		slog.String("class", class), slog.String("error", err.Error()), slog.Uint64("fallbacks_total", r.fallbacks.Load()))
+}
+
+// Fallbacks returns how many requests were counted in memory because the
+// Redis store failed.
+func (r *RateLimiter) Fallbacks() uint64 { return r.fallbacks.Load() }
+
+// WriteMetrics writes rate_limit_store_fallbacks_total in the Prometheus
+// text format.
+func (r *RateLimiter) WriteMetrics(w io.Writer) {
+	metrics.WriteCounterUint64(w, "rate_limit_store_fallbacks_total", r.Fallbacks())
 }
 
 // charge returns the budget the request is charged to, its counter's key

@@ -270,6 +270,13 @@ func notRedis(t *testing.T) string {
 // unless CI is set.
 func startRedis(t *testing.T) string {
 	t.Helper()
+	url, _ := runRedis(t)
+	return url
+}
+
+// runRedis is startRedis that also returns what stops the server sooner.
+func runRedis(t *testing.T) (url string, stop func()) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -283,9 +290,15 @@ func startRedis(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			out, _ := os.ReadFile(logFile) // #nosec G304 -- the test's own file
 			t.Logf("redis-server log:\n%s", out)
@@ -296,7 +309,7 @@ func startRedis(t *testing.T) string {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = conn.Close()
-			return "redis://" + addr + "/0"
+			return "redis://" + addr + "/0", stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("redis-server did not listen on %s: %v", addr, err)
@@ -318,7 +331,8 @@ func freePort(t *testing.T) string {
 
 func TestRateLimitRedisShared(t *testing.T) {
 	url := startRedis(t)
-	a := limitedEngine(t, newTestLimiter(t, RateLimitOptions{RedisURL: url, AuthPerMinute: 4}), nil)
+	rl := newTestLimiter(t, RateLimitOptions{RedisURL: url, AuthPerMinute: 4})
+	a := limitedEngine(t, rl, nil)
 	b := limitedEngine(t, newTestLimiter(t, RateLimitOptions{RedisURL: url, AuthPerMinute: 4}), nil)
 	var wg sync.WaitGroup
 	for _, e := range []*gin.Engine{a, b} {
@@ -336,23 +350,62 @@ func TestRateLimitRedisShared(t *testing.T) {
 	if w := hit(b, http.MethodPost, "/api/v1/auth/login", "192.0.2.2:1000"); w.Code != http.StatusNoContent {
 		t.Errorf("other IP: status = %d, want 204", w.Code)
 	}
+	if n := rl.Fallbacks(); n != 0 {
+		t.Errorf("Fallbacks = %d with Redis up, want 0", n)
+	}
 }
 
-func TestRateLimitStoreDownLetsThrough(t *testing.T) {
-	url := startRedis(t)
+// TestRateLimitStoreDownFallsBack stops Redis under a running limiter: 40
+// logins from one address meet the 20-a-minute budget in memory, the API
+// stays up, every fallback is counted in the metric and the failure is
+// logged once, not per request.
+func TestRateLimitStoreDownFallsBack(t *testing.T) {
+	url, stop := runRedis(t)
 	logs := &syncBuffer{}
 	rl := newTestLimiter(t, RateLimitOptions{RedisURL: url, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	e := limitedEngine(t, rl, nil)
+	spend(t, e, 1, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000") // counted in Redis
+	stop()
+	passed, limited := 0, 0
+	for range 40 {
+		switch w := hit(e, http.MethodPost, "/api/v1/auth/login", "192.0.2.1:1000"); w.Code {
+		case http.StatusNoContent:
+			passed++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("status = %d, want 204 or 429: %s", w.Code, w.Body)
+		}
+	}
+	if passed != DefaultRateLimitAuth || limited != 40-DefaultRateLimitAuth {
+		t.Errorf("%d logins passed and %d were refused, want %d and %d", passed, limited, DefaultRateLimitAuth, 40-DefaultRateLimitAuth)
+	}
+	if w := hit(e, http.MethodGet, "/api/v1/x", "192.0.2.1:1000"); w.Code != http.StatusNoContent || w.Header().Get("RateLimit-Limit") != "100" {
+		t.Errorf("API while Redis is down: status = %d, RateLimit-Limit = %q; want 204 and 100", w.Code, w.Header().Get("RateLimit-Limit"))
+	}
+	if n := rl.Fallbacks(); n != 41 {
+		t.Errorf("Fallbacks = %d, want 41", n)
+	}
+	var b strings.Builder
+	rl.WriteMetrics(&b)
+	if want := "rate_limit_store_fallbacks_total 41\n"; b.String() != want {
+		t.Errorf("metrics = %q, want %q", b.String(), want)
+	}
+	if n := strings.Count(logs.String(), "rate limit store failed; counting in memory"); n != 1 {
+		t.Errorf("%d store failure lines, want 1: %s", n, logs)
+	}
+}
+
+// TestRateLimitStoreClosed: a limiter whose Redis client is closed counts in
+// memory too.
+func TestRateLimitStoreClosed(t *testing.T) {
+	rl := newTestLimiter(t, RateLimitOptions{RedisURL: startRedis(t), APIPerMinute: 2})
 	e := limitedEngine(t, rl, nil)
 	if err := rl.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	w := hit(e, http.MethodGet, "/api/v1/x", "192.0.2.1:1000")
-	if w.Code != http.StatusNoContent || w.Header().Get("RateLimit-Limit") != "" {
-		t.Errorf("status = %d, RateLimit-Limit = %q; want 204 without rate headers", w.Code, w.Header().Get("RateLimit-Limit"))
-	}
-	if !strings.Contains(logs.String(), "rate limit store failed") {
-		t.Errorf("log = %s, want a store failure line", logs)
-	}
+	spend(t, e, 2, http.MethodGet, "/api/v1/x", "192.0.2.1:1000")
+	checkLimited(t, hit(e, http.MethodGet, "/api/v1/x", "192.0.2.1:1000"), 2)
 }
 
 func TestRateLimitRedisSharesPrincipals(t *testing.T) {

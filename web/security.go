@@ -26,6 +26,7 @@ func (s *Server) security() error {
 	if s.limits, err = NewRateLimiter(rl); err != nil {
 		return fmt.Errorf("rate limits: %w", err)
 	}
+	s.col.AddWriter(s.limits.WriteMetrics)
 	ws := s.cfg.WS
 	ws.Authenticate = s.wsSession
 	ws.AllowOrigin = s.originAllowed

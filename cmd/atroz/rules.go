@@ -103,7 +103,7 @@ func (c *RulesCommand) knownMetrics(cfg *Config, checks []alert.FileCheck) (map[
 
 // ownMetrics returns the names of the series AtroZ writes into its own
 // store: the collector's metrics, the process and Go runtime metrics,
-// alerting's and the security events' figures.
+// alerting's, the security events' and the rate limiter's figures.
 func ownMetrics() []string {
 	var names []string
 	for _, d := range collector.Defs {
@@ -116,6 +116,7 @@ func ownMetrics() []string {
 	var b bytes.Buffer
 	metrics.WriteProcessMetrics(&b)
 	web.NewSecurityEvents(slog.New(slog.DiscardHandler), false).WriteMetrics(&b)
+	new(web.RateLimiter).WriteMetrics(&b)
 	for line := range strings.Lines(b.String()) {
 		if name, _, ok := strings.Cut(strings.TrimSpace(line), " "); ok && !strings.HasPrefix(line, "#") {
 			name, _, _ = strings.Cut(name, "{")
