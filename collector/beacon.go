@@ -84,6 +84,9 @@ func (b *Beacon) checkSamples() error {
 type frontendMetrics struct {
 	pages  *valueCap
 	series *registry[pageKey, *pageSeries]
+	// budget bounds the series all pages hold; its lock also serialises
+	// the creation of pages, so no two first beacons overspend it.
+	budget *beaconBudget
 }
 
 type pageKey struct{ service, page string }
@@ -95,9 +98,10 @@ type pageSeries struct {
 	fresh      *freshGauge // beacons:<service>
 }
 
-func newFrontendMetrics(set *metrics.Set, o Options, fresh *freshness) *frontendMetrics {
+func newFrontendMetrics(set *metrics.Set, o Options, fresh *freshness, used int) *frontendMetrics {
 	return &frontendMetrics{
-		pages: newValueCap(o.MaxServices, o.MaxPagesPerService),
+		pages:  newValueCap(o.MaxBeaconServices, o.MaxPagesPerService),
+		budget: newBeaconBudget(o.MaxBeaconSeries, used),
 		series: newRegistry(func(k pageKey) *pageSeries {
 			s := pageSeriesIn(set, k)
 			s.fresh = fresh.sources.get(k.source())
@@ -120,24 +124,22 @@ func pageSeriesIn(set *metrics.Set, k pageKey) *pageSeries {
 func (k pageKey) source() string { return "beacons:" + k.service }
 
 // RecordBeacon counts a beacon that DecodeBeacon accepted: every frame rate
-// into the frontend_fps histogram of its service and normalised page. The
-// first beacon of a page reserves room in the store for the page's series,
-// which the next scrape appends; when there is none (store.ErrSeriesLimit)
-// it records nothing and returns the error, so the beacon is refused
-// rather than acknowledged and lost.
+// into the frontend_fps histogram of its service and normalised page.
+// Services past MaxBeaconServices and pages past MaxPagesPerService count
+// as "<other>", and a page whose series would pass MaxBeaconSeries counts
+// under service and page "<other>", so beacons never hold more series than
+// their budget. The first beacon of a page reserves room in the store for
+// the page's series, which the next scrape appends; when there is none
+// (store.ErrSeriesLimit) it records nothing and returns the error, so the
+// beacon is refused rather than acknowledged and lost.
 func (c *Collector) RecordBeacon(b Beacon) error {
 	service, page := c.front.pages.admit(b.Service, NormalizePage(b.Page))
-	k := pageKey{service, page}
-	s, ok := c.front.series.lookup(k)
+	s, ok := c.front.series.lookup(pageKey{service, page})
 	if !ok {
-		err := c.reserve(func(set *metrics.Set) {
-			pageSeriesIn(set, k)
-			freshMetric(set, k.source())
-		})
-		if err != nil {
-			return fmt.Errorf("the first beacon of service %q, page %q needs new series: %w", service, page, err)
+		var err error
+		if s, err = c.newPage(pageKey{service, page}); err != nil {
+			return err
 		}
-		s = c.front.series.get(k)
 	}
 	for _, v := range b.FPS {
 		s.fps.Update(v)
@@ -146,4 +148,29 @@ func (c *Collector) RecordBeacon(b Beacon) error {
 	s.beacons.Inc()
 	s.fresh.mark(time.UnixMilli(b.TS))
 	return nil
+}
+
+// newPage returns the series of k's first beacon, or of overflowPage when
+// the beacon budget has no room for k's, reserving them in the store.
+func (c *Collector) newPage(k pageKey) (*pageSeries, error) {
+	f := c.front
+	f.budget.mu.Lock()
+	defer f.budget.mu.Unlock()
+	_, overflowExists := f.series.lookup(overflowPage)
+	k, err := f.budget.fit(k, overflowExists)
+	if err != nil {
+		return nil, fmt.Errorf("the first beacon of service %q, page %q: %w", k.service, k.page, err)
+	}
+	if s, ok := f.series.lookup(k); ok {
+		return s, nil
+	}
+	err = c.reserve(func(set *metrics.Set) {
+		pageSeriesIn(set, k)
+		freshMetric(set, k.source())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the first beacon of service %q, page %q needs new series: %w", k.service, k.page, err)
+	}
+	f.budget.charge(k)
+	return f.series.get(k), nil
 }

@@ -28,15 +28,29 @@ type Options struct {
 	Service string
 	// ScrapeInterval is how often the metrics are appended to the store. Default 5s.
 	ScrapeInterval time.Duration
-	// MaxServices caps the services that reported data may name; more
-	// become "<other>". Default 50.
+	// MaxServices caps the services request events may name; more become
+	// "<other>". Default 50.
 	MaxServices int
+	// MaxBeaconServices caps the services anonymous beacons may name; more
+	// become "<other>". Default 20.
+	MaxBeaconServices int
 	// MaxPagesPerService caps the pages a service's beacons may name; more
 	// become "<other>". Default 200.
 	MaxPagesPerService int
+	// MaxBeaconSeries caps the series all beacons together may create, so
+	// they never take the room under the store's MaxSeries that the other
+	// sources need; a page past it counts as service and page "<other>".
+	// Default a tenth of the store's MaxSeries (10,000 of 100,000: 526
+	// pages of 19 series).
+	MaxBeaconSeries int
 	// MaxRoutesPerService caps the routes a service's request events may
 	// name; more become "<other>". Default 200.
 	MaxRoutesPerService int
+	// MaxCodesPerRoute caps the status codes kept apart per service and
+	// route of request events; more count under their class ("4xx",
+	// "5xx"), so no reporter can multiply a route's series by the 500
+	// codes. Default 10.
+	MaxCodesPerRoute int
 	// DataDir is the directory whose volume's free space is sampled. Default ".".
 	DataDir string
 	// Logger receives failed scrapes. Default: discard.
@@ -45,7 +59,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o *Options) withDefaults() Options {
+func (o *Options) withDefaults(maxSeries int) Options {
 	var r Options
 	if o != nil {
 		r = *o
@@ -57,8 +71,11 @@ func (o *Options) withDefaults() Options {
 		r.ScrapeInterval = 5 * time.Second
 	}
 	r.MaxServices = orDefault(r.MaxServices, 50)
+	r.MaxBeaconServices = orDefault(r.MaxBeaconServices, 20)
+	r.MaxBeaconSeries = orDefault(r.MaxBeaconSeries, max(maxSeries/10, 1))
 	r.MaxPagesPerService = orDefault(r.MaxPagesPerService, 200)
 	r.MaxRoutesPerService = orDefault(r.MaxRoutesPerService, 200)
+	r.MaxCodesPerRoute = orDefault(r.MaxCodesPerRoute, 10)
 	if r.DataDir == "" {
 		r.DataDir = "."
 	}
@@ -91,6 +108,8 @@ type Collector struct {
 	fresh *freshness
 	// routes caps the services and routes request events may name.
 	routes *valueCap
+	// codes caps the status codes kept apart per service and route.
+	codes *codeCap
 	// rejected counts refused payloads per ingest endpoint.
 	rejected map[string]*metrics.Counter
 	// unavailable counts payloads the store could not take, per endpoint and reason.
@@ -103,16 +122,17 @@ type Collector struct {
 
 // New returns a Collector over db with every metric of Defs registered.
 func New(db *store.DB, opts *Options) *Collector {
-	o := opts.withDefaults()
+	o := opts.withDefaults(db.Options().MaxSeries)
 	set := metrics.NewSet()
 	c := &Collector{opts: o, db: db, set: set}
 	c.http = newHTTPMetrics(set)
 	c.fresh = newFreshness(set)
-	c.front = newFrontendMetrics(set, o, c.fresh)
+	c.front = newFrontendMetrics(set, o, c.fresh, beaconSeriesIn(db))
 	c.sys = newSystemMetrics(set, o.DataDir)
 	c.ws = newWSMetrics(set)
 	c.cache = newCacheMetrics(set)
 	c.routes = newValueCap(o.MaxServices, o.MaxRoutesPerService)
+	c.codes = newCodeCap(o.MaxCodesPerRoute)
 	c.rejected = newRejected(set)
 	c.unavailable = newUnavailable(set)
 	registerStoreMetrics(set, db)

@@ -137,7 +137,12 @@ func TestFreshnessNeverGoesBack(t *testing.T) {
 }
 
 func TestCapsTurnValuesIntoOther(t *testing.T) {
-	c, _ := newTest(t, func(o *Options) { o.MaxPagesPerService = 2; o.MaxServices = 1; o.MaxRoutesPerService = 1 })
+	c, _ := newTest(t, func(o *Options) {
+		o.MaxPagesPerService = 2
+		o.MaxServices = 1
+		o.MaxBeaconServices = 1
+		o.MaxRoutesPerService = 1
+	})
 	for _, p := range []string{"/a", "/b", "/c", "/d"} {
 		c.RecordBeacon(Beacon{Service: "shop", Page: p, FPS: []float64{60}, TS: testNow.UnixMilli()})
 	}

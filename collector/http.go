@@ -15,9 +15,19 @@ type httpMetrics struct {
 	series   *registry[httpKey, *httpSeries]
 }
 
+// httpKey is one label set of the request metrics. code is a status
+// code, or below 10 a status class a folded code counts under (5: "5xx").
 type httpKey struct {
 	service, route, method string
 	code                   int
+}
+
+// codeLabel returns the code label of k: "503", or "5xx" for a class.
+func (k httpKey) codeLabel() string {
+	if k.code < 10 {
+		return strconv.Itoa(k.code) + "xx"
+	}
+	return strconv.Itoa(k.code)
 }
 
 type httpSeries struct {
@@ -35,7 +45,7 @@ func newHTTPMetrics(set *metrics.Set) *httpMetrics {
 // httpSeriesIn registers the request metrics of k in set.
 func httpSeriesIn(set *metrics.Set, k httpKey) *httpSeries {
 	return &httpSeries{
-		requests: set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", strconv.Itoa(k.code))),
+		requests: set.GetOrCreateCounter(name("http_requests_total", "service", k.service, "route", k.route, "method", k.method, "code", k.codeLabel())),
 		duration: set.GetOrCreatePrometheusHistogramExt(name("http_request_duration_seconds", "service", k.service, "route", k.route, "method", k.method), durationBuckets),
 	}
 }

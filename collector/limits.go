@@ -51,3 +51,41 @@ func (c *valueCap) admit(key, value string) (string, string) {
 	vals[value] = struct{}{}
 	return key, value
 }
+
+// routeKey is one service's route.
+type routeKey struct{ service, route string }
+
+// codeCap keeps at most max distinct status codes apart per service and
+// route; a code past the cap is folded into its class (5 for 5xx), so a
+// route holds at most max+5 code values whatever codes are reported.
+type codeCap struct {
+	mu   sync.RWMutex
+	max  int
+	seen map[routeKey]map[int]struct{}
+}
+
+func newCodeCap(max int) *codeCap {
+	return &codeCap{max: max, seen: map[routeKey]map[int]struct{}{}}
+}
+
+// admit returns code, or its class when the route has max other codes.
+func (c *codeCap) admit(k routeKey, code int) int {
+	c.mu.RLock()
+	_, known := c.seen[k][code]
+	c.mu.RUnlock()
+	if known {
+		return code
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	codes := c.seen[k]
+	if codes == nil {
+		codes = map[int]struct{}{}
+		c.seen[k] = codes
+	}
+	if _, known := codes[code]; !known && len(codes) >= c.max {
+		return code / 100
+	}
+	codes[code] = struct{}{}
+	return code
+}

@@ -78,7 +78,11 @@ func (e *RequestEvent) check(where string, w Window) error {
 }
 
 // RecordRequests feeds events that DecodeRequestEvents accepted into the
-// request metrics, under each event's own service. Label sets seen for the
+// request metrics, under each event's own service. Services, routes and
+// status codes past their caps (MaxServices, MaxRoutesPerService,
+// MaxCodesPerRoute) count as "<other>" or under their class ("5xx"), and
+// methods are one of nine, so a route holds a bounded number of label
+// sets whatever is reported. Label sets seen for the
 // first time reserve room in the store for their series, which the next
 // scrape appends; when there is none for all of them
 // (store.ErrSeriesLimit) it records no event and returns the error, so the
@@ -87,7 +91,8 @@ func (c *Collector) RecordRequests(events []RequestEvent) error {
 	keys := make([]httpKey, len(events))
 	for i, e := range events {
 		service, route := c.routes.admit(e.Service, e.Route)
-		keys[i] = httpKey{service, route, e.Method, e.Status}
+		code := c.codes.admit(routeKey{service, route}, e.Status)
+		keys[i] = httpKey{service, route, e.Method, code}
 	}
 	if err := c.reserveRequests(keys); err != nil {
 		return err

@@ -31,7 +31,8 @@ func newLimited(t *testing.T, maxSeries int) (*limited, *store.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	l.Collector, l.db = New(db, &Options{Now: now, DataDir: t.TempDir()}), db
+	// The beacon budget is not what these tests are about: the store's limit is.
+	l.Collector, l.db = New(db, &Options{Now: now, DataDir: t.TempDir(), MaxBeaconSeries: 1000}), db
 	return l, db
 }
 

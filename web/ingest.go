@@ -56,9 +56,11 @@ func (s *Server) badInput(c *gin.Context, endpoint string, err error) {
 // by navigator.sendBeacon, so no preflight; 204 when recorded. Beacons
 // reach the store through the self-scrape, so while the data volume is full
 // they are refused (507) like every other ingest: the 204 would be a
-// promise the server cannot keep across a restart. The first beacon of a
-// page the store has no room for (its series limit) is refused with 400
-// for the same reason.
+// promise the server cannot keep across a restart. Beacons together hold
+// at most their series budget (BEACON_MAX_SERIES), pages past it counted
+// as "<other>", so a flood of forged services and pages cannot take the
+// series the other sources need. The first beacon of a page the store has
+// no room for (its series limit) is refused with 400 for the same reason.
 func (s *Server) beacons(c *gin.Context) {
 	origin := c.GetHeader("Origin")
 	if err := s.allowOrigin(c, origin); err != nil {

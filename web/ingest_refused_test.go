@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"atroz/collector"
 	"atroz/store"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -18,7 +19,9 @@ import (
 func TestIngestAcknowledgesOnlyWhatIsStored(t *testing.T) {
 	// Room for one page's beacon series (19) or one route's request series
 	// (17), not for two routes.
-	is := newIngestServerWith(t, t.TempDir(), Config{MetricsOnMain: true, AllowedOrigins: []string{"https://shop.example"}}, func(o *store.Options) { o.MaxSeries = 30 })
+	// A beacon budget past the store's limit: the store's limit is under test here.
+	is := newIngestServerCol(t, t.TempDir(), Config{MetricsOnMain: true, AllowedOrigins: []string{"https://shop.example"}},
+		func(o *store.Options) { o.MaxSeries = 30 }, func(o *collector.Options) { o.MaxBeaconSeries = 1000 })
 	auth := "Bearer " + is.token
 	now := ingestNow.UnixMilli()
 	beacon := func(page string, ts int64) string {

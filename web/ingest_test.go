@@ -41,6 +41,13 @@ func newIngestServerIn(t testing.TB, dir string, cfg Config) *ingestServer {
 // newIngestServerWith is newIngestServerIn with store options changed by mod.
 func newIngestServerWith(t testing.TB, dir string, cfg Config, mod func(*store.Options)) *ingestServer {
 	t.Helper()
+	return newIngestServerCol(t, dir, cfg, mod, nil)
+}
+
+// newIngestServerCol is newIngestServerWith with the collector's options
+// changed by colMod too.
+func newIngestServerCol(t testing.TB, dir string, cfg Config, mod func(*store.Options), colMod func(*collector.Options)) *ingestServer {
+	t.Helper()
 	now := func() time.Time { return ingestNow }
 	o := &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now}
 	if mod != nil {
@@ -51,7 +58,11 @@ func newIngestServerWith(t testing.TB, dir string, cfg Config, mod func(*store.O
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	col := collector.New(db, &collector.Options{Now: now, DataDir: t.TempDir()})
+	co := &collector.Options{Now: now, DataDir: t.TempDir()}
+	if colMod != nil {
+		colMod(co)
+	}
+	col := collector.New(db, co)
 	deps := testDeps(t, db, col, nil)
 	token, err := deps.Auth.CreateToken("billing", auth.ScopeIngest, time.Time{})
 	if err != nil {

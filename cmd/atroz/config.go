@@ -99,6 +99,15 @@ type Config struct {
 	// counted as <other> (MAX_PAGES_PER_SERVICE, -max-pages-per-service). Default 200.
 	MaxPagesPerService int
 
+	// BeaconMaxServices caps the services beacons may name; more are
+	// counted as <other> (BEACON_MAX_SERVICES, -beacon-max-services). Default 20.
+	BeaconMaxServices int
+
+	// BeaconMaxSeries caps the series all beacons together may create;
+	// pages past it are counted as service and page <other>
+	// (BEACON_MAX_SERIES, -beacon-max-series). Default 0: a tenth of MAX_SERIES.
+	BeaconMaxSeries int
+
 	// QueryTimeout bounds one PromQL query (QUERY_TIMEOUT, -query-timeout). Default 2m.
 	QueryTimeout time.Duration
 
@@ -174,6 +183,7 @@ func DefaultConfig() Config {
 		ServiceName:          "atroz",
 		SlowRequestThreshold: 500 * time.Millisecond,
 		MaxPagesPerService:   200,
+		BeaconMaxServices:    20,
 
 		QueryTimeout:    2 * time.Minute,
 		QueryMaxSamples: query.DefaultMaxSamples,
@@ -224,6 +234,8 @@ func (c *Config) settings() []setting {
 		{"slow-request-threshold", "latency past which a request logs a high_latency alert", &c.SlowRequestThreshold},
 		{"gdpr-enabled", "truncate client IPs in logs to /24 or /48 (default true)", &c.GDPREnabled},
 		{"max-pages-per-service", "pages per service kept apart before the rest count as <other>", &c.MaxPagesPerService},
+		{"beacon-max-services", "services beacons may name before the rest count as <other>", &c.BeaconMaxServices},
+		{"beacon-max-series", "series all beacons together may create; pages past it count as <other> (0: a tenth of max-series)", &c.BeaconMaxSeries},
 		{"query-timeout", "longest a PromQL query may run", &c.QueryTimeout},
 		{"query-max-samples", "most samples one query may hold in memory, 130 bytes each", &c.QueryMaxSamples},
 		{"query-max-concurrency", "most queries evaluated at once; more wait up to 10s, then 503", &c.QueryMaxConcurrency},
@@ -324,6 +336,8 @@ func (c *Config) Validate() error {
 	check(c.ServiceName == "", "SERVICE_NAME", "must not be empty")
 	check(c.SlowRequestThreshold <= 0, "SLOW_REQUEST_THRESHOLD", "must be positive, got %s", c.SlowRequestThreshold)
 	check(c.MaxPagesPerService < 1, "MAX_PAGES_PER_SERVICE", "must be at least 1, got %d", c.MaxPagesPerService)
+	check(c.BeaconMaxServices < 1, "BEACON_MAX_SERVICES", "must be at least 1, got %d", c.BeaconMaxServices)
+	check(c.BeaconMaxSeries < 0 || c.BeaconMaxSeries > c.MaxSeries, "BEACON_MAX_SERIES", "must be between 0 (a tenth of MAX_SERIES) and MAX_SERIES, got %d", c.BeaconMaxSeries)
 	check(c.QueryTimeout <= 0, "QUERY_TIMEOUT", "must be positive, got %s", c.QueryTimeout)
 	check(c.QueryMaxSamples < 1, "QUERY_MAX_SAMPLES", "must be at least 1, got %d", c.QueryMaxSamples)
 	check(c.QueryMaxConcurrency < 1, "QUERY_MAX_CONCURRENCY", "must be at least 1, got %d", c.QueryMaxConcurrency)
@@ -457,6 +471,8 @@ func (c *Config) CollectorOptions(log *slog.Logger) *collector.Options {
 		Service:            c.ServiceName,
 		ScrapeInterval:     c.ScrapeInterval,
 		MaxPagesPerService: c.MaxPagesPerService,
+		MaxBeaconServices:  c.BeaconMaxServices,
+		MaxBeaconSeries:    c.BeaconMaxSeries,
 		DataDir:            c.DataDir,
 		Logger:             log,
 	}
