@@ -50,11 +50,14 @@ func checkUser(name, role, password string) error {
 	return checkPassword(password)
 }
 
+// MinPasswordBytes is the shortest password accepted (ASVS 2.1.1: at least 12 characters).
+const MinPasswordBytes = 12
+
 // checkPassword refuses what bcrypt would silently truncate or what is too short to resist guessing.
 func checkPassword(password string) error {
 	switch {
-	case len(password) < 10:
-		return fmt.Errorf("%w: password must be at least 10 bytes", ErrInvalidUser)
+	case len(password) < MinPasswordBytes:
+		return fmt.Errorf("%w: password is %d bytes; it must be at least %d", ErrInvalidUser, len(password), MinPasswordBytes)
 	case len(password) > 72:
 		return fmt.Errorf("%w: password is %d bytes; bcrypt uses only the first 72, so at most 72 are accepted", ErrInvalidUser, len(password))
 	}

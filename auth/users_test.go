@@ -25,7 +25,14 @@ func TestUsers(t *testing.T) {
 	f("ana", RoleViewer, "another long one", ErrUserExists, "ana")
 	f("-x", RoleViewer, "another long one", ErrInvalidUser, "name")
 	f("bo", "root", "another long one", ErrInvalidUser, "role")
-	f("bo", RoleViewer, "short", ErrInvalidUser, "at least 10")
+	f("bo", RoleViewer, "short", ErrInvalidUser, "it must be at least 12")
+	f("bo", RoleViewer, "11 bytes pw", ErrInvalidUser, "password is 11 bytes; it must be at least 12")
+	if err := s.AddUser("cy", RoleViewer, "twelve bytes"); err != nil {
+		t.Fatalf("a 12-byte password: %v", err)
+	}
+	if err := s.RemoveUser("cy"); err != nil {
+		t.Fatal(err)
+	}
 	f("bo", RoleViewer, strings.Repeat("p", 73), ErrInvalidUser, "at most 72")
 	if u, ok := s.VerifyUser("ana", "correct horse battery"); !ok || u.Role != RoleAdmin || !u.Created.Equal(baseTime) {
 		t.Fatalf("verify: %+v %v", u, ok)

@@ -146,7 +146,7 @@ func (c *UserCommand) password(prompt string) (string, error) {
 // Usage prints the command's help on Stderr.
 func (c *UserCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Manage dashboard users. Passwords are read without echo from a terminal,
-or as one line of standard input; they must be 10 to 72 bytes.
+or as one line of standard input; they must be 12 to 72 bytes.
 
 Usage:
 

@@ -24,7 +24,7 @@ func TestUserCommands(t *testing.T) {
 	if out, err := run("a long password\n", "add", "ana", "--role", "admin"); err != nil || !strings.Contains(out, "added ana (admin)") {
 		t.Fatalf("add: %v %s", err, out)
 	}
-	if _, err := run("short\n", "add", "bo"); err == nil || !strings.Contains(err.Error(), "at least 10") {
+	if _, err := run("short\n", "add", "bo"); err == nil || !strings.Contains(err.Error(), "it must be at least 12") {
 		t.Fatalf("short password: %v", err)
 	}
 	if out, err := run("", "list"); err != nil || !strings.Contains(out, "ana   admin") {
@@ -76,7 +76,7 @@ func TestProductionFirstStartNeedsPasswordFile(t *testing.T) {
 			t.Fatalf("refused start created %v, printed %q", users, console.String())
 		}
 		file := filepath.Join(t.TempDir(), "admin-password")
-		for _, c := range []struct{ content, want string }{{"", "empty"}, {"short\n", "ADMIN_PASSWORD_FILE"}} {
+		for _, c := range []struct{ content, want string }{{"", "empty"}, {"short\n", "ADMIN_PASSWORD_FILE"}, {"11 bytes pw\n", "it must be at least 12"}} {
 			if err := os.WriteFile(file, []byte(c.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
