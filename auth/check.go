@@ -19,7 +19,7 @@ func Check(db *store.DB) error {
 	})
 	problems = append(problems, err)
 	err = db.Records(store.RecordUser, func(name string, v []byte) bool {
-		if _, _, _, err := decodeUser(v); err != nil {
+		if _, err := decodeUser(v); err != nil {
 			problems = append(problems, fmt.Errorf("user %q: %w", name, err))
 		}
 		return true

@@ -15,6 +15,7 @@ const (
 	tokenRecordV1 = 1
 	tokenRecordV2 = 2
 	userRecordV1  = 1
+	userRecordV2  = 2
 )
 
 // A token record, the value under the token's name, is
@@ -62,35 +63,55 @@ func decodeTokenRecord(name string, v []byte) (*tokenEntry, error) {
 
 // A user record, the value under the user's name, is
 //
-//	version 1 (1 byte) | role (1 byte: 0 viewer, 1 admin) | created (varint unix ms) | bcrypt hash
-func encodeUser(role string, hash []byte, created time.Time) []byte {
+//	version 2 (1 byte) | role (1 byte: 0 viewer, 1 admin) | created (varint unix ms)
+//	| session (uvarint) | revoked sessions (uvarint count, then each: ID length
+//	(uvarint), ID, expiry (varint unix s)) | bcrypt hash
+//
+// Version 1 has neither session nor revocations: its session reads as 0.
+func encodeUser(e *userEntry) []byte {
 	r := byte(0)
-	if role == RoleAdmin {
+	if e.role == RoleAdmin {
 		r = 1
 	}
-	b := []byte{userRecordV1, r}
-	b = binary.AppendVarint(b, created.UnixMilli())
-	return append(b, hash...)
+	b := []byte{userRecordV2, r}
+	b = binary.AppendVarint(b, e.created.UnixMilli())
+	b = binary.AppendUvarint(b, e.session)
+	b = binary.AppendUvarint(b, uint64(len(e.revoked)))
+	for id, exp := range e.revoked {
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+		b = binary.AppendVarint(b, exp)
+	}
+	return append(b, e.hash...)
 }
 
 // minBcryptHash is the length of every bcrypt hash.
 const minBcryptHash = 59
 
-func decodeUser(v []byte) (role string, hash []byte, created time.Time, err error) {
+// decodeUser decodes a user record; nil is ErrUserNotFound, a malformed one wraps store.ErrCorrupt.
+func decodeUser(v []byte) (*userEntry, error) {
 	if v == nil {
-		return "", nil, time.Time{}, ErrUserNotFound
+		return nil, ErrUserNotFound
 	}
 	d := decoder{b: v}
 	ver, r := d.byte(), d.byte()
-	ms := d.varint()
-	if !d.ok() || ver != userRecordV1 || r > 1 || len(d.b) < minBcryptHash {
-		return "", nil, time.Time{}, fmt.Errorf("%w: user record", store.ErrCorrupt)
+	e := &userEntry{role: RoleViewer, created: time.UnixMilli(d.varint()).UTC(), revoked: map[string]int64{}}
+	if ver == userRecordV2 {
+		e.session = d.uvarint()
+		n := d.uvarint()
+		for i := uint64(0); i < n && d.ok(); i++ {
+			id := string(d.bytes(int(min(d.uvarint(), uint64(len(d.b)+1))))) // #nosec G115 -- bounded by the record's length
+			e.revoked[id] = d.varint()
+		}
 	}
-	role = RoleViewer
+	if !d.ok() || (ver != userRecordV1 && ver != userRecordV2) || r > 1 || len(d.b) < minBcryptHash {
+		return nil, fmt.Errorf("%w: user record", store.ErrCorrupt)
+	}
 	if r == 1 {
-		role = RoleAdmin
+		e.role = RoleAdmin
 	}
-	return role, d.b, time.UnixMilli(ms).UTC(), nil
+	e.hash = d.b
+	return e, nil
 }
 
 // decoder reads a record; the first short read sticks and later reads return zero.
@@ -116,6 +137,19 @@ func (d *decoder) byte() byte {
 		return b[0]
 	}
 	return 0
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.bad {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
 }
 
 func (d *decoder) varint() int64 {

@@ -1,8 +1,10 @@
 // Package auth keeps who may use AtroZ: dashboard users and their roles,
 // long-lived API tokens and their scopes, and the login sessions a logout
 // revoked. Users and tokens live in the store's generic records, in the
-// users and tokens buckets every data file has; tokens are also kept in
-// memory, so verifying one takes no transaction.
+// users and tokens buckets every data file has, and are also kept in
+// memory, so verifying one takes no transaction. A user's record holds its
+// session generation and the sessions a logout revoked, so both survive a
+// restart.
 package auth
 
 import (
@@ -22,7 +24,7 @@ const DefaultLastUsedInterval = time.Minute
 var (
 	// ErrUserExists is returned by AddUser for a name already taken.
 	ErrUserExists = errors.New("user exists")
-	// ErrUserNotFound is returned by SetPassword and RemoveUser for a name no user has.
+	// ErrUserNotFound is returned by SetPassword, SetRole and RemoveUser for a name no user has.
 	ErrUserNotFound = errors.New("user not found")
 	// ErrInvalidUser is returned by AddUser and SetPassword for a bad name, role or password.
 	ErrInvalidUser = errors.New("invalid user")
@@ -58,11 +60,16 @@ type Options struct {
 
 // Service answers who a credential belongs to, and manages users and tokens.
 type Service struct {
-	db       *store.DB
-	now      func() time.Time
-	userMu   sync.Mutex // orders user writes, so an existence check holds until the write
-	tokens   tokenSet
-	sessions denylist
+	db      *store.DB
+	now     func() time.Time
+	userMu  sync.Mutex // orders user writes, so an existence check holds until the write
+	usersMu sync.RWMutex
+	users   map[string]*userEntry // every user, as stored; written under userMu and usersMu
+	tokens  tokenSet
+
+	listenMu  sync.Mutex
+	listeners []func()
+
 	stop     chan struct{}
 	done     chan struct{}
 	close    sync.Once
@@ -82,7 +89,10 @@ func Open(db *store.DB, o *Options) (*Service, error) {
 	if opts.LastUsedInterval == 0 {
 		opts.LastUsedInterval = DefaultLastUsedInterval
 	}
-	s := &Service{db: db, now: opts.Now, sessions: denylist{m: map[string]time.Time{}}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Service{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.loadUsers(); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	if err := s.loadTokens(); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}

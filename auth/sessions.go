@@ -1,34 +1,84 @@
 package auth
 
 import (
-	"sync"
+	"errors"
+	"fmt"
+	"maps"
 	"time"
 )
 
-// denylist holds the IDs of revoked sessions until the sessions expire.
-type denylist struct {
-	mu sync.Mutex
-	m  map[string]time.Time
-}
+// MaxRevokedSessions bounds the logouts kept per user until their tokens
+// expire. The logout past it ends all of the user's sessions instead (a new
+// session generation), so a user's record and memory stay bounded whatever
+// the number of logins: at most this many IDs of 32 bytes per user.
+const MaxRevokedSessions = 64
 
-// RevokeSession refuses the login session id until it expires at until;
-// past that its token is refused anyway, and the ID is forgotten.
-func (s *Service) RevokeSession(id string, until time.Time) {
-	now := s.now()
-	s.sessions.mu.Lock()
-	defer s.sessions.mu.Unlock()
-	for k, t := range s.sessions.m {
-		if now.After(t) {
-			delete(s.sessions.m, k)
-		}
+// Errors of Session.
+var (
+	// ErrSessionEnded is returned by Session for a token of a user who was
+	// removed, or whose role or password changed since the login.
+	ErrSessionEnded = errors.New("session ended")
+	// ErrSessionRevoked is returned by Session for a token a logout revoked.
+	ErrSessionRevoked = errors.New("session revoked by logout")
+)
+
+// Session returns the stored user of a login session: its token names the
+// user, the user's session generation at login and the session ID. It
+// takes no transaction.
+func (s *Service) Session(name string, session uint64, id string) (User, error) {
+	e := s.storedUser(name)
+	switch {
+	case e == nil:
+		return User{}, fmt.Errorf("%w: user %q no longer exists", ErrSessionEnded, name)
+	case e.session != session:
+		return User{}, fmt.Errorf("%w: the role or password of %q changed since the login; log in again", ErrSessionEnded, name)
 	}
-	s.sessions.m[id] = until
+	if exp, ok := e.revoked[id]; ok && s.now().Unix() <= exp {
+		return User{}, ErrSessionRevoked
+	}
+	return e.user(name), nil
 }
 
-// SessionRevoked reports whether the session id was revoked and has not expired yet.
-func (s *Service) SessionRevoked(id string) bool {
-	s.sessions.mu.Lock()
-	defer s.sessions.mu.Unlock()
-	t, ok := s.sessions.m[id]
-	return ok && !s.now().After(t)
+// RevokeSession refuses the login session id of the user name, whose token
+// carries session and expires at until, from now on and after restarts:
+// the ID is kept in the user's record until until, and dropped then. A
+// session that has ended already is left alone.
+func (s *Service) RevokeSession(name string, session uint64, id string, until time.Time) error {
+	s.userMu.Lock()
+	defer s.userMu.Unlock()
+	e := s.storedUser(name)
+	if e == nil || e.session != session {
+		return nil
+	}
+	now := s.now().Unix()
+	maps.DeleteFunc(e.revoked, func(_ string, exp int64) bool { return exp < now })
+	if len(e.revoked) >= MaxRevokedSessions {
+		e.session, e.revoked = newSession(), map[string]int64{}
+	} else {
+		e.revoked[id] = until.Unix()
+	}
+	if err := s.putUser(name, e); err != nil {
+		return fmt.Errorf("revoke session of %q: %w", name, err)
+	}
+	s.sessionsEnded()
+	return nil
+}
+
+// OnSessionsEnded registers fn to be called after every change that may end
+// login sessions: a user removed, a role or password changed, a logout. It
+// runs on the changing goroutine; fn must not call back into user writes.
+func (s *Service) OnSessionsEnded(fn func()) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	s.listeners = append(s.listeners, fn)
+}
+
+// sessionsEnded calls the OnSessionsEnded functions.
+func (s *Service) sessionsEnded() {
+	s.listenMu.Lock()
+	fns := s.listeners
+	s.listenMu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }

@@ -1,8 +1,14 @@
 package auth
 
 import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +33,9 @@ type User struct {
 	Name    string    `json:"name"`
 	Role    string    `json:"role"`
 	Created time.Time `json:"created"`
+	// Session is the user's session generation, which a login's token
+	// carries; it changes when the role or password does.
+	Session uint64 `json:"-"`
 }
 
 var userNameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
@@ -64,6 +73,76 @@ func checkPassword(password string) error {
 	return nil
 }
 
+// userEntry is a user as stored, and as kept in memory by the Service.
+type userEntry struct {
+	role    string
+	hash    []byte
+	created time.Time
+	// session is the user's session generation: a login's token carries
+	// it, and a token whose generation differs is refused. It is drawn at
+	// random when the user is made and again at every role or password
+	// change, so a user removed and made again never matches an old token.
+	session uint64
+	// revoked are the IDs of sessions a logout ended, with their expiry (unix s).
+	revoked map[string]int64
+}
+
+// user returns e as listed.
+func (e *userEntry) user(name string) User {
+	return User{Name: name, Role: e.role, Created: e.created, Session: e.session}
+}
+
+// newSession draws a session generation.
+func newSession() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// loadUsers reads every user into memory.
+func (s *Service) loadUsers() error {
+	users := map[string]*userEntry{}
+	var bad error
+	err := s.db.Records(store.RecordUser, func(name string, v []byte) bool {
+		e, err := decodeUser(v)
+		if err != nil {
+			bad = fmt.Errorf("user %q: %w", name, err)
+			return false
+		}
+		users[name] = e
+		return true
+	})
+	if err = errors.Join(err, bad); err != nil {
+		return err
+	}
+	s.users = users
+	return nil
+}
+
+// putUser stores e as name's record and in memory. The caller holds userMu.
+func (s *Service) putUser(name string, e *userEntry) error {
+	if err := s.db.PutRecord(store.RecordUser, name, encodeUser(e)); err != nil {
+		return err
+	}
+	s.usersMu.Lock()
+	s.users[name] = e
+	s.usersMu.Unlock()
+	return nil
+}
+
+// storedUser returns a copy of name's entry, nil when there is no such user.
+func (s *Service) storedUser(name string) *userEntry {
+	s.usersMu.RLock()
+	defer s.usersMu.RUnlock()
+	e, ok := s.users[name]
+	if !ok {
+		return nil
+	}
+	c := *e
+	c.revoked = maps.Clone(e.revoked)
+	return &c
+}
+
 // AddUser stores a user with a bcrypt hash of password.
 func (s *Service) AddUser(name, role, password string) error {
 	if err := checkUser(name, role, password); err != nil {
@@ -75,20 +154,17 @@ func (s *Service) AddUser(name, role, password string) error {
 	}
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	v, err := s.db.Record(store.RecordUser, name)
-	switch {
-	case err != nil:
-		return fmt.Errorf("add user %q: %w", name, err)
-	case v != nil:
+	if s.storedUser(name) != nil {
 		return fmt.Errorf("add user %q: %w", name, ErrUserExists)
 	}
-	if err := s.db.PutRecord(store.RecordUser, name, encodeUser(role, hash, s.now())); err != nil {
+	e := &userEntry{role: role, hash: hash, created: s.now(), session: newSession(), revoked: map[string]int64{}}
+	if err := s.putUser(name, e); err != nil {
 		return fmt.Errorf("add user %q: %w", name, err)
 	}
 	return nil
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and ends the user's sessions.
 func (s *Service) SetPassword(name, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
@@ -97,71 +173,75 @@ func (s *Service) SetPassword(name, password string) error {
 	if err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
+	return s.changeUser("set password of", name, func(e *userEntry) { e.hash = hash })
+}
+
+// SetRole changes a user's role and ends the user's sessions.
+func (s *Service) SetRole(name, role string) error {
+	if role != RoleViewer && role != RoleAdmin {
+		return fmt.Errorf("%w: role %q must be viewer or admin", ErrInvalidUser, role)
+	}
+	return s.changeUser("set role of", name, func(e *userEntry) { e.role = role })
+}
+
+// changeUser applies change to name's stored user, draws a new session
+// generation (ending every session of the user, revocations included) and
+// tells the subscribers.
+func (s *Service) changeUser(what, name string, change func(*userEntry)) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	v, err := s.db.Record(store.RecordUser, name)
-	if err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
+	e := s.storedUser(name)
+	if e == nil {
+		return fmt.Errorf("%s %q: %w", what, name, ErrUserNotFound)
 	}
-	role, _, created, err := decodeUser(v)
-	if err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
+	change(e)
+	e.session, e.revoked = newSession(), map[string]int64{}
+	if err := s.putUser(name, e); err != nil {
+		return fmt.Errorf("%s %q: %w", what, name, err)
 	}
-	if err := s.db.PutRecord(store.RecordUser, name, encodeUser(role, hash, created)); err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
+	s.sessionsEnded()
 	return nil
 }
 
-// RemoveUser deletes a user.
+// RemoveUser deletes a user, ending the user's sessions.
 func (s *Service) RemoveUser(name string) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	v, err := s.db.Record(store.RecordUser, name)
-	switch {
-	case err != nil:
-		return fmt.Errorf("remove user %q: %w", name, err)
-	case v == nil:
+	if s.storedUser(name) == nil {
 		return fmt.Errorf("remove user %q: %w", name, ErrUserNotFound)
 	}
 	if err := s.db.DeleteRecord(store.RecordUser, name); err != nil {
 		return fmt.Errorf("remove user %q: %w", name, err)
 	}
+	s.usersMu.Lock()
+	delete(s.users, name)
+	s.usersMu.Unlock()
+	s.sessionsEnded()
 	return nil
 }
 
 // Users lists the users by name.
 func (s *Service) Users() ([]User, error) {
-	var (
-		out []User
-		bad error
-	)
-	err := s.db.Records(store.RecordUser, func(name string, v []byte) bool {
-		role, _, created, err := decodeUser(v)
-		if err != nil {
-			bad = fmt.Errorf("user %q: %w", name, err)
-			return false
-		}
-		out = append(out, User{Name: name, Role: role, Created: created})
-		return true
-	})
-	if err == nil {
-		err = bad
+	s.usersMu.RLock()
+	defer s.usersMu.RUnlock()
+	out := make([]User, 0, len(s.users))
+	for name, e := range s.users {
+		out = append(out, e.user(name))
 	}
-	return out, err // records come in key order, which is the order of Go strings
+	slices.SortFunc(out, func(a, b User) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // VerifyUser checks a password and returns the user. An unknown name costs
 // the same bcrypt comparison as a wrong password.
 func (s *Service) VerifyUser(name, password string) (User, bool) {
-	v, _ := s.db.Record(store.RecordUser, name) // a failed read refuses, as an unknown name does
-	role, hash, created, err := decodeUser(v)
-	if err != nil || len(password) > 72 {
+	e := s.storedUser(name)
+	if e == nil || len(password) > 72 {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password[:min(len(password), 72)]))
 		return User{}, false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+	if bcrypt.CompareHashAndPassword(e.hash, []byte(password)) != nil {
 		return User{}, false
 	}
-	return User{Name: name, Role: role, Created: created}, true
+	return e.user(name), true
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"atroz/store"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestUsers(t *testing.T) {
@@ -61,29 +64,123 @@ func TestUsers(t *testing.T) {
 	if err := db.PutRecord(store.RecordUser, "broken", []byte{1, 0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Users(); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `user "broken"`) {
-		t.Errorf("users over a corrupt record = %v", err)
-	}
-	if _, ok := s.VerifyUser("broken", "any password"); ok {
-		t.Error("a corrupt record logs in")
+	if _, err := Open(db, &Options{LastUsedInterval: -1}); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), `user "broken"`) {
+		t.Errorf("open over a corrupt user record = %v", err)
 	}
 }
 
-func TestSessionRevocation(t *testing.T) {
+// TestSessionsEnd reproduces the tokens that outlived their user: a role
+// change, a password change, a removal (a user made again under the same
+// name included) and a logout each end the session they concern, at once
+// and after a restart.
+func TestSessionsEnd(t *testing.T) {
 	clk := &clock{t: baseTime}
-	s, _ := openTest(t, clk)
-	s.RevokeSession("a", baseTime.Add(time.Minute))
-	s.RevokeSession("b", baseTime.Add(time.Hour))
-	if !s.SessionRevoked("a") || !s.SessionRevoked("b") || s.SessionRevoked("c") {
-		t.Fatal("revoked sessions not reported")
+	s, db := openTest(t, clk)
+	ended := 0
+	s.OnSessionsEnded(func() { ended++ })
+	if err := s.AddUser("ana", RoleAdmin, "a long password"); err != nil {
+		t.Fatal(err)
 	}
-	clk.set(baseTime.Add(2 * time.Minute))
-	if s.SessionRevoked("a") || !s.SessionRevoked("b") {
-		t.Error("an expired session is still listed, or a live one no longer")
+	login := func(pw string) User {
+		t.Helper()
+		u, ok := s.VerifyUser("ana", pw)
+		if !ok {
+			t.Fatal("login refused")
+		}
+		return u
 	}
-	s.RevokeSession("c", baseTime.Add(time.Hour))
-	if len(s.sessions.m) != 2 {
-		t.Errorf("the denylist keeps %d IDs, want the expired one dropped", len(s.sessions.m))
+	want := func(s *Service, u User, id string, wantErr error, role string) {
+		t.Helper()
+		got, err := s.Session("ana", u.Session, id)
+		if !errors.Is(err, wantErr) || err == nil && got.Role != role {
+			t.Fatalf("session %s: %+v, %v; want %v, role %s", id, got, err, wantErr, role)
+		}
+	}
+	admin := login("a long password")
+	want(s, admin, "j1", nil, RoleAdmin)
+	if err := s.SetRole("ana", RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	want(s, admin, "j1", ErrSessionEnded, "")
+	viewer := login("a long password")
+	want(s, viewer, "j2", nil, RoleViewer)
+	if err := s.SetPassword("ana", "another long one"); err != nil {
+		t.Fatal(err)
+	}
+	want(s, viewer, "j2", ErrSessionEnded, "")
+	u := login("another long one")
+	if err := s.RevokeSession("ana", u.Session, "j3", baseTime.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want(s, u, "j3", ErrSessionRevoked, "")
+	want(s, u, "j4", nil, RoleViewer)
+	if ended != 3 {
+		t.Errorf("listeners called %d times, want 3", ended)
+	}
+
+	restarted := openService(t, db, clk)
+	want(restarted, u, "j3", ErrSessionRevoked, "")
+	want(restarted, u, "j4", nil, RoleViewer)
+	clk.set(baseTime.Add(2 * time.Hour))
+	if err := restarted.RevokeSession("ana", u.Session, "j5", baseTime.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if e := restarted.storedUser("ana"); len(e.revoked) != 1 {
+		t.Errorf("revoked %v, want the expired ID dropped", e.revoked)
+	}
+	if err := restarted.RemoveUser("ana"); err != nil {
+		t.Fatal(err)
+	}
+	want(restarted, u, "j4", ErrSessionEnded, "")
+	if err := restarted.AddUser("ana", RoleAdmin, "another long one"); err != nil {
+		t.Fatal(err)
+	}
+	want(restarted, u, "j4", ErrSessionEnded, "")
+	want(openService(t, db, clk), u, "j4", ErrSessionEnded, "")
+	if err := restarted.SetRole("nobody", RoleAdmin); !errors.Is(err, ErrUserNotFound) {
+		t.Errorf("set role of nobody = %v", err)
+	}
+	if err := restarted.SetRole("ana", "root"); !errors.Is(err, ErrInvalidUser) {
+		t.Errorf("set role root = %v", err)
+	}
+}
+
+// TestRevokedSessionsBounded keeps at most MaxRevokedSessions logouts per
+// user: the one past them ends every session of the user instead.
+func TestRevokedSessionsBounded(t *testing.T) {
+	s, _ := openTest(t, &clock{t: baseTime})
+	if err := s.AddUser("ana", RoleViewer, "a long password"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := s.VerifyUser("ana", "a long password")
+	for i := range MaxRevokedSessions + 1 {
+		if err := s.RevokeSession("ana", u.Session, fmt.Sprint("id", i), baseTime.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := s.storedUser("ana"); len(e.revoked) != 0 || e.session == u.Session {
+		t.Fatalf("%d revocations kept, session changed %v", len(e.revoked), e.session != u.Session)
+	}
+	if _, err := s.Session("ana", u.Session, "other"); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("a session past the bound = %v, want ended", err)
+	}
+}
+
+// TestUserRecordV1 reads a record written before session generations as
+// generation 0.
+func TestUserRecordV1(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("a long password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := binary.AppendVarint([]byte{userRecordV1, 1}, baseTime.UnixMilli())
+	e, err := decodeUser(append(v, hash...))
+	if err != nil || e.session != 0 || e.role != RoleAdmin || !e.created.Equal(baseTime) || string(e.hash) != string(hash) {
+		t.Fatalf("v1 record: %+v, %v", e, err)
+	}
+	again, err := decodeUser(encodeUser(e))
+	if err != nil || again.session != 0 || string(again.hash) != string(hash) {
+		t.Fatalf("v2 of it: %+v, %v", again, err)
 	}
 }
 

@@ -52,6 +52,8 @@ type sessions struct {
 	mw     *jwt.GinJWTMiddleware
 	now    func() time.Time
 	onFail func(c *gin.Context, action string)
+	// throttle makes a user name's logins wait after failures; nil admits all.
+	throttle *loginThrottle
 }
 
 func newAuth(cfg AuthConfig, users *auth.Service, now func() time.Time, onFail func(*gin.Context, string)) (*sessions, error) {
@@ -111,17 +113,24 @@ type loginBody struct {
 	Password string `json:"password" form:"password"`
 }
 
-// authenticate checks a login's user name and password.
+// authenticate checks a login's user name and password, unless the name
+// must wait after its failed logins: then it answers 429 itself, having
+// checked nothing, and gin-jwt's 401 after it is dropped.
 func (a *sessions) authenticate(c *gin.Context) (any, error) {
 	var lb loginBody
 	if err := c.ShouldBind(&lb); err != nil || lb.Username == "" || lb.Password == "" {
 		return nil, jwt.ErrMissingLoginValues
+	}
+	if wait := a.throttle.admit(lb.Username); wait > 0 {
+		refuseThrottled(c, wait)
+		return nil, errLoginThrottled
 	}
 	u, ok := a.users.VerifyUser(lb.Username, lb.Password)
 	if !ok {
 		a.onFail(c, "login refused")
 		return nil, jwt.ErrFailedAuthentication
 	}
+	a.throttle.succeeded(lb.Username)
 	return &u, nil
 }
 

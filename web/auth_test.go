@@ -31,9 +31,31 @@ func forge(t *testing.T, method gjwt.SigningMethod, key any, claims gjwt.MapClai
 	return s
 }
 
-func validClaims(now time.Time) gjwt.MapClaims {
-	return gjwt.MapClaims{"sub": "tester", "role": "admin", "iss": "atroz", "aud": "atroz", "jti": "x1",
-		"auth_time": now.Unix(), "orig_iat": now.Unix(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
+// validClaims are the claims of a login of the user tester on s, which
+// newIngestServer makes.
+func validClaims(t *testing.T, s *Server, now time.Time) gjwt.MapClaims {
+	t.Helper()
+	return userClaims(t, s, "tester", now)
+}
+
+// userClaims are the claims of a login of the stored user name on s.
+func userClaims(t *testing.T, s *Server, name string, now time.Time) gjwt.MapClaims {
+	t.Helper()
+	users, _ := s.access.Users()
+	for _, u := range users {
+		if u.Name == name {
+			return gjwt.MapClaims{"sub": name, "role": u.Role, "sgen": strconv.FormatUint(u.Session, 10), "iss": "atroz", "aud": "atroz", "jti": "x1",
+				"auth_time": now.Unix(), "orig_iat": now.Unix(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()}
+		}
+	}
+	t.Fatalf("no user %q", name)
+	return nil
+}
+
+func without(c gjwt.MapClaims, k string) gjwt.MapClaims {
+	out := with(c, k, nil)
+	delete(out, k)
+	return out
 }
 
 func with(c gjwt.MapClaims, k string, v any) gjwt.MapClaims {
@@ -52,7 +74,7 @@ func TestTokenAttacks(t *testing.T) {
 	is := newIngestServer(t, Config{Development: true})
 	now := time.Now()
 	secret := testAuth.Secret
-	good := forge(t, gjwt.SigningMethodHS256, secret, validClaims(now))
+	good := forge(t, gjwt.SigningMethodHS256, secret, validClaims(t, is.s, now))
 	if w := is.do("GET", "/api/v1/labels", "", "Authorization", "Bearer "+good); w.Code != http.StatusOK {
 		t.Fatalf("a well-formed token is refused: %d %s", w.Code, w.Body)
 	}
@@ -61,13 +83,17 @@ func TestTokenAttacks(t *testing.T) {
 	none := encodeSeg(`{"alg":"none","typ":"JWT"}`) + "." + strings.Split(good, ".")[1] + "."
 	cases := map[string]string{
 		"alg none":         none,
-		"expired":          forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(now), "exp", now.Add(-time.Minute).Unix())),
-		"not yet valid":    forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(now), "nbf", now.Add(time.Hour).Unix())),
-		"wrong issuer":     forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(now), "iss", "evil")),
-		"wrong audience":   forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(now), "aud", "grafana")),
-		"other key":        forge(t, gjwt.SigningMethodHS256, []byte("another-secret-of-at-least-32-bytes"), validClaims(now)),
+		"expired":          forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "exp", now.Add(-time.Minute).Unix())),
+		"not yet valid":    forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "nbf", now.Add(time.Hour).Unix())),
+		"wrong issuer":     forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "iss", "evil")),
+		"wrong audience":   forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "aud", "grafana")),
+		"other key":        forge(t, gjwt.SigningMethodHS256, []byte("another-secret-of-at-least-32-bytes"), validClaims(t, is.s, now)),
 		"tampered payload": tampered,
-		"login too old":    forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(now), "auth_time", now.Add(-25*time.Hour).Unix())),
+		"login too old":    forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "auth_time", now.Add(-25*time.Hour).Unix())),
+		"no session":       forge(t, gjwt.SigningMethodHS256, secret, without(validClaims(t, is.s, now), "sgen")),
+		"other session":    forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "sgen", "12345")),
+		"numeric session":  forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "sgen", 0)),
+		"unknown user":     forge(t, gjwt.SigningMethodHS256, secret, with(validClaims(t, is.s, now), "sub", "nobody")),
 		"megabyte of dots": strings.Repeat(".", 1<<20),
 	}
 	for name, tok := range cases {
@@ -176,11 +202,11 @@ func TestRS256RefusesHS256WithPublicKey(t *testing.T) {
 	is.s.auth = a
 	is.s.engine = is.s.routes()
 	now := time.Now()
-	good := forge(t, gjwt.SigningMethodRS256, key, validClaims(now))
+	good := forge(t, gjwt.SigningMethodRS256, key, validClaims(t, is.s, now))
 	if w := is.do("GET", "/api/v1/labels", "", "Authorization", "Bearer "+good); w.Code != 200 {
 		t.Fatalf("RS256 token refused: %d %s", w.Code, w.Body)
 	}
-	evil := forge(t, gjwt.SigningMethodHS256, pub, validClaims(now))
+	evil := forge(t, gjwt.SigningMethodHS256, pub, validClaims(t, is.s, now))
 	if w := is.do("GET", "/api/v1/labels", "", "Authorization", "Bearer "+evil); w.Code != 401 {
 		t.Fatalf("HS256 signed with the public key: %d", w.Code)
 	}

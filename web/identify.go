@@ -73,15 +73,14 @@ func unsupportedScheme(scheme string) error {
 	return errors.New(want + "; other schemes are not supported")
 }
 
-// session checks the session token of a login, from the header or the cookie.
+// session checks the session token of a login, from the header or the
+// cookie; the role is the stored user's, not the token's.
 func (s *Server) session(c *gin.Context) (principal, error) {
-	claims, err := s.auth.validClaims(c)
+	_, u, err := s.auth.validClaims(c)
 	if err != nil {
 		return principal{}, err
 	}
-	name, _ := claims[claimSubject].(string)
-	role, _ := claims[claimRole].(string)
-	return principal{kind: principalUser, name: name, role: role}, nil
+	return principal{kind: principalUser, name: u.Name, role: u.Role}, nil
 }
 
 // apiToken checks an API token's secret.

@@ -20,6 +20,8 @@ func (s *Server) security() error {
 	if s.auth, err = newAuth(s.cfg.Auth, s.access, time.Now, func(c *gin.Context, action string) { s.securityEvent(c, SecurityAuthFailure, action) }); err != nil {
 		return err
 	}
+	s.auth.throttle = newLoginThrottle(time.Now)
+	s.col.AddWriter(s.auth.throttle.WriteMetrics)
 	rl := s.cfg.RateLimits
 	rl.OnLimited = func(c *gin.Context, class string) { s.securityEvent(c, SecurityRateLimited, class) }
 	rl.Logger = s.log

@@ -57,6 +57,11 @@ type WSSession struct {
 	// Expires is when the connection is closed with 1008 "session expired";
 	// zero means never.
 	Expires time.Time
+	// Valid reports whether the session still stands (its user not
+	// removed, its role and password unchanged, no logout); Hub.Recheck
+	// closes the connections whose session no longer does with 1008
+	// "session ended". Nil means always.
+	Valid func() bool
 }
 
 // WSOptions configures a Hub. Zero fields mean the documented default.
@@ -469,11 +474,27 @@ func (h *Hub) Watched(topic string) bool {
 	return false
 }
 
-// wsGoingAway and wsExpired are the close frames the hub sends.
+// wsGoingAway, wsExpired and wsEnded are the close frames the hub sends.
 var (
 	wsGoingAway = websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closing")
 	wsExpired   = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session expired")
+	wsEnded     = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "session ended")
 )
+
+// Recheck closes, with 1008 "session ended" and reason policy, every
+// connection whose session is no longer valid. The server calls it after
+// every change that may end sessions: a user removed, a role or password
+// changed, a logout.
+func (h *Hub) Recheck() {
+	h.each(func(s *melody.Session, st *wsConn) {
+		if st.session.Valid == nil || st.session.Valid() || !st.setReason(collector.DisconnectPolicy) {
+			return
+		}
+		_ = s.CloseWithMsg(wsEnded)
+		h.o.Logger.LogAttrs(s.Request.Context(), slog.LevelInfo, "websocket session ended",
+			slog.String("event_type", "websocket"), slog.String("user", st.session.User))
+	})
+}
 
 // Close closes every connection with 1001 going away, reason normal, and
 // waits for their handlers to return. Later upgrades get 503. Calling it

@@ -27,7 +27,7 @@ type UserCommand struct {
 	Stdin io.Reader
 }
 
-// Run runs `user add|list|passwd|remove`.
+// Run runs `user add|list|passwd|role|remove`.
 func (c *UserCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		c.Usage()
@@ -40,6 +40,8 @@ func (c *UserCommand) Run(ctx context.Context, args []string) error {
 		return c.list(args[1:])
 	case "passwd":
 		return c.passwd(args[1:])
+	case "role":
+		return c.role(args[1:])
 	case "remove":
 		return c.remove(args[1:])
 	}
@@ -76,6 +78,23 @@ func (c *UserCommand) passwd(args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.Stdout, "password of %s changed\n", name)
+		return nil
+	})
+}
+
+// role changes a user's role; like a password change it ends the user's
+// sessions, which a server started afterwards refuses.
+func (c *UserCommand) role(args []string) error {
+	if len(args) > 1 && !strings.HasPrefix(args[0], "-") {
+		args = append(args[1:], args[0]) // `user role NAME -role viewer` as in user add
+	}
+	fs := c.flagSet("user role", c.Usage)
+	role := fs.String("role", "", "viewer or admin")
+	return c.withUser(fs, args, func(name string, a *auth.Service) error {
+		if err := a.SetRole(name, *role); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "role of %s is %s; its sessions ended\n", name, *role)
 		return nil
 	})
 }
@@ -146,13 +165,15 @@ func (c *UserCommand) password(prompt string) (string, error) {
 // Usage prints the command's help on Stderr.
 func (c *UserCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Manage dashboard users. Passwords are read without echo from a terminal,
-or as one line of standard input; they must be 12 to 72 bytes.
+or as one line of standard input; they must be 12 to 72 bytes. A role or
+password change and a removal end the user's login sessions.
 
 Usage:
 
 	atroz user add [-role viewer|admin] NAME
 	atroz user list
 	atroz user passwd NAME
+	atroz user role -role viewer|admin NAME
 	atroz user remove NAME
 `)
 	printSettings(c.Stderr)

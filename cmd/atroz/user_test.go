@@ -33,9 +33,25 @@ func TestUserCommands(t *testing.T) {
 	if _, err := run("another long one\n", "passwd", "ana"); err != nil {
 		t.Fatal(err)
 	}
+	var before auth.User
 	withTestAuth(t, dir, func(a *auth.Service) {
-		if _, ok := a.VerifyUser("ana", "another long one"); !ok {
+		var ok bool
+		if before, ok = a.VerifyUser("ana", "another long one"); !ok {
 			t.Fatal("new password refused")
+		}
+	})
+	if out, err := run("", "role", "ana", "-role", "viewer"); err != nil || !strings.Contains(out, "role of ana is viewer") {
+		t.Fatalf("role: %v %s", err, out)
+	}
+	if _, err := run("", "role", "ana", "-role", "root"); err == nil || !strings.Contains(err.Error(), "viewer or admin") {
+		t.Fatalf("role root: %v", err)
+	}
+	withTestAuth(t, dir, func(a *auth.Service) {
+		if _, err := a.Session("ana", before.Session, "any"); !errors.Is(err, auth.ErrSessionEnded) {
+			t.Fatalf("a session from before the role change: %v", err)
+		}
+		if u, _ := a.VerifyUser("ana", "another long one"); u.Role != auth.RoleViewer {
+			t.Fatalf("role %q after user role", u.Role)
 		}
 	})
 	if out, err := run("", "remove", "ana"); err != nil || !strings.Contains(out, "removed ana") {
