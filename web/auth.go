@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"atroz/auth"
@@ -42,6 +43,9 @@ const (
 	claimRole     = "role"
 	claimAuthTime = "auth_time"
 	claimID       = "jti"
+	// claimSession is the user's session generation at login (a decimal
+	// string: a JSON number would lose the low bits of a uint64).
+	claimSession = "sgen"
 )
 
 // sessions is the login machinery: gin-jwt plus the checks it lacks, over
@@ -134,8 +138,9 @@ func (a *sessions) authenticate(c *gin.Context) (any, error) {
 	return &u, nil
 }
 
-// payload puts the user, role, issuer, audience, a unique ID and the time
-// of the login (kept across refreshes) in the token.
+// payload puts the user, role, session generation, issuer, audience, a
+// unique ID and the time of the login (kept across refreshes) in the token.
+// The role is informational: each request takes it from the stored user.
 func (a *sessions) payload(data any) jwt.MapClaims {
 	u, ok := data.(*auth.User)
 	if !ok {
@@ -143,7 +148,7 @@ func (a *sessions) payload(data any) jwt.MapClaims {
 	}
 	now := a.now()
 	return jwt.MapClaims{
-		claimSubject: u.Name, claimRole: u.Role, "iss": a.cfg.Issuer, "aud": a.cfg.Audience,
+		claimSubject: u.Name, claimRole: u.Role, claimSession: strconv.FormatUint(u.Session, 10), "iss": a.cfg.Issuer, "aud": a.cfg.Audience,
 		claimID: randomID(), claimAuthTime: now.Unix(), "nbf": now.Unix(), "iat": now.Unix(),
 	}
 }
@@ -174,53 +179,71 @@ func bounded(c *gin.Context) bool {
 	return err != nil || len(ck) <= maxTokenBytes
 }
 
-// validClaims parses the request's token (signature, algorithm, exp, nbf)
-// and applies AtroZ's own checks.
-func (a *sessions) validClaims(c *gin.Context) (map[string]any, error) {
+// validClaims parses the request's token (signature, algorithm, exp, nbf),
+// applies AtroZ's own checks and returns the claims and the stored user.
+func (a *sessions) validClaims(c *gin.Context) (map[string]any, auth.User, error) {
 	if !bounded(c) {
-		return nil, errors.New("token too large")
+		return nil, auth.User{}, errors.New("token too large")
 	}
 	claims, err := a.mw.GetClaimsFromJWT(c)
 	if err != nil {
-		return nil, err
+		return nil, auth.User{}, err
 	}
 	exp, ok := claims["exp"].(float64)
 	if !ok || int64(exp) < a.now().Unix() {
-		return nil, errors.New("token is expired or has no expiry")
+		return nil, auth.User{}, errors.New("token is expired or has no expiry")
 	}
-	return claims, a.checkClaims(claims)
+	u, err := a.checkClaims(claims)
+	return claims, u, err
 }
 
-// checkClaims verifies what gin-jwt does not: issuer, audience, revocation,
-// and that the login the token descends from is within MaxRefresh.
-func (a *sessions) checkClaims(claims map[string]any) error {
+// checkClaims verifies what gin-jwt does not: issuer, audience, that the
+// login the token descends from is within MaxRefresh, and that its session
+// has not ended (user removed, role or password changed, logout). It
+// returns the user as stored now, whose role is the one that counts.
+func (a *sessions) checkClaims(claims map[string]any) (auth.User, error) {
 	switch {
 	case claims["iss"] != a.cfg.Issuer:
-		return errors.New("token has the wrong issuer")
+		return auth.User{}, errors.New("token has the wrong issuer")
 	case claims["aud"] != a.cfg.Audience:
-		return errors.New("token has the wrong audience")
-	case a.users.SessionRevoked(fmt.Sprint(claims[claimID])):
-		return errors.New("token was revoked by logout")
+		return auth.User{}, errors.New("token has the wrong audience")
 	}
 	at, ok := claims[claimAuthTime].(float64)
 	if !ok || a.now().Sub(time.Unix(int64(at), 0)) > a.cfg.MaxRefresh {
-		return errors.New("login is too old: log in again")
+		return auth.User{}, errors.New("login is too old: log in again")
 	}
-	return nil
+	name, session, ok := sessionOf(claims)
+	if !ok {
+		return auth.User{}, errors.New("token has no session generation: log in again")
+	}
+	u, err := a.users.Session(name, session, fmt.Sprint(claims[claimID]))
+	if err != nil {
+		return auth.User{}, fmt.Errorf("token refused: %w", err)
+	}
+	return u, nil
+}
+
+// sessionOf returns the user name and session generation a token carries.
+func sessionOf(claims map[string]any) (name string, session uint64, ok bool) {
+	name, _ = claims[claimSubject].(string)
+	sg, _ := claims[claimSession].(string)
+	session, err := strconv.ParseUint(sg, 10, 64)
+	return name, session, name != "" && err == nil
 }
 
 // refresh issues a new token for a valid, unexpired one, never past
 // MaxRefresh since the original login (gin-jwt alone would slide that
 // window forever, and would also refresh expired tokens).
 func (a *sessions) refresh(c *gin.Context) {
-	if _, err := a.validClaims(c); err != nil {
+	if _, _, err := a.validClaims(c); err != nil {
 		a.unauthorized(c, http.StatusUnauthorized, err.Error())
 		return
 	}
 	a.mw.RefreshHandler(c)
 }
 
-// logout revokes the token until it expires and clears the cookie.
+// logout revokes the token until it expires, in the user's stored record so
+// a restart keeps refusing it, and clears the cookie.
 func (a *sessions) logout(c *gin.Context) {
 	if !bounded(c) {
 		a.unauthorized(c, http.StatusUnauthorized, "token too large")
@@ -228,8 +251,12 @@ func (a *sessions) logout(c *gin.Context) {
 	}
 	claims, err := a.mw.GetClaimsFromJWT(c)
 	if err == nil {
-		if exp, ok := claims["exp"].(float64); ok {
-			a.users.RevokeSession(fmt.Sprint(claims[claimID]), time.Unix(int64(exp), 0))
+		name, session, hasSession := sessionOf(claims)
+		if exp, ok := claims["exp"].(float64); ok && hasSession {
+			if err := a.users.RevokeSession(name, session, fmt.Sprint(claims[claimID]), time.Unix(int64(exp), 0)); err != nil {
+				abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, err)
+				return
+			}
 		}
 	}
 	a.mw.LogoutHandler(c)

@@ -37,18 +37,25 @@ func (s *Server) security() error {
 	ws.OnReject = func(c *gin.Context, why string) { s.securityEvent(c, SecurityWSRejected, why) }
 	ws.Logger = s.log
 	s.hub = NewHub(ws)
+	s.access.OnSessionsEnded(s.hub.Recheck)
 	return nil
 }
 
-// wsSession admits a WebSocket upgrade carrying a valid login (cookie or bearer).
+// wsSession admits a WebSocket upgrade carrying a valid login (cookie or
+// bearer); the connection stands while the login's session does.
 func (s *Server) wsSession(r *http.Request) (WSSession, bool) {
 	c := &gin.Context{Request: r} // the token parser reads only the request
-	claims, err := s.auth.validClaims(c)
+	claims, u, err := s.auth.validClaims(c)
 	if err != nil {
 		return WSSession{}, false
 	}
 	exp, _ := claims["exp"].(float64)
-	return WSSession{User: fmt.Sprint(claims[claimSubject]), Role: fmt.Sprint(claims[claimRole]), Expires: time.Unix(int64(exp), 0)}, true
+	id := fmt.Sprint(claims[claimID])
+	valid := func() bool {
+		_, err := s.access.Session(u.Name, u.Session, id)
+		return err == nil
+	}
+	return WSSession{User: u.Name, Role: u.Role, Expires: time.Unix(int64(exp), 0), Valid: valid}, true
 }
 
 // originAllowed reports whether a browser origin is in ALLOWED_ORIGINS.
