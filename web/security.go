@@ -31,7 +31,7 @@ func (s *Server) security() error {
 	s.col.AddWriter(s.limits.WriteMetrics)
 	ws := s.cfg.WS
 	ws.Authenticate = s.wsSession
-	ws.AllowOrigin = s.originAllowed
+	ws.AllowOrigin = s.credentialedAllowed
 	ws.OnConnect = s.col.WebSocketConnected
 	ws.OnDisconnect = s.col.WebSocketDisconnected
 	ws.OnReject = func(c *gin.Context, why string) { s.securityEvent(c, SecurityWSRejected, why) }
@@ -58,15 +58,19 @@ func (s *Server) wsSession(r *http.Request) (WSSession, bool) {
 	return WSSession{User: u.Name, Role: u.Role, Expires: time.Unix(int64(exp), 0), Valid: valid}, true
 }
 
-// originAllowed reports whether a browser origin is in ALLOWED_ORIGINS.
-func (s *Server) originAllowed(origin string) bool { return s.origins[origin] }
+// credentialedAllowed reports whether a browser origin is in
+// CORS_CREDENTIALED_ORIGINS: its pages may use a session cookie.
+func (s *Server) credentialedAllowed(origin string) bool { return s.credentialed[origin] }
 
 // cors refuses requests from foreign browser origins with a clear 403 (the
 // beacon handler words its own), then applies the beacon route's CORS rule
-// to beacons and the API's to everything else. The server's own origin is
-// never foreign.
+// to beacons and the API's to everything else. Beacon origins
+// (ALLOWED_ORIGINS) get the beacon route and script alone, without
+// credentials; only CredentialedOrigins, and loopback pages in
+// development, may call the API with the browser's cookies. The server's
+// own origin is never foreign.
 func (s *Server) cors() gin.HandlerFunc {
-	api := APICORS(s.cfg.AllowedOrigins, s.cfg.Development)
+	api := APICORS(s.cfg.CredentialedOrigins, s.cfg.Development)
 	beaconAllowed := func(o string) bool { return s.cfg.Development || s.origins[o] }
 	beacon := BeaconCORS(beaconAllowed)
 	return func(c *gin.Context) {
@@ -75,20 +79,35 @@ func (s *Server) cors() gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		isBeacon := c.Request.URL.Path == "/api/v1/beacons"
-		allowed := s.origins[origin] || (isBeacon && s.cfg.Development) || (s.cfg.Development && isLoopbackOrigin(origin))
+		isBeacon := c.Request.URL.Path == "/api/v1/beacons" || c.Request.URL.Path == "/beacon.js"
+		allowed := s.credentialed[origin] || (s.cfg.Development && isLoopbackOrigin(origin))
+		if isBeacon {
+			allowed = beaconAllowed(origin)
+		}
 		switch {
 		case !allowed && isBeacon && c.Request.Method == http.MethodPost:
 			c.Next() // the beacon handler refuses it, naming the setting
 		case !allowed:
 			s.securityEvent(c, SecurityOriginBlocked, origin)
-			abortWithError(c, http.StatusForbidden, ErrorForbidden, fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin))
+			abortWithError(c, http.StatusForbidden, ErrorForbidden, s.foreignOrigin(origin, isBeacon))
 		case isBeacon:
 			beacon(c)
 		default:
 			api(c)
 		}
 	}
+}
+
+// foreignOrigin is the error refusing origin: beacon origins are told why
+// they may not call the API.
+func (s *Server) foreignOrigin(origin string, beacon bool) error {
+	switch {
+	case beacon:
+		return fmt.Errorf("origin %q is not in ALLOWED_ORIGINS", origin)
+	case s.origins[origin]:
+		return fmt.Errorf("origin %q may send beacons (ALLOWED_ORIGINS) but not call the API with credentials: that needs CORS_CREDENTIALED_ORIGINS", origin)
+	}
+	return fmt.Errorf("origin %q is not in CORS_CREDENTIALED_ORIGINS", origin)
 }
 
 // Hub returns the live-update WebSocket hub.
@@ -103,10 +122,11 @@ func (s *Server) Close() error {
 func (s *Server) securityStatus(c *gin.Context) {
 	rl := s.cfg.RateLimits
 	success(c, gin.H{
-		"environment":  map[bool]string{true: "development", false: "production"}[s.cfg.Development],
-		"https":        s.https(c),
-		"jwt":          gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
-		"cors_origins": nonNil(s.cfg.AllowedOrigins),
+		"environment":               map[bool]string{true: "development", false: "production"}[s.cfg.Development],
+		"https":                     s.https(c),
+		"jwt":                       gin.H{"algorithm": s.auth.cfg.Algorithm, "expiration_seconds": s.auth.cfg.Expiration.Seconds(), "max_refresh_seconds": s.auth.cfg.MaxRefresh.Seconds(), "issuer": s.auth.cfg.Issuer, "audience": s.auth.cfg.Audience},
+		"cors_origins":              nonNil(s.cfg.AllowedOrigins),
+		"cors_credentialed_origins": nonNil(s.cfg.CredentialedOrigins),
 		"rate_limits": gin.H{
 			"api_per_minute": orDefaultInt(rl.APIPerMinute, DefaultRateLimitAPI), "auth_per_minute": orDefaultInt(rl.AuthPerMinute, DefaultRateLimitAuth),
 			"ingest_per_minute": orDefaultInt(rl.IngestPerMinute, DefaultRateLimitIngest), "user_per_minute": orDefaultInt(rl.UserPerMinute, DefaultRateLimitUser),

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -67,8 +68,8 @@ func TestBrowserProtections(t *testing.T) {
 		t.Errorf("preflight from an unlisted origin: %d, ACAO %q", w.Code, w.Header().Get("Access-Control-Allow-Origin"))
 	}
 	w = is.do("GET", "/api/v1/labels", "", "Origin", "https://shop.example")
-	if w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" || w.Header().Get("Access-Control-Allow-Credentials") != "true" {
-		t.Errorf("credentialed request from a listed origin: %d %v", w.Code, w.Header())
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" || w.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("API request from a beacon origin: %d %v, want 403 without CORS", w.Code, w.Header())
 	}
 	// A cross-site state change is refused even with a valid session, and changes nothing.
 	w = is.do("POST", "/api/v1/silences", `{"matchers":[{"name":"a","value":"b"}],"endsAt":"2099-01-01T00:00:00Z"}`, "Sec-Fetch-Site", "cross-site")
@@ -76,13 +77,53 @@ func TestBrowserProtections(t *testing.T) {
 		t.Errorf("cross-site POST: %d %s", w.Code, w.Body)
 	}
 	w = is.do("POST", "/api/v1/silences", `{}`, "Origin", "https://evil.example")
-	if w.Code != http.StatusForbidden || !strings.Contains(is.metrics(t), `security_events_total{kind="origin_blocked"} 2` /* the preflight above, and this */) {
+	if w.Code != http.StatusForbidden || !strings.Contains(is.metrics(t), `security_events_total{kind="origin_blocked"} 3` /* the preflight and the beacon origin's call above, and this */) {
 		t.Errorf("POST from a foreign origin: %d %s", w.Code, w.Body)
 	}
 	// Beacons from an unlisted origin.
 	w = is.do("POST", "/api/v1/beacons", `{"service":"shop","page":"/","fps":[60]}`, "Origin", "https://evil.example")
 	if w.Code != http.StatusForbidden || strings.Contains(is.metrics(t), "frontend_beacons_total{") {
 		t.Errorf("beacon from an unlisted origin: %d", w.Code)
+	}
+}
+
+// TestBeaconOriginsGetNoCredentials: a page on a beacon origin
+// (ALLOWED_ORIGINS) carrying an admin's session cookie cannot create an
+// ingest token, nor get a preflight that grants credentials, while its
+// beacons are still taken; listed in CredentialedOrigins, it can.
+func TestBeaconOriginsGetNoCredentials(t *testing.T) {
+	const shop, partner = "https://shop.example", "https://ops.example"
+	is := newIngestServer(t, Config{AllowedOrigins: []string{shop}, CredentialedOrigins: []string{partner}})
+	createToken := func(origin, name string) *httptest.ResponseRecorder {
+		return is.do("POST", "/api/v1/admin/tokens", `{"name":"`+name+`","scopes":["ingest"]}`,
+			"Authorization", "", "Cookie", CookieName+"="+is.session, "Origin", origin, "Sec-Fetch-Site", "cross-site", "Content-Type", "application/json")
+	}
+	if w := createToken(shop, "stolen"); w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("token from a beacon origin with an admin's cookie: %d %s %v, want 403 without CORS", w.Code, w.Body, w.Header())
+	}
+	if _, ok := is.s.access.Token("stolen"); ok {
+		t.Fatal("the beacon origin's page created a token")
+	}
+	w := is.do("OPTIONS", "/api/v1/admin/tokens", "", "Authorization", "", "Origin", shop, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+	if w.Code != http.StatusForbidden || w.Header().Get("Access-Control-Allow-Origin") != "" || w.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight from a beacon origin: %d %v, want 403 without CORS", w.Code, w.Header())
+	}
+	w = is.do("POST", "/api/v1/beacons", `{"service":"shop","page":"/","fps":[60]}`, "Authorization", "", "Origin", shop, "Content-Type", "text/plain")
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != shop || w.Header().Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("beacon from a beacon origin: %d %s %v, want 204 with CORS, no credentials", w.Code, w.Body, w.Header())
+	}
+	if w := createToken(partner, "partner"); w.Code != http.StatusCreated || w.Header().Get("Access-Control-Allow-Origin") != partner || w.Header().Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("token from a credentialed origin: %d %s %v, want 201 with credentialed CORS", w.Code, w.Body, w.Header())
+	}
+	if w := is.do("POST", "/api/v1/beacons", `{"service":"shop","page":"/","fps":[60]}`, "Authorization", "", "Origin", partner); w.Code != http.StatusForbidden {
+		t.Errorf("beacon from a credentialed origin not in ALLOWED_ORIGINS: %d, want 403", w.Code)
+	}
+	ws := func(origin string) int {
+		return is.do("GET", "/ws", "", "Authorization", "", "Cookie", CookieName+"="+is.session, "Origin", origin, "Connection", "Upgrade", "Upgrade", "websocket",
+			"Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==").Code
+	}
+	if code := ws(shop); code != http.StatusForbidden {
+		t.Errorf("WebSocket from a beacon origin with an admin's cookie: %d, want 403", code)
 	}
 }
 

@@ -54,8 +54,15 @@ type Config struct {
 	// Development accepts beacons from any origin.
 	Development bool
 	// AllowedOrigins are the origins (scheme://host[:port]) whose pages may
-	// send beacons; outside development, others get 403.
+	// send beacons; outside development, others get 403. They get CORS on
+	// the beacon route only, without credentials.
 	AllowedOrigins []string
+	// CredentialedOrigins are the origins whose pages may call the
+	// authenticated API with the browser's session cookie: CORS with
+	// credentials, state-changing requests and the WebSocket. Default none:
+	// the dashboard is served from the server's own origin, which needs no
+	// listing.
+	CredentialedOrigins []string
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for the
 	// client IP; none by default, so a client cannot forge its address.
 	TrustedProxies []string
@@ -122,6 +129,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("web config: AllowedOrigins: %w", err)
 		}
 	}
+	for _, o := range c.CredentialedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("web config: CredentialedOrigins: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -180,6 +192,8 @@ type Server struct {
 	// onRemoteRead, when set, is called by each remote read while it holds
 	// its token; tests use it to hold reads open.
 	onRemoteRead func()
+	// credentialed holds CredentialedOrigins.
+	credentialed map[string]bool
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
@@ -219,6 +233,10 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, db: d.Store, col: d.Collector, access: d.Auth, query: d.Query, log: log, started: time.Now(), origins: map[string]bool{}}
 	for _, o := range cfg.AllowedOrigins {
 		s.origins[o] = true
+	}
+	s.credentialed = make(map[string]bool, len(cfg.CredentialedOrigins))
+	for _, o := range cfg.CredentialedOrigins {
+		s.credentialed[o] = true
 	}
 	s.reads = make(chan struct{}, cfg.MaxConcurrentRemoteReads)
 	if err := s.security(); err != nil {
@@ -279,7 +297,7 @@ func (s *Server) routes() *gin.Engine {
 	e.NoRoute(s.staticFiles)
 	e.HandleMethodNotAllowed = true // a route asked with a method it lacks answers 405 with Allow, as Prometheus does
 	e.NoMethod(methodNotAllowed)
-	guard := SameOriginGuard(s.self, s.originAllowed)
+	guard := SameOriginGuard(s.self, s.credentialedAllowed)
 	csrf := func(c *gin.Context) {
 		guard(c)
 		if c.IsAborted() {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,14 @@ type Config struct {
 
 	// AllowedOrigins lists, comma-separated, the origins whose pages may send
 	// beacons (ALLOWED_ORIGINS, -allowed-origins); development accepts any.
+	// It grants nothing else: no credentialed call of the API.
 	AllowedOrigins string
+
+	// CredentialedOrigins lists, comma-separated, the origins whose pages
+	// may call the authenticated API with a browser's session cookie
+	// (CORS_CREDENTIALED_ORIGINS, -cors-credentialed-origins). Default none;
+	// the dashboard, served from AtroZ's own origin, needs none.
+	CredentialedOrigins string
 
 	// TrustedProxies lists, comma-separated, the proxy addresses or CIDRs
 	// whose X-Forwarded-For is believed (TRUSTED_PROXIES, -trusted-proxies).
@@ -226,6 +234,7 @@ func (c *Config) settings() []setting {
 		{"http-write-timeout", "longest a response may take to write", &c.HTTPWriteTimeout},
 		{"http-idle-timeout", "how long a keep-alive connection may wait for its next request", &c.HTTPIdleTimeout},
 		{"allowed-origins", "comma-separated origins whose pages may send beacons", &c.AllowedOrigins},
+		{"cors-credentialed-origins", "comma-separated origins whose pages may call the API with a session cookie (default none)", &c.CredentialedOrigins},
 		{"trusted-proxies", "comma-separated proxy addresses or CIDRs trusted for X-Forwarded-For", &c.TrustedProxies},
 		{"enable-metrics", "serve /metrics", &c.EnableMetrics},
 		{"metrics-port", "serve /metrics on this port instead of the main one (0: main)", &c.MetricsPort},
@@ -348,9 +357,7 @@ func (c *Config) Validate() error {
 	_, rwErrs := c.RemoteWrite.configs()
 	errs = append(errs, rwErrs...)
 	errs = append(errs, c.Security.validate(c.Environment == "production", c.AllowedOrigins, c.TrustedProxies)...)
-	if err := c.WebConfig("").Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
-	}
+	errs = append(errs, c.validateOrigins()...)
 	for _, p := range splitList(c.TrustedProxies) {
 		check(!validProxy(p), "TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 	}
@@ -450,6 +457,7 @@ func (c *Config) WebConfig(version string) web.Config {
 		Retention:         time.Duration(c.RetentionDays) * 24 * time.Hour,
 
 		MaxConcurrentRemoteReads: c.RemoteReadConcurrentLimit,
+		CredentialedOrigins:      splitList(c.CredentialedOrigins),
 	}
 }
 
@@ -476,4 +484,23 @@ func (c *Config) CollectorOptions(log *slog.Logger) *collector.Options {
 		DataDir:            c.DataDir,
 		Logger:             log,
 	}
+}
+
+// validateOrigins vets ALLOWED_ORIGINS (with the rest of the web settings)
+// and CORS_CREDENTIALED_ORIGINS, each error named by its setting.
+func (c *Config) validateOrigins() []error {
+	wc := c.WebConfig("")
+	credentialed := wc.CredentialedOrigins
+	wc.CredentialedOrigins = nil
+	var errs []error
+	if err := wc.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config ALLOWED_ORIGINS: %w", err))
+	}
+	if slices.Contains(credentialed, "*") {
+		return append(errs, errors.New("config CORS_CREDENTIALED_ORIGINS: must list origins; * would let any site use logged-in sessions"))
+	}
+	if err := (web.Config{CredentialedOrigins: credentialed}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("config CORS_CREDENTIALED_ORIGINS: %w", err))
+	}
+	return errs
 }
