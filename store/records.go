@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -152,4 +153,46 @@ func (db *DB) pruneAlertEvents(cutoff int64) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// DeleteRecords removes, in one transaction, the records of kind for which
+// drop reports true, and returns how many it removed.
+func (db *DB) DeleteRecords(kind RecordKind, drop func(key string, value []byte) bool) (int, error) {
+	return db.deleteWhere(kind.bucket(), func(k, v []byte) bool { return drop(string(k), v) })
+}
+
+// DeleteAlertEvents removes, in one transaction, the alert history events
+// for which drop reports true, and returns how many it removed.
+func (db *DB) DeleteAlertEvents(drop func(event []byte) bool) (int, error) {
+	return db.deleteWhere(bAlerts, func(k, v []byte) bool { return len(k) == alertEventKeyLen && drop(v) })
+}
+
+// deleteWhere removes the keys of bucket for which drop reports true. The
+// keys are gathered first: deleting under a cursor skips the key after.
+func (db *DB) deleteWhere(bucket []byte, drop func(k, v []byte) bool) (int, error) {
+	n := 0
+	err := db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		var victims [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if drop(k, v) {
+				victims = append(victims, slices.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range victims {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(victims)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete records: %w", err)
+	}
+	return n, nil
 }

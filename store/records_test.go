@@ -78,3 +78,35 @@ func TestUserAndTokenRecords(t *testing.T) {
 		t.Errorf("Record(user api) = %q, %v; want nil", v, err)
 	}
 }
+
+// TestDeleteRecordsAndAlertEvents removes the records and events a
+// predicate picks, adjacent ones included, and keeps the rest.
+func TestDeleteRecordsAndAlertEvents(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "r.db"), &testClock{baseTime}, nil)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		if err := db.PutRecord(RecordAlertState, k, []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = db.PutRecord(RecordSilence, "b", []byte("vb"))
+	n, err := db.DeleteRecords(RecordAlertState, func(k string, v []byte) bool { return k == "b" || string(v) == "vc" })
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteRecords = %d, %v; want 2", n, err)
+	}
+	var got []string
+	_ = db.Records(RecordAlertState, func(k string, _ []byte) bool { got = append(got, k); return true })
+	_ = db.Records(RecordSilence, func(k string, _ []byte) bool { got = append(got, "silence "+k); return true })
+	if fmt.Sprint(got) != "[a d silence b]" {
+		t.Errorf("records left: %v", got)
+	}
+	_ = db.AppendAlertEvents(baseTime, [][]byte{[]byte("x1"), []byte("y"), []byte("x2"), []byte("x3")})
+	n, err = db.DeleteAlertEvents(func(e []byte) bool { return e[0] == 'x' })
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteAlertEvents = %d, %v; want 3", n, err)
+	}
+	got = got[:0]
+	_ = db.AlertEvents(time.Time{}, baseTime, func(_ time.Time, e []byte) bool { got = append(got, string(e)); return true })
+	if fmt.Sprint(got) != "[y]" {
+		t.Errorf("events left: %v", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"atroz/alert"
 	"atroz/store"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -18,7 +19,9 @@ type DBPurgeCommand struct {
 }
 
 // Run deletes the series labelled service=NAME, and the freshness series of
-// its sources, from every tier. The freed pages go back to the file system
+// its sources, from every tier, then what alerting keeps about the service
+// (alert.PurgeService): the state and history of its alerts and the
+// silences of its alerts alone. The freed pages go back to the file system
 // with `atroz db compact`.
 func (c *DBPurgeCommand) Run(_ context.Context, args []string) error {
 	fs := c.flagSet("db purge", c.Usage)
@@ -39,7 +42,12 @@ func (c *DBPurgeCommand) Run(_ context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.Stdout, "purged %d series of service %q from %s; run atroz db compact to shrink the file\n", n+m, *service, cfg.StorePath())
+		p, err := alert.PurgeService(db, *service)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stdout, "purged %d series, %d alert states, %d alert history events and %d silences of service %q from %s; run atroz db compact to shrink the file\n",
+			n+m, p.States, p.Events, p.Silences, *service, cfg.StorePath())
 		return nil
 	})
 }
@@ -48,7 +56,10 @@ func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
 
 // Usage prints the command's help on Stderr.
 func (c *DBPurgeCommand) Usage() {
-	fmt.Fprint(c.Stderr, `Erase every series of one service (labelled service=NAME) from every tier.
+	fmt.Fprint(c.Stderr, `Erase every series of one service (labelled service=NAME) from every tier,
+and the state and history of its alerts (labelled service=NAME, or StaleData
+with source=KIND:NAME) and the silences with the matcher service="NAME".
+Run atroz db compact afterwards to drop the freed pages from the file.
 
 Usage:
 

@@ -44,6 +44,65 @@ func TestDBWorkflow(t *testing.T) {
 	step("series  8\n", "db", "stats")
 }
 
+// TestDBPurgeErasesAlerts: after db purge and db compact, no byte of the
+// data file holds the purged service's alert labels (an e-mail address in
+// one), in alert state, history or its silence, while another service's
+// stay.
+func TestDBPurgeErasesAlerts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "atroz.db")
+	db, err := store.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gone, kept = "jane.doe@shop.example", "ops@billing.example"
+	now := time.Now().UTC()
+	state := func(service, owner string) []byte {
+		return []byte(`{"rule":"HighErrorRate","state":"firing","labels":{"alertname":"HighErrorRate","service":"` + service + `","owner":"` + owner + `"},"active_at":"` + now.Format(time.RFC3339) + `"}`)
+	}
+	event := func(service, owner string) []byte {
+		return []byte(`{"time":"` + now.Format(time.RFC3339) + `","alertname":"HighErrorRate","state":"firing","labels":{"service":"` + service + `","owner":"` + owner + `"},"value":1}`)
+	}
+	for _, err := range []error{
+		db.PutRecord(store.RecordAlertState, "shop", state("shop", gone)),
+		db.PutRecord(store.RecordAlertState, "billing", state("billing", kept)),
+		db.AppendAlertEvents(now, [][]byte{event("shop", gone), event("billing", kept)}),
+		db.PutRecord(store.RecordSilence, "s1", []byte(`{"id":"s1","matchers":[{"name":"service","value":"shop","isRegex":false}],"comment":"`+gone+`"}`)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	contains := func(s string) bool {
+		t.Helper()
+		b, err := os.ReadFile(path) // #nosec G304 -- the test's own file
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(string(b), s)
+	}
+	if !contains(gone) {
+		t.Fatal("the e-mail address is not in the file to begin with")
+	}
+	env := map[string]string{"DATA_DIR": dir}
+	out, stderr, err := run(t, env, "db", "purge", "-service", "shop")
+	if err != nil || !strings.Contains(out, "purged 0 series, 1 alert states, 1 alert history events and 1 silences of service \"shop\"") {
+		t.Fatalf("db purge: %v\n%s%s", err, out, stderr)
+	}
+	if _, stderr, err := run(t, env, "db", "compact"); err != nil {
+		t.Fatalf("db compact: %v\n%s", err, stderr)
+	}
+	if contains(gone) {
+		t.Errorf("%s is still in the data file after purge and compact", gone)
+	}
+	if !contains(kept) {
+		t.Errorf("another service's alert (%s) was purged too", kept)
+	}
+}
+
 func TestDBImportErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.prom")
