@@ -22,7 +22,7 @@ var (
 	// ErrInvalidLabels is returned when labels are empty, lack __name__, repeat a name, or are not valid UTF-8.
 	ErrInvalidLabels = errors.New("invalid labels")
 
-	// ErrLabelTooLong is returned when a label name or value exceeds Options.MaxLabelNameLength or MaxLabelValueLength.
+	// ErrLabelTooLong is returned when a label name or value exceeds Options.MaxLabelNameLength or MaxLabelValueLength, or a series' labels together exceed MaxLabelBytes.
 	ErrLabelTooLong = errors.New("label too long")
 
 	// ErrTooManyLabels is returned when a series has more than Options.MaxLabels labels.

@@ -121,10 +121,13 @@ func (ls Labels) validate(o *Options) error {
 	if len(ls) > o.MaxLabels {
 		return fmt.Errorf("%w: %d labels, limit %d", ErrTooManyLabels, len(ls), o.MaxLabels)
 	}
-	hasName := false
+	hasName, size := false, 0
 	for i, l := range ls {
 		if err := l.validate(o); err != nil {
 			return err
+		}
+		if size += len(l.Name) + len(l.Value); size > o.MaxLabelBytes {
+			return fmt.Errorf("%w: label names and values of more than %d bytes together", ErrLabelTooLong, o.MaxLabelBytes)
 		}
 		if i > 0 && ls[i-1].Name == l.Name {
 			return fmt.Errorf("%w: label %q appears twice", ErrInvalidLabels, l.Name)

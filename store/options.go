@@ -16,7 +16,8 @@ const (
 	DefaultMaxSeries           = 100_000
 	DefaultMaxLabels           = 32
 	DefaultMaxLabelNameLength  = 256
-	DefaultMaxLabelValueLength = 2048
+	DefaultMaxLabelValueLength = 1024
+	DefaultMaxLabelBytes       = 2048
 	DefaultMaxFutureSkew       = 10 * time.Minute
 	DefaultMaxChunkAge         = time.Hour
 	DefaultPruneBatch          = 2000
@@ -60,10 +61,19 @@ type Options struct {
 	MaxSeries int
 
 	// MaxLabels, MaxLabelNameLength and MaxLabelValueLength bound a series' labels.
-	// Defaults 32 labels, 256 and 2048 bytes.
+	// Defaults 32 labels, 256 and 1024 bytes.
 	MaxLabels           int
 	MaxLabelNameLength  int
 	MaxLabelValueLength int
+
+	// MaxLabelBytes bounds the bytes of a series' label names and values
+	// together; more fail with ErrLabelTooLong. With MaxLabels it bounds
+	// the memory of a series' labels: at the defaults a series' index
+	// entries, posting lists and a query's Prometheus form of its labels
+	// take at most about 20 KiB of heap, so the default MaxSeries,
+	// 100,000, fits in 2 GiB besides the samples in memory, where 32
+	// labels of 2048-byte values took 160 KiB a series. Default 2048.
+	MaxLabelBytes int
 
 	// MaxFutureSkew is how far ahead of the clock a timestamp may be. Default 10m.
 	MaxFutureSkew time.Duration
@@ -104,6 +114,7 @@ func (o *Options) withDefaults() Options {
 	setInt(&r.MaxLabels, DefaultMaxLabels)
 	setInt(&r.MaxLabelNameLength, DefaultMaxLabelNameLength)
 	setInt(&r.MaxLabelValueLength, DefaultMaxLabelValueLength)
+	setInt(&r.MaxLabelBytes, DefaultMaxLabelBytes)
 	if r.RetentionCap > 0 {
 		r.RawRetention = min(r.RawRetention, r.RetentionCap)
 		r.MinuteRetention = min(r.MinuteRetention, r.RetentionCap)
@@ -134,6 +145,7 @@ func (o *Options) Validate() error {
 		{"MaxLabels", o.MaxLabels < 0},
 		{"MaxLabelNameLength", o.MaxLabelNameLength < 0},
 		{"MaxLabelValueLength", o.MaxLabelValueLength < 0},
+		{"MaxLabelBytes", o.MaxLabelBytes < 0},
 		{"MaxFutureSkew", o.MaxFutureSkew < 0},
 		{"MaxChunkAge", o.MaxChunkAge < 0},
 		{"CheckpointBytes", o.CheckpointBytes < 0},
