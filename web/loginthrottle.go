@@ -225,7 +225,7 @@ func (t *loginThrottle) tracked() int {
 func (t *loginThrottle) WriteMetrics(w io.Writer) {
 	metrics.WriteCounterUint64(w, "login_throttled_total", t.refused.Load())
 	metrics.WriteCounterUint64(w, "login_throttle_overflow_total", t.overflowed.Load())
-	metrics.WriteGaugeUint64(w, "login_throttle_names", uint64(t.tracked()))
+	metrics.WriteGaugeUint64(w, "login_throttle_names", uint64(t.tracked())) // #nosec G115 -- a map length is never negative
 }
 
 // refuseThrottled answers 429 with Retry-After to a login that must wait,

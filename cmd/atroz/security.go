@@ -93,7 +93,7 @@ func (s *SecurityConfig) validate(production bool, origins, proxies string) []er
 	for _, l := range s.rateLimits() {
 		check(*l.n < 1, l.env, "must be at least 1 a minute, got %d", *l.n)
 	}
-	check(slices.Contains(splitList(origins), "*"), "ALLOWED_ORIGINS", "must list origins; * would let any site use logged-in sessions")
+	check(slices.Contains(splitList(origins), "*"), "ALLOWED_ORIGINS", "must list origins; * would let any site write beacon series (development alone takes beacons from anywhere)")
 	check(production && s.TLSCertFile == "" && strings.TrimSpace(proxies) == "", "TLS_CERT_FILE", "production needs HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy")
 	return errs
 }
