@@ -17,18 +17,32 @@ import (
 // DefaultsGroup is the name of the built-in rules' group.
 const DefaultsGroup = "atroz-defaults"
 
-// defaultRules are the seed's six alerts, each over a window with a for.
+// OwnServices matches the service labels of AtroZ itself: its own requests
+// and its dashboard's beacons. The built-in product rules and the
+// overview's product panels leave them out; AtroZ's own rules and panels
+// watch them.
+const OwnServices = "atroz|atroz-dashboard"
+
+// defaultRules are the built-in alerts, each over a window with a for:
+// first the product's, which leave AtroZ's own services (OwnServices) out
+// and, for latency and errors, need enough traffic to mean something (20
+// requests in 5 minutes before a p95 is more than the slowest request, 100
+// before 1% is more than one failure); then AtroZ's own health.
 const defaultRules = `groups:
 - name: atroz-defaults
   rules:
   - alert: HighLatency
-    expr: histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5
+    expr: |
+      histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket{service!~"atroz|atroz-dashboard"}[5m]))) > 0.5
+      and sum by (service, route) (increase(http_request_duration_seconds_bucket{le="+Inf", service!~"atroz|atroz-dashboard"}[5m])) >= 20
     for: 2m
     labels: {severity: warning}
     annotations:
       summary: "p95 latency of {{ $labels.service }} {{ $labels.route }} is {{ $value | humanizeDuration }} (over 500ms)"
   - alert: HighErrorRate
-    expr: sum by (service) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(http_requests_total[5m])) > 0.01
+    expr: |
+      sum by (service) (rate(http_requests_total{code=~"5..", service!~"atroz|atroz-dashboard"}[5m])) / sum by (service) (rate(http_requests_total{service!~"atroz|atroz-dashboard"}[5m])) > 0.01
+      and sum by (service) (increase(http_requests_total{service!~"atroz|atroz-dashboard"}[5m])) >= 100
     for: 2m
     labels: {severity: critical}
     annotations:
@@ -40,7 +54,7 @@ const defaultRules = `groups:
     annotations:
       summary: "memory is {{ $value | humanizePercentage }} used (over 80%)"
   - alert: LowFrameRate
-    expr: histogram_quantile(0.5, sum by (le, service, page) (rate(frontend_fps_bucket[5m]))) < 50
+    expr: histogram_quantile(0.5, sum by (le, service, page) (rate(frontend_fps_bucket{service!~"atroz|atroz-dashboard"}[5m]))) < 50
     for: 5m
     labels: {severity: warning}
     annotations:
@@ -57,6 +71,40 @@ const defaultRules = `groups:
     labels: {severity: warning}
     annotations:
       summary: "{{ $value | printf \"%.0f\" }} WebSocket disconnects in the last minute (over 5)"
+  - alert: AtroZSlowAPI
+    expr: |
+      histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{service="atroz", route!~"/api/v1/auth/login|/api/v1/query_range|/api/v1/read|/federate|/ws"}[5m]))) > 1
+      and sum by (route) (increase(http_request_duration_seconds_bucket{le="+Inf", service="atroz", route!~"/api/v1/auth/login|/api/v1/query_range|/api/v1/read|/federate|/ws"}[5m])) >= 20
+    for: 5m
+    labels: {severity: warning}
+    annotations:
+      summary: "p95 latency of AtroZ's {{ $labels.route }} is {{ $value | humanizeDuration }} (over 1s)"
+  - alert: AtroZErrors
+    expr: |
+      sum(rate(http_requests_total{code=~"5..", service="atroz"}[5m])) / sum(rate(http_requests_total{service="atroz"}[5m])) > 0.01
+      and sum(increase(http_requests_total{service="atroz"}[5m])) >= 100
+    for: 5m
+    labels: {severity: critical}
+    annotations:
+      summary: "AtroZ answers {{ $value | humanizePercentage }} of its requests with 5xx (over 1%)"
+  - alert: AtroZFlushFailing
+    expr: rate(store_flush_errors_total[5m]) > 0
+    for: 10m
+    labels: {severity: critical}
+    annotations:
+      summary: "AtroZ's store flushes have failed for 10 minutes; unflushed samples wait in the WAL"
+  - alert: AtroZDiskFull
+    expr: store_disk_full > 0
+    for: 0m
+    labels: {severity: critical}
+    annotations:
+      summary: "AtroZ's data volume is full: new samples are refused"
+  - alert: AtroZDiskFilling
+    expr: predict_linear(system_data_disk_free_bytes[1h], 4 * 3600) < 0
+    for: 30m
+    labels: {severity: warning}
+    annotations:
+      summary: "AtroZ's data volume fills within 4 hours at the last hour's pace"
 `
 
 // RuleGroup is a loaded group of recording and alerting rules, in the
