@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,6 +72,21 @@ func Upgraded(c *gin.Context) bool {
 	return c.Request.Header.Get("Upgrade") != "" && c.Writer.Status() == http.StatusOK && c.IsWebsocket()
 }
 
+// StatusClientClosedRequest is the code a request counts under when its
+// client went away before the answer was written, as nginx logs it: the
+// answer (a cancelled query's 503, say) reached no one, and the server did
+// not fail, so it must not count among the 5xx the error-rate alert
+// watches, nor among the 4xx of a client's mistakes.
+const StatusClientClosedRequest = 499
+
+// clientClosed reports whether the client of the request whose context is
+// ctx closed it before the handler returned: net/http cancels a request's
+// context when its connection closes, and only after the handler returns
+// otherwise.
+func clientClosed(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
 // methods are the request methods kept as label values; any other is "OTHER".
 var methods = map[string]string{
 	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
@@ -79,13 +96,18 @@ var methods = map[string]string{
 // Middleware returns gin middleware that counts every request AtroZ serves
 // by route template (never the raw path), method and status, times it, and
 // tracks requests in flight. A WebSocket upgrade counts with code 101 and is
-// not timed: websocket_connection_duration_seconds measures its life.
+// not timed: websocket_connection_duration_seconds measures its life. A
+// request its client closed before the answer counts with code 499
+// (StatusClientClosedRequest), whatever the handler answered, and is not
+// timed either: no response was received, and its time is how long the
+// client waited, not how long the server took to answer.
 func (c *Collector) Middleware() gin.HandlerFunc {
 	h, service := c.http, c.opts.Service
 	return func(ctx *gin.Context) {
 		start := time.Now()
 		h.inFlight.Inc()
 		defer h.inFlight.Dec()
+		reqCtx := ctx.Request.Context() // the server's, before any handler derives its own
 		ctx.Next()
 		route := ctx.FullPath()
 		if route == "" {
@@ -97,6 +119,10 @@ func (c *Collector) Middleware() gin.HandlerFunc {
 		}
 		if Upgraded(ctx) {
 			h.count(httpKey{service, route, method, http.StatusSwitchingProtocols})
+			return
+		}
+		if clientClosed(reqCtx) {
+			h.count(httpKey{service, route, method, StatusClientClosedRequest})
 			return
 		}
 		h.record(httpKey{service, route, method, ctx.Writer.Status()}, time.Since(start).Seconds())

@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -88,4 +90,32 @@ func BenchmarkRecordBeacon(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestMiddlewareClientClosed counts a request whose client went away
+// before the answer under code 499, whatever the handler answered, and
+// leaves it out of the latency histogram; a request the handler itself
+// times out still counts as its 503.
+func TestMiddlewareClientClosed(t *testing.T) {
+	c, _ := newTest(t, func(o *Options) { o.Service = "api" })
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(c.Middleware())
+	r.GET("/api/v1/query", func(ctx *gin.Context) {
+		qctx, cancel := context.WithTimeout(ctx.Request.Context(), time.Hour)
+		defer cancel()
+		if ctx.Query("client") == "gone" {
+			<-qctx.Done() // the engine gives up when the client does
+		}
+		ctx.Status(http.StatusServiceUnavailable)
+	})
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/query?client=gone", nil).WithContext(gone))
+	serve(r, "GET", "/api/v1/query?client=here")
+	wantLines(t, c,
+		`http_requests_total{service="api",route="/api/v1/query",method="GET",code="499"} 1`,
+		`http_requests_total{service="api",route="/api/v1/query",method="GET",code="503"} 1`,
+		`http_request_duration_seconds_count{service="api",route="/api/v1/query",method="GET"} 1`,
+	)
 }
