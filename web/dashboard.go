@@ -2,48 +2,99 @@ package web
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
+
+	"atroz/alert"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/prometheus/promql"
 )
 
-// Panel is one chart of the overview: its query, unit, and the alert whose
-// threshold and pending/firing bands it draws.
+// Panel is one chart of the overview: its query, unit, the label the
+// service filter matches, and the alert whose threshold and pending/firing
+// bands it draws.
 type Panel struct {
-	ID        string   `json:"id"`
-	Title     string   `json:"title"`
-	Query     string   `json:"query"`
-	Unit      string   `json:"unit"`
-	Alert     string   `json:"alert"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Query string `json:"query"`
+	Unit  string `json:"unit"`
+	Group string `json:"group"`
+	// Filter is the label the overview's service filter matches: service,
+	// or source (KIND:SERVICE), or "" for a panel whose series name no
+	// service, which the filter leaves whole and says so.
+	Filter string `json:"filter"`
+	// Alert names the loaded alerting rule the panel draws; "" when none
+	// is loaded under its name.
+	Alert string `json:"alert"`
+	// Threshold is the number the loaded rule compares with, read from its
+	// expression, so a rules file that replaces the rule moves the line.
 	Threshold *float64 `json:"threshold"`
-	Group     string   `json:"group"`
 }
 
-func threshold(v float64) *float64 { return &v }
+// Selectors that keep AtroZ's own services (alert.OwnServices) out of the
+// product panels, and pick them for the AtroZ section.
+const (
+	product    = `service!~"` + alert.OwnServices + `"`
+	own        = `service=~"` + alert.OwnServices + `"`
+	ownSources = `source!~".*:(` + alert.OwnServices + `)"`
+)
 
-// Panels are the overview's charts, RED for the API, frame rate for the
-// frontend, then the host, live connections, cache and freshness. Latency
-// and frame rate share the time axis the page gives every chart.
+// panel is a Panel that draws the alert named alert, "" for none.
+func panel(id, title, query, unit, group, filter, alert string) Panel {
+	return Panel{ID: id, Title: title, Query: query, Unit: unit, Group: group, Filter: filter, Alert: alert}
+}
+
+// Panels are the overview's charts: the product first (RED for its APIs,
+// frame rate for its pages, the host, the freshness of its data), none of
+// them showing AtroZ's own services; then AtroZ itself (its API, store and
+// live connections). Latency and frame rate share the time axis the page
+// gives every chart.
 var Panels = []Panel{
-	{"requests", "Request rate by route", `sum by (service, route) (rate(http_requests_total[1m]))`, "req/s", "", nil, "backend"},
-	{"errors", "Error ratio (5xx) by service", `sum by (service) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (service) (rate(http_requests_total[5m]))`, "ratio", "HighErrorRate", threshold(0.01), "backend"},
-	{"latency", "Latency p95 by route", `histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket[5m])))`, "s", "HighLatency", threshold(0.5), "backend"},
-	{"latency_p50_p99", "Latency p50 and p99, all routes", `label_replace(histogram_quantile(0.5, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))), "q", "p50", "", "") or label_replace(histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))), "q", "p99", "", "")`, "s", "", nil, "backend"},
-	{"in_flight", "Requests in flight", `http_requests_in_flight`, "count", "", nil, "backend"},
-	{"fps", "Frame rate median by page", `histogram_quantile(0.5, sum by (le, service, page) (rate(frontend_fps_bucket[5m])))`, "fps", "LowFrameRate", threshold(50), "frontend"},
-	{"fps_p5", "Frame rate p5 by page", `histogram_quantile(0.05, sum by (le, service, page) (rate(frontend_fps_bucket[5m])))`, "fps", "", nil, "frontend"},
-	{"long_frames", "Long frames per minute", `sum by (service, page) (rate(frontend_long_frames_total[5m])) * 60`, "count", "", nil, "frontend"},
-	{"cpu", "CPU", `system_cpu_usage_ratio`, "ratio", "", nil, "host"},
-	{"memory", "Memory", `system_memory_usage_ratio`, "ratio", "HighMemory", threshold(0.8), "host"},
-	{"ws", "WebSocket connections", `websocket_connections`, "count", "", nil, "live"},
-	{"ws_churn", "WebSocket disconnects per minute", `sum(increase(websocket_disconnects_total[1m]))`, "count", "WebSocketChurn", threshold(5), "live"},
-	{"cache", "Query cache hit ratio", `sum(rate(cache_requests_total{result="hit"}[5m])) / sum(rate(cache_requests_total[5m]))`, "ratio", "", nil, "live"},
-	{"freshness", "Data age by source", `time() - data_last_sample_timestamp_seconds`, "s", "StaleData", threshold(900), "live"},
+	panel("requests", "Request rate by route", `sum by (service, route) (rate(http_requests_total{`+product+`}[1m]))`, "req/s", "backend", "service", ""),
+	panel("errors", "Error ratio (5xx) by service", `sum by (service) (rate(http_requests_total{code=~"5..", `+product+`}[5m])) / sum by (service) (rate(http_requests_total{`+product+`}[5m]))`, "ratio", "backend", "service", "HighErrorRate"),
+	panel("latency", "Latency p95 by route", `histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket{`+product+`}[5m])))`, "s", "backend", "service", "HighLatency"),
+	panel("latency_p50_p99", "Latency p50 and p99 by service", `label_replace(histogram_quantile(0.5, sum by (le, service) (rate(http_request_duration_seconds_bucket{`+product+`}[5m]))), "q", "p50", "", "") or label_replace(histogram_quantile(0.99, sum by (le, service) (rate(http_request_duration_seconds_bucket{`+product+`}[5m]))), "q", "p99", "", "")`, "s", "backend", "service", ""),
+	panel("fps", "Frame rate median by page", `histogram_quantile(0.5, sum by (le, service, page) (rate(frontend_fps_bucket{`+product+`}[5m])))`, "fps", "frontend", "service", "LowFrameRate"),
+	panel("fps_p5", "Frame rate p5 by page", `histogram_quantile(0.05, sum by (le, service, page) (rate(frontend_fps_bucket{`+product+`}[5m])))`, "fps", "frontend", "service", ""),
+	panel("long_frames", "Long frames per minute", `sum by (service, page) (rate(frontend_long_frames_total{`+product+`}[5m])) * 60`, "count", "frontend", "service", ""),
+	panel("cpu", "CPU", `system_cpu_usage_ratio`, "ratio", "host", "", ""),
+	panel("memory", "Memory", `system_memory_usage_ratio`, "ratio", "host", "", "HighMemory"),
+	panel("freshness", "Data age by source", `time() - data_last_sample_timestamp_seconds{`+ownSources+`}`, "s", "data", "source", "StaleData"),
+	panel("atroz_requests", "AtroZ request rate by route", `sum by (service, route) (rate(http_requests_total{`+own+`}[1m]))`, "req/s", "atroz", "", ""),
+	panel("atroz_latency", "AtroZ latency p95 by route", `histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket{`+own+`}[5m])))`, "s", "atroz", "", "AtroZSlowAPI"),
+	panel("atroz_errors", "AtroZ error ratio (5xx)", `sum(rate(http_requests_total{code=~"5..", `+own+`}[5m])) / sum(rate(http_requests_total{`+own+`}[5m]))`, "ratio", "atroz", "", "AtroZErrors"),
+	panel("in_flight", "AtroZ requests in flight", `http_requests_in_flight`, "count", "atroz", "", ""),
+	panel("store_flush_errors", "Store flush errors per second", `rate(store_flush_errors_total[5m])`, "count", "atroz", "", "AtroZFlushFailing"),
+	panel("disk_free", "Data disk free", `system_data_disk_free_bytes`, "bytes", "atroz", "", ""),
+	panel("ws", "WebSocket connections", `websocket_connections`, "count", "atroz", "", ""),
+	panel("ws_churn", "WebSocket disconnects per minute", `sum(increase(websocket_disconnects_total[1m]))`, "count", "atroz", "", "WebSocketChurn"),
+	panel("cache", "Query cache hit ratio", `sum(rate(cache_requests_total{result="hit"}[5m])) / sum(rate(cache_requests_total[5m]))`, "ratio", "atroz", "", ""),
 }
 
-func (s *Server) panels(c *gin.Context) { success(c, Panels, nil) }
+func (s *Server) panels(c *gin.Context) { success(c, s.dashboardPanels(), nil) }
+
+// dashboardPanels returns Panels with each alert's threshold read from the
+// loaded rule of its name; a panel whose rule is not loaded (disabled, or
+// alerting not running) draws no alert.
+func (s *Server) dashboardPanels() []Panel {
+	m := s.alerts.Load()
+	out := slices.Clone(Panels)
+	for i, p := range out {
+		if p.Alert == "" {
+			continue
+		}
+		loaded := false
+		if m != nil {
+			out[i].Threshold, loaded = m.RuleThreshold(p.Alert)
+		}
+		if !loaded {
+			out[i].Alert, out[i].Threshold = "", nil
+		}
+	}
+	return out
+}
 
 // me tells the page, or a script, who the request acts as: a user and
 // role, or a token and its scopes.

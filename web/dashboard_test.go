@@ -1,79 +1,88 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"atroz/alert"
 )
 
-// TestLivePanelPoints subscribes to two panels over /ws and checks that a
-// push carries each series' new point in columns, and that a NaN (the p95
-// of a route with no traffic in the window) arrives as "NaN" instead of
-// failing to encode and silently dropping the panel's update.
-func TestLivePanelPoints(t *testing.T) {
-	ls := startLive(t, slog.New(slog.DiscardHandler))
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	ls.post(t, c, "/api/v1/ingest/requests", `[{"service":"shop","route":"/cart","method":"GET","status":200,"duration_ms":40}]`, "Authorization", "Bearer "+ls.token)
-	if err := ls.col.Scrape(); err != nil {
-		t.Fatal(err)
+// panelsOf asks the dashboard's panels and returns them by id.
+func panelsOf(t *testing.T, is *ingestServer) map[string]Panel {
+	t.Helper()
+	w := is.do("GET", "/api/v1/dashboard/panels", "")
+	var body struct {
+		Data []Panel `json:"data"`
 	}
-	time.Sleep(1100 * time.Millisecond) // a second scrape at a later second: the counters stand still, so their rate is 0
-	if err := ls.col.Scrape(); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != http.StatusOK || err != nil {
+		t.Fatalf("panels: %d %v %s", w.Code, err, w.Body)
 	}
-
-	h := http.Header{"Authorization": {"Bearer " + ls.session}}
-	d := websocket.Dialer{HandshakeTimeout: wsWait}
-	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(ls.url, "http")+"/ws", h)
-	if resp != nil {
-		_ = resp.Body.Close()
+	out := map[string]Panel{}
+	for _, p := range body.Data {
+		out[p.ID] = p
 	}
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	cl := startWSClient(t, conn)
-	cl.subscribe(t, `{"subscribe":["panel:latency","panel:requests"]}`, `{"subscribed":["panel:latency","panel:requests"]}`)
-
-	now := time.Now()
-	ls.s.pushPanels(context.Background(), now)
-	got := map[string]livePoint{}
-	for range 2 {
-		var env struct {
-			Topic string    `json:"topic"`
-			Data  livePoint `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(cl.next(t)), &env); err != nil {
-			t.Fatal(err)
-		}
-		got[env.Topic] = env.Data
-	}
-	for topic, p := range got {
-		if p.T != now.UnixMilli() || len(p.Metrics) == 0 || len(p.Metrics) != len(p.Values) {
-			t.Fatalf("%s: %+v, want one value per metric at %d", topic, p, now.UnixMilli())
-		}
-	}
-	i := indexOfRoute(got["panel:latency"].Metrics, "/cart")
-	if i < 0 || got["panel:latency"].Values[i] != "NaN" {
-		t.Errorf("latency of an idle route: %+v, want NaN for /cart", got["panel:latency"])
-	}
-	if i := indexOfRoute(got["panel:requests"].Metrics, "/cart"); i < 0 || got["panel:requests"].Values[i] != "0" {
-		t.Errorf("request rate of an idle route: %+v, want 0 for /cart", got["panel:requests"])
-	}
+	return out
 }
 
-func indexOfRoute(metrics []map[string]string, route string) int {
-	for i, m := range metrics {
-		if m["route"] == route {
-			return i
+// TestPanelsFollowLoadedRules: each panel's alert and threshold are the
+// loaded rule's, so a rules file that replaces HighLatency moves its line
+// and a disabled rule draws none.
+func TestPanelsFollowLoadedRules(t *testing.T) {
+	is := newIngestServer(t, Config{Development: true})
+	if p := panelsOf(t, is)["latency"]; p.Alert != "" || p.Threshold != nil {
+		t.Fatalf("without alerting the latency panel draws %q at %v", p.Alert, p.Threshold)
+	}
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(rules, []byte("groups:\n- name: mine\n  rules:\n  - alert: HighLatency\n    expr: histogram_quantile(0.95, sum by (le, service, route) (rate(http_request_duration_seconds_bucket[5m]))) > 0.25\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := alert.LoadRules(rules, []string{"LowFrameRate"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := alert.NewManager(is.db, is.s.Query(), groups, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.s.SetAlerts(m)
+	ps := panelsOf(t, is)
+	f := func(id, alertName string, threshold float64) {
+		t.Helper()
+		p := ps[id]
+		if p.Alert != alertName || (p.Threshold == nil) != (threshold < 0) || (p.Threshold != nil && *p.Threshold != threshold) {
+			t.Errorf("panel %s draws %q at %v, want %q at %g", id, p.Alert, p.Threshold, alertName, threshold)
 		}
 	}
-	return -1
+	f("latency", "HighLatency", 0.25) // the file's, not the built-in 0.5
+	f("errors", "HighErrorRate", 0.01)
+	f("memory", "HighMemory", 0.8)
+	f("fps", "", -1) // disabled
+	f("atroz_latency", "AtroZSlowAPI", 1)
+	f("requests", "", -1)
+}
+
+// TestPanelsKeepOwnServicesApart: the product panels select no series of
+// AtroZ's own services, the AtroZ section's request panels select only
+// them, and the service filter has a label to match on every panel whose
+// series name a service.
+func TestPanelsKeepOwnServicesApart(t *testing.T) {
+	for _, p := range Panels {
+		mine := p.Group == "atroz"
+		if strings.Contains(p.Query, "http_requests_total") || strings.Contains(p.Query, "http_request_duration") || strings.Contains(p.Query, "frontend_") {
+			sel := map[bool]string{true: own, false: product}[mine]
+			if strings.Count(p.Query, "{") != strings.Count(p.Query, sel) {
+				t.Errorf("panel %s: every selector must carry %s: %s", p.ID, sel, p.Query)
+			}
+		}
+		if mine && p.Filter != "" {
+			t.Errorf("panel %s of the AtroZ section is filtered by %q", p.ID, p.Filter)
+		}
+		if !mine && (strings.Contains(p.Query, "by (service") || strings.Contains(p.Query, "(le, service")) && p.Filter != "service" {
+			t.Errorf("panel %s has series by service but filter %q", p.ID, p.Filter)
+		}
+	}
 }
