@@ -16,6 +16,7 @@ type notifyWorker struct {
 	queue chan []*Notification
 
 	sent, failed, dropped, retried atomic.Uint64
+	testing                        atomic.Bool // a test notification is being sent
 }
 
 func newNotifyWorker(r Receiver, opts *DispatcherOptions) *notifyWorker {

@@ -137,6 +137,20 @@ func (s *silences) match(ls labels.Labels, ts time.Time) bool {
 	return false
 }
 
+// matching returns the IDs of the active silences covering ls at ts, sorted.
+func (s *silences) matching(ls labels.Labels, ts time.Time) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for id, sil := range s.all {
+		if sil.Active(ts) && matchesAll(s.matchers[id], ls) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func matchesAll(ms []*labels.Matcher, ls labels.Labels) bool {
 	for _, m := range ms {
 		if !m.Matches(ls.Get(m.Name)) {

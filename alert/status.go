@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/rules"
 )
 
@@ -22,6 +23,12 @@ type ActiveAlert struct {
 	KeepFiringSince *time.Time        `json:"keepFiringSince,omitempty"`
 	Value           string            `json:"value"`
 	Silenced        bool              `json:"silenced"`
+	// SilencedBy names the active silences that mute the alert, so a
+	// client can offer to expire them.
+	SilencedBy []string `json:"silencedBy,omitempty"`
+	// Unit is what Value counts, from the rule (see UnitOf): "seconds",
+	// "ratio", "bytes" or a unit the rule names; empty when unknown.
+	Unit string `json:"unit,omitempty"`
 }
 
 // Alerts returns the pending and firing alerts of every rule.
@@ -49,10 +56,12 @@ func (g *group) alerting() []*rules.AlertingRule {
 func (m *Manager) activeOf(r *rules.AlertingRule) []ActiveAlert {
 	out := []ActiveAlert{}
 	now := m.opts.Now()
+	unit := UnitOf(r)
 	for _, a := range r.ActiveAlerts() {
+		by := m.silences.matching(a.Labels, now)
 		aa := ActiveAlert{
 			Labels: a.Labels.Map(), Annotations: a.Annotations.Map(), State: stateOf(a), ActiveAt: a.ActiveAt,
-			Value: strconv.FormatFloat(a.Value, 'e', -1, 64), Silenced: m.silences.match(a.Labels, now),
+			Value: strconv.FormatFloat(a.Value, 'e', -1, 64), Silenced: len(by) > 0, SilencedBy: by, Unit: unit,
 		}
 		if !a.KeepFiringSince.IsZero() {
 			t := a.KeepFiringSince
@@ -201,6 +210,94 @@ func (m *Manager) History(from, to time.Time, name string) ([]Event, error) {
 		return len(out) < 10_000
 	})
 	return out, err
+}
+
+// HistoryEvent is a recorded transition as the history API answers it: a
+// resolved one carries the summary of the firing it ends as LastSummary,
+// not as its own Summary; a pending alert that cleared before its for is
+// marked NeverFired and has no value; Unit is its rule's (see UnitOf).
+type HistoryEvent struct {
+	Time        time.Time         `json:"time"`
+	AlertName   string            `json:"alertname"`
+	State       string            `json:"state"`
+	Labels      map[string]string `json:"labels"`
+	Value       *float64          `json:"value"`
+	Unit        string            `json:"unit,omitempty"`
+	Summary     string            `json:"summary,omitempty"`
+	LastSummary string            `json:"lastSummary,omitempty"`
+	Silenced    bool              `json:"silenced,omitempty"`
+	NeverFired  bool              `json:"neverFired,omitempty"`
+}
+
+// HistoryView returns History's transitions as the history API shows them.
+func (m *Manager) HistoryView(from, to time.Time, name string) ([]HistoryEvent, error) {
+	events, err := m.History(from, to, name)
+	if err != nil {
+		return nil, err
+	}
+	units := m.units()
+	out := make([]HistoryEvent, len(events))
+	for i, e := range events {
+		h := HistoryEvent{Time: e.Time, AlertName: e.AlertName, State: e.State, Labels: e.Labels, Unit: units[e.AlertName],
+			Summary: e.Summary, Silenced: e.Silenced}
+		switch e.State {
+		case StateResolved:
+			h.Summary, h.LastSummary = "", e.Summary
+		case StateInactive:
+			h.NeverFired = true
+		}
+		if e.State != StateInactive {
+			v := e.Value
+			h.Value = &v
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// units maps each alerting rule's name to its unit.
+func (m *Manager) units() map[string]string {
+	out := map[string]string{}
+	for _, g := range m.groups {
+		for _, r := range g.alerting() {
+			if u := UnitOf(r); u != "" {
+				out[r.Name()] = u
+			}
+		}
+	}
+	return out
+}
+
+// UnitAnnotation is the annotation (or label) a rule names its value's unit
+// in, such as "seconds", "ratio", "bytes" or "fps".
+const UnitAnnotation = "unit"
+
+// UnitOf returns the unit of an alerting rule's value: its unit annotation
+// or label; else what its templates humanize the value as
+// (humanizeDuration: seconds, humanizePercentage: ratio, humanize1024:
+// bytes); else the base unit its first metric's name ends in (_seconds,
+// _ratio, _bytes); else "".
+func UnitOf(r *rules.AlertingRule) string {
+	if u := r.Annotations().Get(UnitAnnotation); u != "" {
+		return u
+	}
+	if u := r.Labels().Get(UnitAnnotation); u != "" {
+		return u
+	}
+	for _, hint := range []struct{ fn, unit string }{{"humanizeDuration", "seconds"}, {"humanizePercentage", "ratio"}, {"humanize1024", "bytes"}} {
+		found := false
+		r.Annotations().Range(func(l labels.Label) { found = found || strings.Contains(l.Value, hint.fn) })
+		if found {
+			return hint.unit
+		}
+	}
+	name := metricName(r.Query())
+	for _, unit := range []string{"seconds", "ratio", "bytes"} {
+		if strings.HasSuffix(name, "_"+unit) {
+			return unit
+		}
+	}
+	return ""
 }
 
 // labelEscaper applies the text format's three escapes to a label value.

@@ -36,6 +36,30 @@ func (s *Server) alertAPI(api, admin *gin.RouterGroup) {
 	api.GET("/silences", s.withAlerts(func(c *gin.Context, m *alert.Manager) { success(c, m.Silences(), nil) }))
 	admin.POST("/silences", s.withAlerts(s.addSilence))
 	admin.DELETE("/silences/:id", s.withAlerts(s.deleteSilence))
+	admin.GET("/admin/receivers", s.withAlerts(func(c *gin.Context, m *alert.Manager) {
+		success(c, gin.H{"receivers": m.Receivers()}, nil)
+	}))
+	admin.POST("/admin/receivers/:name/test", s.withAlerts(s.testReceiver))
+}
+
+// testReceiver sends a test notification through one receiver and answers
+// whether it was delivered: 200 with delivered true, or with delivered
+// false and the receiver's error (its URLs redacted) when the receiver
+// refused it; 404 for an unknown receiver, 409 while its last test is
+// still being sent.
+func (s *Server) testReceiver(c *gin.Context, m *alert.Manager) {
+	name := c.Param("name")
+	err := m.SendTestNotification(c.Request.Context(), name, actor(principalOf(c)))
+	switch {
+	case errors.Is(err, alert.ErrReceiverNotFound):
+		abortWithError(c, http.StatusNotFound, ErrorNotFound, err)
+	case errors.Is(err, alert.ErrTestInFlight):
+		abortWithError(c, http.StatusConflict, ErrorBadData, err)
+	case err != nil:
+		success(c, gin.H{"receiver": name, "delivered": false, "error": err.Error()}, nil)
+	default:
+		success(c, gin.H{"receiver": name, "delivered": true}, nil)
+	}
 }
 
 // withAlerts answers 503 until an alert manager is attached.
@@ -75,7 +99,7 @@ func (s *Server) alertHistory(c *gin.Context, m *alert.Manager) {
 		badRequest(c, errors.New("invalid parameter \"to\": before \"from\""))
 		return
 	}
-	events, err := m.History(from, to, c.Request.Form.Get("alertname"))
+	events, err := m.HistoryView(from, to, c.Request.Form.Get("alertname"))
 	if err != nil {
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 		return
