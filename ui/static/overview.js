@@ -6,7 +6,10 @@ import {h, message, labelText} from './dom.js';
 import {Live} from './live.js';
 import {rangePicker, rangeParams, readRange} from './range.js';
 
-const GROUPS = {backend: 'Backend', frontend: 'Frontend', host: 'Host', live: 'Connections, cache and data'};
+const GROUPS = {backend: 'Backend', frontend: 'Frontend', host: 'Host', data: 'Data', atroz: 'AtroZ itself'};
+// OWN are AtroZ's own services (alert.OwnServices): the product panels
+// leave them out and the AtroZ section shows them, so the filter omits them.
+const OWN = new Set(['atroz', 'atroz-dashboard']);
 const RANGES = ['live', '1h', '6h', '24h', '7d', '30d', 'custom'];
 
 // intervals pairs each pending or firing event with the next event of the
@@ -35,7 +38,11 @@ export function render(root, params, ctx) {
   const range = readRange(params, 'live');
   const abort = new AbortController(), signal = abort.signal;
   let service = params.get('service') || '', events = [], active = [], live = null;
-  const include = m => !service || !('service' in m) || m.service === service;
+  // includeFor is a panel's share of the service filter: the series of the
+  // chosen service by their service label, or by their source's
+  // KIND:SERVICE; a panel whose series name no service shows them all.
+  const includeFor = filter => m => !service || !filter || !(filter in m) ||
+    (filter === 'source' ? m.source.endsWith(`:${service}`) : m.service === service);
   const status = h('p', {class: 'status', role: 'status'});
   const services = h('select', {id: 'service'}, h('option', {value: ''}, 'All services'));
   const grid = h('div', {class: 'groups'});
@@ -44,7 +51,10 @@ export function render(root, params, ctx) {
   services.addEventListener('change', () => {
     service = services.value;
     ctx.replace('overview', {...rangeParams(range), ...(service && {service})});
-    panels.forEach(p => p.chart.setInclude(include));
+    panels.forEach(p => {
+      p.chart.setInclude(p.include);
+      if (p.note) p.note.hidden = !service;
+    });
     drawBands();
   });
   const toolbar = h('div', {class: 'toolbar'},
@@ -59,14 +69,16 @@ export function render(root, params, ctx) {
     const sub = p.alert && h('p', {class: 'sub'}, `Alert ${p.alert}`,
       p.threshold != null && ` · threshold ${formatValue(p.threshold, p.unit)} (dashed line)`);
     const resolution = h('p', {class: 'sub resolution', hidden: true});
+    const note = !p.filter && h('p', {class: 'sub filter-note', hidden: !service}, 'Not filtered by service');
+    const include = includeFor(p.filter);
     const el = h('section', {class: 'panel', 'data-panel': p.id, 'data-state': 'loading', 'aria-labelledby': `title-${p.id}`},
-      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub);
+      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub, note);
     const frontend = p.group === 'frontend' || p.unit === 'fps';
     const chart = new Chart(el, {
       unit: p.unit, threshold: p.threshold, range, include, label: p.title,
       empty: filtered => (frontend && !filtered ? beaconHint() : null),
     });
-    return {...p, el, chart, badge, resolution, loaded: false};
+    return {...p, el, chart, badge, resolution, note, include, loaded: false};
   }
 
   function layout(list) {
@@ -75,8 +87,10 @@ export function render(root, params, ctx) {
       if (!groups.has(p.group)) groups.set(p.group, []);
       groups.get(p.group).push(p);
     }
-    grid.replaceChildren(...[...groups].map(([g, ps]) => h('section', {class: 'group', 'aria-labelledby': `group-${g}`},
-      h('h2', {id: `group-${g}`}, GROUPS[g] ?? g), h('div', {class: 'grid'}, ps.map(p => p.el)))));
+    grid.replaceChildren(...[...groups].map(([g, ps]) => h('section', {class: g === 'atroz' ? 'group own' : 'group', 'data-group': g, 'aria-labelledby': `group-${g}`},
+      h('h2', {id: `group-${g}`}, GROUPS[g] ?? g),
+      g === 'atroz' && h('p', {class: 'sub'}, 'AtroZ\'s own API, store and live connections, apart from your services'),
+      h('div', {class: 'grid'}, ps.map(p => p.el)))));
   }
 
   async function fill(p, from, to) {
@@ -92,7 +106,7 @@ export function render(root, params, ctx) {
 
   async function loadServices() {
     const names = await api('/api/v1/label/service/values', {signal}).catch(() => []);
-    for (const s of new Set([...(names ?? []), service].filter(Boolean))) {
+    for (const s of new Set([...(names ?? []).filter(n => !OWN.has(n)), service].filter(Boolean))) {
       services.append(h('option', {value: s, selected: s === service}, s));
     }
   }
@@ -117,10 +131,10 @@ export function render(root, params, ctx) {
   function drawBands() {
     const now = Date.now() / 1000;
     for (const p of panels.filter(p => p.alert)) {
-      const mine = events.filter(e => e.alertname === p.alert && include(e.labels ?? {}));
+      const mine = events.filter(e => e.alertname === p.alert && p.include(e.labels ?? {}));
       const bands = intervals(mine, now), seen = new Set(mine.map(e => labelText(e.labels ?? {})));
       for (const a of active) {
-        if (a.labels.alertname === p.alert && include(a.labels) && !seen.has(labelText(a.labels))) {
+        if (a.labels.alertname === p.alert && p.include(a.labels) && !seen.has(labelText(a.labels))) {
           bands.push({state: a.state, from: Date.parse(a.activeAt) / 1000, to: now, open: true});
         }
       }
