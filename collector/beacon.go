@@ -95,22 +95,22 @@ type pageSeries struct {
 	fps        *metrics.PrometheusHistogram
 	longFrames *metrics.Counter
 	beacons    *metrics.Counter
-	fresh      *freshGauge // beacons:<service>
+	source     string // the freshness source, beacons:<service>
 }
 
-func newFrontendMetrics(set *metrics.Set, o Options, fresh *freshness, used int) *frontendMetrics {
+func newFrontendMetrics(set *metrics.Set, o Options, used int) *frontendMetrics {
 	return &frontendMetrics{
 		pages:  newValueCap(o.MaxBeaconServices, o.MaxPagesPerService),
 		budget: newBeaconBudget(o.MaxBeaconSeries, used),
 		series: newRegistry(func(k pageKey) *pageSeries {
 			s := pageSeriesIn(set, k)
-			s.fresh = fresh.sources.get(k.source())
+			s.source = k.source()
 			return s
 		}),
 	}
 }
 
-// pageSeriesIn registers the beacon metrics of k in set; fresh is left unset.
+// pageSeriesIn registers the beacon metrics of k in set; source is left unset.
 func pageSeriesIn(set *metrics.Set, k pageKey) *pageSeries {
 	kv := []string{"service", k.service, "page", k.page}
 	return &pageSeries{
@@ -146,7 +146,7 @@ func (c *Collector) RecordBeacon(b Beacon) error {
 	}
 	s.longFrames.AddInt64(b.LongFrames)
 	s.beacons.Inc()
-	s.fresh.mark(time.UnixMilli(b.TS))
+	c.fresh.mark(s.source, time.UnixMilli(b.TS), c.opts.Now())
 	return nil
 }
 
@@ -166,7 +166,9 @@ func (c *Collector) newPage(k pageKey) (*pageSeries, error) {
 	}
 	err = c.reserve(func(set *metrics.Set) {
 		pageSeriesIn(set, k)
-		freshMetric(set, k.source())
+		if k.source() != dashboardSource { // never watched, so never created
+			freshMetric(set, k.source())
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("the first beacon of service %q, page %q needs new series: %w", k.service, k.page, err)

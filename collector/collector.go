@@ -127,7 +127,8 @@ func New(db *store.DB, opts *Options) *Collector {
 	c := &Collector{opts: o, db: db, set: set}
 	c.http = newHTTPMetrics(set)
 	c.fresh = newFreshness(set)
-	c.front = newFrontendMetrics(set, o, c.fresh, beaconSeriesIn(db))
+	c.fresh.restoreFrom(db, o.Now())
+	c.front = newFrontendMetrics(set, o, beaconSeriesIn(db))
 	c.sys = newSystemMetrics(set, o.DataDir)
 	c.ws = newWSMetrics(set)
 	c.cache = newCacheMetrics(set)
@@ -159,7 +160,8 @@ func (c *Collector) Scrape() (err error) {
 	now := c.opts.Now()
 	defer func(began time.Time) { c.scraped.record(now, time.Since(began), err) }(time.Now())
 	c.sys.sample()
-	c.fresh.mark("host", now)
+	c.fresh.mark("host", now, now)
+	c.fresh.sweep(now)
 	if err := c.db.Writable(); err != nil {
 		return fmt.Errorf("scrape: %w", err)
 	}

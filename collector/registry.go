@@ -11,6 +11,7 @@ type registry[K comparable, V any] struct {
 	create func(K) V
 }
 
+// newRegistry returns a registry whose get creates with create.
 func newRegistry[K comparable, V any](create func(K) V) *registry[K, V] {
 	return &registry[K, V]{m: map[K]V{}, create: create}
 }
@@ -37,4 +38,22 @@ func (r *registry[K, V]) get(k K) V {
 		r.m[k] = v
 	}
 	return v
+}
+
+// remove forgets k; the next get of k creates its objects anew.
+func (r *registry[K, V]) remove(k K) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, k)
+}
+
+// values returns the objects of every key, in no order.
+func (r *registry[K, V]) values() []V {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]V, 0, len(r.m))
+	for _, v := range r.m {
+		out = append(out, v)
+	}
+	return out
 }

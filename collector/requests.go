@@ -102,8 +102,9 @@ func (c *Collector) RecordRequests(events []RequestEvent) error {
 		c.http.record(keys[i], e.DurationMs/1000)
 		newest[keys[i].service] = max(newest[keys[i].service], e.Timestamp)
 	}
+	now := c.opts.Now()
 	for service, t := range newest {
-		c.fresh.mark(requestsSource(service), time.UnixMilli(t))
+		c.fresh.mark(requestsSource(service), time.UnixMilli(t), now)
 	}
 	return nil
 }

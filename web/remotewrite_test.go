@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"atroz/collector"
 	"atroz/store"
 
 	"github.com/golang/snappy"
@@ -62,7 +63,7 @@ func TestRemoteWriteStores(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, s.Samples, w)
 		}
 	}
-	if m := is.metrics(t); !strings.Contains(m, `data_last_sample_timestamp_seconds{source="remote_write"}`) {
+	if !reported(is.col, collector.EndpointRemoteWrite) {
 		t.Error("remote write is not marked fresh")
 	}
 }
