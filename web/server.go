@@ -194,6 +194,8 @@ type Server struct {
 	onRemoteRead func()
 	// credentialed holds CredentialedOrigins.
 	credentialed map[string]bool
+	// compress compresses answers as the client accepts (compress.go).
+	compress gin.HandlerFunc
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
@@ -243,6 +245,9 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	var err error
+	if s.compress, err = newCompressor(); err != nil {
+		return nil, err
+	}
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, fmt.Errorf("dashboard files: %w", err)
 	}
@@ -290,10 +295,11 @@ func (s *Server) routes() *gin.Engine {
 	_ = e.SetTrustedProxies(s.cfg.TrustedProxies)
 	// The request ID comes first so every later line carries it; the metrics
 	// sit outside recovery so a request that panicked is counted as the 500
-	// it became; the body limit refuses a body too large before anything
+	// it became; compression sits outside recovery so a panic's 500 is
+	// written whole; the body limit refuses a body too large before anything
 	// reads it; CORS answers preflights before any route; identify sets who
 	// the request acts as before any rate limit charges it.
-	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.recovery(), s.bodyLimit, s.httpsOnly(), s.cors(), s.identify)
+	e.Use(requestID(s.cfg.Development), s.accessLog(), SecurityHeaders(s.https), s.col.Middleware(), s.compress, s.recovery(), s.bodyLimit, s.httpsOnly(), s.cors(), s.identify)
 	e.NoRoute(s.staticFiles)
 	e.HandleMethodNotAllowed = true // a route asked with a method it lacks answers 405 with Allow, as Prometheus does
 	e.NoMethod(methodNotAllowed)

@@ -1,7 +1,11 @@
-// The alerts view: active alerts, silences and the history of transitions.
-// Admins can silence an alert and expire a silence.
+// The alerts view: active alerts, silences, the history of transitions and,
+// for admins, the receivers. Admins can silence an alert, expire a silence
+// and send a receiver a test notification. Values show in their rule's
+// unit; on a narrow screen each table row stacks its cells, each under its
+// column's name.
 import {api} from './api.js';
 import {h, table, message, fmtNum, fmtTime, fmtAgo, labelText} from './dom.js';
+import {formatValue} from './chart.js';
 import {Live} from './live.js';
 import {rangePicker, rangeParams, readRange} from './range.js';
 
@@ -9,9 +13,55 @@ const STATES = ['pending', 'firing', 'resolved', 'inactive'];
 const DURATIONS = [[3600, '1 hour'], [7200, '2 hours'], [14400, '4 hours'], [28800, '8 hours'], [86400, '1 day'], [604800, '7 days']];
 const MAX_ROWS = 500;
 
-const badge = state => h('span', {class: `badge state-${state}`}, state);
+const badge = (state, text = state) => h('span', {class: `badge state-${state}`}, text);
 const when = t => h('time', {datetime: t, title: fmtTime(t)}, fmtAgo(t));
-const value = v => (v == null || v === '' ? '–' : fmtNum(Number(v)));
+
+// UNITS maps the alert API's units to the charts' names for them.
+const UNITS = {seconds: 's', ratio: 'ratio', bytes: 'bytes', fps: 'fps'};
+
+// value shows an alert's value in its rule's unit: 0.85 seconds is
+// "850 ms", 0.125 ratio "12.5%".
+function value(v, unit = '') {
+  if (v == null || v === '') return '–';
+  const n = Number(v);
+  if (!unit || UNITS[unit]) return formatValue(n, UNITS[unit] ?? '');
+  return Number.isFinite(n) ? `${fmtNum(n)} ${unit}` : '–';
+}
+
+// otherLabels shows an alert's labels but its name.
+const otherLabels = ({alertname, ...rest}) => (Object.keys(rest).length ? labelText(rest) : '');
+
+// stacked is table() whose cells carry their column's name, which the
+// style shows beside each cell when a narrow screen stacks the rows.
+function stacked(caption, heads, items, row, rowClass = () => '') {
+  const wrap = table(caption, heads, items, row);
+  wrap.classList.add('stack');
+  wrap.querySelectorAll('tbody tr').forEach((tr, i) => {
+    const cls = rowClass(items[i]);
+    if (cls) tr.className = cls;
+    [...tr.cells].forEach((td, j) => td.setAttribute('data-label', heads[j]));
+  });
+  return wrap;
+}
+
+// stateCell shows an alert's state: silenced alerts say so, and a pending
+// alert that has not fired says that too.
+function stateCell(a) {
+  return [badge(a.state), a.state === 'pending' && h('span', {class: 'sub-note'}, ' not fired yet'),
+    a.silenced && [' ', badge('silenced', 'silenced')]];
+}
+
+// historyState shows a transition's state; a pending alert that cleared
+// before firing is shown as never fired.
+const historyState = e => (e.neverFired || e.state === 'inactive' ? badge('inactive', 'never fired') : badge(e.state));
+
+// historySummary says what a transition was: a resolved one that it
+// resolved and when, not the summary of the firing it ended.
+function historySummary(e) {
+  if (e.state === 'resolved') return h('span', {class: 'resolved-note'}, 'Resolved ', h('time', {datetime: e.time}, fmtTime(e.time)));
+  if (e.neverFired || e.state === 'inactive') return 'Pending, cleared before it fired';
+  return e.summary ?? '';
+}
 
 function matcherText(m) {
   const op = m.isEqual === false ? (m.isRegex ? '!~' : '!=') : (m.isRegex ? '=~' : '=');
@@ -27,7 +77,7 @@ export function render(root, params, ctx) {
   const admin = ctx.session.role === 'admin';
   const abort = new AbortController(), signal = abort.signal;
   let range = readRange(params, '24h');
-  const activeBox = h('div'), silenceBox = h('div'), historyBox = h('div');
+  const activeBox = h('div'), silenceBox = h('div'), historyBox = h('div'), receiverBox = h('div');
   const names = h('select', {}, h('option', {value: ''}, 'All alerts'));
   const states = h('select', {}, h('option', {value: ''}, 'All states'), STATES.map(s => h('option', {value: s}, s)));
   states.value = params.get('state') || '';
@@ -47,7 +97,8 @@ export function render(root, params, ctx) {
   root.append(h('h1', {tabindex: -1}, 'Alerts'),
     h('section', {'aria-labelledby': 'h-active'}, h('h2', {id: 'h-active'}, 'Active alerts'), activeBox),
     h('section', {'aria-labelledby': 'h-sil'}, h('h2', {id: 'h-sil', tabindex: -1}, 'Silences'), silenceBox),
-    h('section', {'aria-labelledby': 'h-hist'}, h('h2', {id: 'h-hist'}, 'History'), filters, historyBox));
+    h('section', {'aria-labelledby': 'h-hist'}, h('h2', {id: 'h-hist'}, 'History'), filters, historyBox),
+    admin && h('section', {'aria-labelledby': 'h-recv'}, h('h2', {id: 'h-recv'}, 'Receivers'), receiverBox));
 
   // show runs load and puts its result, or its error, in box.
   async function show(box, load) {
@@ -62,20 +113,29 @@ export function render(root, params, ctx) {
     const {alerts} = await api('/api/v1/alerts', {signal});
     if (!alerts.length) return message('No alert is pending or firing.');
     alerts.sort((a, b) => (a.state === b.state ? Date.parse(a.activeAt) - Date.parse(b.activeAt) : a.state === 'firing' ? -1 : 1));
-    const heads = ['Alert', 'State', 'Value', 'Since', 'Summary', 'Silenced', admin && 'Action'].filter(Boolean);
-    return table('Pending and firing alerts', heads, alerts, a => [
-      h('span', {title: labelText(a.labels)}, a.labels.alertname), badge(a.state), value(a.value), when(a.activeAt),
-      a.annotations?.summary ?? '', a.silenced ? 'yes' : 'no',
-      admin && h('button', {type: 'button', class: 'btn', 'aria-label': `Silence ${labelText(a.labels)}`, onclick: () => silence(a)}, 'Silence'),
-    ].filter(c => c !== false));
+    const heads = ['Alert', 'Labels', 'State', 'Value', 'Since', 'Summary', admin && 'Action'].filter(Boolean);
+    return stacked('Pending and firing alerts', heads, alerts, a => [
+      a.labels.alertname, otherLabels(a.labels), stateCell(a), value(a.value, a.unit), when(a.activeAt),
+      a.annotations?.summary ?? '', admin && action(a),
+    ].filter(c => c !== false), a => (a.silenced ? 'silenced' : ''));
   });
+
+  // action is what an admin may do to an alert: silence it or, silenced,
+  // expire the silences that mute it.
+  function action(a) {
+    if (!a.silenced) {
+      return h('button', {type: 'button', class: 'btn', 'aria-label': `Silence ${labelText(a.labels)}`, onclick: () => silence(a)}, 'Silence');
+    }
+    return h('button', {type: 'button', class: 'btn', 'aria-label': `Expire the silence of ${labelText(a.labels)}`,
+      onclick: () => expireAll(a.silencedBy ?? [])}, 'Expire silence');
+  }
 
   const loadSilences = () => show(silenceBox, async () => {
     const list = await api('/api/v1/silences', {signal}) ?? [];
     if (!list.length) return message('No silences.');
     const now = Date.now();
     const heads = ['Matchers', 'Starts', 'Ends', 'Created by', 'Comment', 'State', admin && 'Action'].filter(Boolean);
-    return table('Silences, newest first', heads, list, s => {
+    return stacked('Silences, newest first', heads, list, s => {
       const state = Date.parse(s.endsAt) <= now ? 'expired' : Date.parse(s.startsAt) > now ? 'pending' : 'active';
       return [s.matchers.map(matcherText).join(', '), fmtTime(s.startsAt), fmtTime(s.endsAt), s.createdBy, s.comment, state,
         admin && (state === 'expired' ? '' : h('button', {type: 'button', class: 'btn', onclick: () => expire(s)}, 'Expire')),
@@ -90,10 +150,40 @@ export function render(root, params, ctx) {
       .filter(e => !states.value || e.state === states.value).reverse();
     if (!events.length) return message('No transitions in this range.');
     const shown = events.slice(0, MAX_ROWS);
-    return h('div', {}, table('Alert transitions, newest first', ['Time', 'Alert', 'State', 'Value', 'Labels', 'Summary', 'Silenced'],
-      shown, e => [fmtTime(e.time), e.alertname, badge(e.state), value(e.value), labelText(e.labels), e.summary ?? '', e.silenced ? 'yes' : 'no']),
+    return h('div', {}, stacked('Alert transitions, newest first', ['Time', 'Alert', 'State', 'Value', 'Labels', 'Summary', 'Silenced'],
+      shown, e => [fmtTime(e.time), e.alertname, historyState(e), e.state === 'resolved' ? '–' : value(e.value, e.unit),
+        otherLabels(e.labels ?? {}), historySummary(e), e.silenced ? 'yes' : 'no']),
     events.length > MAX_ROWS && message(`Showing the newest ${MAX_ROWS} of ${events.length} transitions.`));
   });
+
+  const loadReceivers = () => show(receiverBox, async () => {
+    const {receivers} = await api('/api/v1/admin/receivers', {signal});
+    if (!receivers.length) return message('No receiver is configured: alerts are only recorded and logged.');
+    return stacked('Notification receivers', ['Receiver', 'Test'], receivers, name => {
+      const result = h('span', {class: 'test-result', role: 'status'});
+      const button = h('button', {type: 'button', class: 'btn', 'aria-label': `Send a test notification to ${name}`}, 'Send test notification');
+      button.addEventListener('click', () => testReceiver(name, button, result));
+      return [name, h('span', {}, button, ' ', result)];
+    });
+  });
+
+  // testReceiver sends a test notification through a receiver and shows
+  // whether it was delivered or the receiver's error.
+  async function testReceiver(name, button, result) {
+    button.disabled = true;
+    result.className = 'test-result';
+    result.textContent = 'Sending…';
+    try {
+      const r = await api(`/api/v1/admin/receivers/${encodeURIComponent(name)}/test`, {method: 'POST'});
+      result.textContent = r.delivered ? 'Delivered' : `Not delivered: ${r.error}`;
+      result.classList.add(r.delivered ? 'ok' : 'error');
+    } catch (e) {
+      result.textContent = `Not sent: ${e.message}`;
+      result.classList.add('error');
+    } finally {
+      button.disabled = false;
+    }
+  }
 
   async function loadNames() {
     const data = await api('/api/v1/rules', {signal}).catch(() => null);
@@ -109,9 +199,11 @@ export function render(root, params, ctx) {
     root.querySelector('#h-sil')?.focus();
   }
 
-  async function expire(s) {
+  const expire = s => expireAll([s.id]);
+
+  async function expireAll(ids) {
     try {
-      await api(`/api/v1/silences/${encodeURIComponent(s.id)}`, {method: 'DELETE'});
+      await Promise.all(ids.map(id => api(`/api/v1/silences/${encodeURIComponent(id)}`, {method: 'DELETE'})));
     } catch (e) {
       silenceBox.prepend(message(`Cannot expire the silence: ${e.message}`, 'error'));
       return;
@@ -167,7 +259,7 @@ export function render(root, params, ctx) {
   const tick = setInterval(loadActive, 30000);
 
   return {
-    ready: loadNames().then(() => Promise.all([loadActive(), loadSilences(), loadHistory()])),
+    ready: loadNames().then(() => Promise.all([loadActive(), loadSilences(), loadHistory(), admin && loadReceivers()])),
     destroy() {
       abort.abort();
       live.close();
