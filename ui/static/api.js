@@ -1,6 +1,8 @@
 // Calls to the AtroZ API. Every answer is {"status","data"} or, with a 4xx or
 // 5xx status, {"status":"error","errorType","error"}; api returns the data or
-// throws an ApiError carrying the server's message.
+// throws an ApiError carrying the server's message. This module also keeps
+// the session: it renews a login before it expires, or sends a wall
+// screen's read-only API token with every call.
 
 // ApiError is thrown for an error answer or a failed request; status is 0
 // when the server could not be reached.
@@ -13,9 +15,15 @@ export class ApiError extends Error {
 
 let unauthorized = () => {};
 
-// onUnauthorized sets what happens when a call answers 401 (other than a
-// login attempt): the session is gone and the login page should show.
-export const onUnauthorized = f => { unauthorized = f; };
+// onUnauthorized sets what happens when a call or a renewal answers 401
+// (other than a login attempt): the session is gone and the login page
+// should show.
+export const onUnauthorized = f => {
+  unauthorized = () => {
+    stopSession();
+    f();
+  };
+};
 
 // RETRIES is how many times a call answered 429 is sent again, each after
 // the Retry-After the server asked (at most MAX_WAIT seconds) and up to a
@@ -84,9 +92,12 @@ export async function api(path, options = {}) {
   }
 }
 
-// send makes one call of api.
-async function send(path, {method = 'GET', json, form, signal, whole = false}) {
+// send makes one call of api; meta, when given, gets the answer's Date
+// header as meta.date.
+async function send(path, {method = 'GET', json, form, signal, whole = false, meta}) {
   const init = {method, signal, credentials: 'same-origin', headers: {Accept: 'application/json'}};
+  const token = apiToken.get();
+  if (token && path !== LOGIN) init.headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers['Content-Type'] = 'application/json';
@@ -100,6 +111,7 @@ async function send(path, {method = 'GET', json, form, signal, whole = false}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(`cannot reach the server: ${e.message}`, 0);
   }
+  if (meta) meta.date = res.headers.get('Date');
   const body = await res.json().catch(() => null);
   if (res.ok && body?.status !== 'error') return whole ? body : body?.data;
   if (res.status === 401 && path !== LOGIN) unauthorized();
@@ -108,6 +120,115 @@ async function send(path, {method = 'GET', json, form, signal, whole = false}) {
 }
 
 export const LOGIN = '/api/v1/auth/login';
+
+// REFRESH renews a login's token: the server answers a new one (in the
+// HttpOnly cookie) and its expires, or 401 once the login is older than its
+// refresh cap (24 h by default) or its session has ended.
+export const REFRESH = '/api/v1/auth/refresh';
+
+// A login's token lives 30 minutes by default. While a page is open it is
+// renewed a quarter of its lifetime before it expires (five minutes at
+// most, which a hidden tab's throttled timers still meet; five seconds at
+// least, and never before half its lifetime), so that an open wall screen stays signed in until
+// the refresh cap; then the server's 401 sends the page to the login.
+// What a renewal learnt is kept in localStorage under SESSION: when the
+// token expires, on this browser's clock, and its lifetime. It holds times
+// only, never the token, which stays in the HttpOnly cookie. Kept there, a
+// reload need not renew at once, and tabs share one schedule: a tab whose
+// timer fires after another tab renewed waits for the new expiry instead.
+const SESSION = 'atroz.session';
+const RENEW_LEAD_MAX = 300000, RENEW_LEAD_MIN = 5000;
+let renewTimer = 0;
+
+const readSession = () => {
+  try { return JSON.parse(localStorage.getItem(SESSION)); } catch { return null; }
+};
+const writeSession = v => {
+  try {
+    if (v) localStorage.setItem(SESSION, JSON.stringify(v));
+    else localStorage.removeItem(SESSION);
+  } catch { /* without storage each page schedules on its own */ }
+};
+
+// renewAt is when a token expiring at expiresAt (ms) after lifetime ms is renewed.
+const renewAt = ({expiresAt, lifetime}) =>
+  expiresAt - Math.min(RENEW_LEAD_MAX, Math.max(RENEW_LEAD_MIN, lifetime / 4), lifetime / 2);
+
+// keepSession records a token's expiry as the server answered it: expires
+// (an ISO time) and the answer's Date header, which put it on this
+// browser's clock whatever that clock's skew; then schedules its renewal.
+export function keepSession(expires, date) {
+  const now = Date.now(), left = Date.parse(expires) - (Date.parse(date) || now);
+  if (!(left > 0)) return;
+  writeSession({expiresAt: now + left, lifetime: left});
+  scheduleRenewal();
+}
+
+// resumeSession schedules the renewal of a session found on loading the
+// page: from the stored expiry, or at once when none is known.
+export function resumeSession() {
+  if (apiToken.get()) return;
+  const s = readSession();
+  if (!s || !(s.expiresAt > Date.now())) {
+    renew();
+    return;
+  }
+  scheduleRenewal();
+}
+
+// stopSession forgets the session's schedule: after a logout or a 401.
+export function stopSession() {
+  clearTimeout(renewTimer);
+  renewTimer = 0;
+  writeSession(null);
+}
+
+function scheduleRenewal() {
+  clearTimeout(renewTimer);
+  const s = readSession();
+  if (!s) return;
+  renewTimer = setTimeout(dueRenewal, Math.max(0, renewAt(s) - Date.now()));
+}
+
+// dueRenewal renews, unless another tab already did.
+function dueRenewal() {
+  const s = readSession();
+  if (s && renewAt(s) - Date.now() > 1000) scheduleRenewal();
+  else renew();
+}
+
+// renew asks for a new token. A 401 ends the session; a failure to reach
+// the server, a 429 or a 5xx is tried again while the token still lives.
+async function renew() {
+  const meta = {};
+  try {
+    const t = await send(REFRESH, {method: 'POST', meta});
+    keepSession(t.expires, meta.date);
+  } catch (e) {
+    if (e.status === 401) return; // send has called unauthorized
+    const s = readSession(), left = (s?.expiresAt ?? 0) - Date.now();
+    if (left <= 0) return;
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(renew, Math.min(left / 2, Math.max(e.retryAfter * 1000, 5000)));
+  }
+}
+
+// apiToken is a wall screen's read-only API token, used instead of a login.
+// It lives in sessionStorage: a bearer secret that script can read is kept
+// no longer than the tab that was given it (not in localStorage, where it
+// would outlive the browser on disk and reach every tab), and the login
+// page takes only a token with the read scope alone, so what such a page
+// holds can read and nothing else. A screen that restarts asks for it again.
+const TOKEN = 'atroz.apiToken';
+export const apiToken = {
+  get() { try { return sessionStorage.getItem(TOKEN) || ''; } catch { return ''; } },
+  set(v) {
+    try {
+      if (v) sessionStorage.setItem(TOKEN, v);
+      else sessionStorage.removeItem(TOKEN);
+    } catch { /* without storage a token cannot be kept */ }
+  },
+};
 
 // stepFor is the query_range step (seconds) giving about 300 points.
 export const stepFor = (start, end) => Math.max(1, Math.round((end - start) / 300));

@@ -6,7 +6,7 @@
 // first time (a new promise at each navigation; one that is overtaken
 // follows the next). window.__atroz.timings.overviewDrawn is performance.now()
 // when every overview panel was first drawn (or shown empty or failed).
-import {api, onRateLimited, onUnauthorized} from './api.js';
+import {api, apiToken, onRateLimited, onUnauthorized, resumeSession, stopSession} from './api.js';
 import {h, message} from './dom.js';
 import * as overview from './overview.js';
 import * as alerts from './alerts.js';
@@ -73,10 +73,13 @@ const ctx = {
   },
 };
 
+// A 401 while signed in (or signed in when last seen) means the session
+// expired or ended: the login says so and returns to the same view.
 onUnauthorized(() => {
+  const expired = session !== null || hint.get();
   session = null;
   hint.set(false);
-  if (parse().name !== 'login') go('login', {next: location.hash}, true);
+  if (parse().name !== 'login') go('login', {next: location.hash, ...(expired && {expired: 1})}, true);
 });
 
 // notice is the one line that says calls are waiting out a rate limit.
@@ -93,7 +96,9 @@ function renderHeader(name) {
   const link = (view, text) => h('a', {href: `#/${view}`, 'aria-current': view === name ? 'page' : null}, text);
   const logout = h('button', {type: 'button', class: 'btn'}, 'Log out');
   logout.addEventListener('click', async () => {
-    await api('/api/v1/auth/logout', {method: 'POST'}).catch(() => {});
+    if (apiToken.get()) apiToken.set('');
+    else await api('/api/v1/auth/logout', {method: 'POST'}).catch(() => {});
+    stopSession();
     session = null;
     hint.set(false);
     go('login');
@@ -102,7 +107,9 @@ function renderHeader(name) {
     h('span', {class: 'brand'}, 'AtroZ'),
     h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('explore', 'Explore'),
       session.role === 'admin' && link('admin', 'Admin')),
-    h('div', {class: 'user'}, h('span', {}, session.user, ' ', h('span', {class: 'role'}, session.role)), logout));
+    h('div', {class: 'user'}, session.token
+      ? h('span', {}, `token ${session.token}`, ' ', h('span', {class: 'role'}, 'read-only'))
+      : h('span', {}, session.user, ' ', h('span', {class: 'role'}, session.role)), logout));
 }
 
 async function route() {
@@ -121,6 +128,7 @@ async function route() {
     if (!hint.get()) return go('login', location.hash.length > 2 ? {next: location.hash} : {}, true);
     try {
       session = await api('/api/v1/auth/me');
+      resumeSession();
     } catch (e) {
       // A 401 has already sent the page to the login.
       if (n === seq && e.status !== 401) mount(n, null, e);

@@ -1,12 +1,19 @@
 // Live keeps a WebSocket to /ws subscribed to topics, and reconnects with
-// backoff when it closes.
-import {api} from './api.js';
+// backoff when it closes. A page signed in with an API token polls instead:
+// a browser cannot give a WebSocket an Authorization header, and putting the
+// token in the URL would write it into access logs.
+import {api, apiToken} from './api.js';
 
 const MIN_DELAY = 1000, MAX_DELAY = 30000;
 
+// POLL is how often (ms) a page using an API token asks again for what a
+// WebSocket would have pushed, through onResume.
+export const POLL = 15000;
+
 // Live calls onMessage(topic, data) for each push, onStatus("live" or
 // "reconnecting") when the connection changes, and onResume() once a
-// reconnected socket is subscribed again, so the caller can back-fill the gap.
+// reconnected socket is subscribed again, so the caller can back-fill the
+// gap; with an API token, onResume every POLL ms instead.
 export class Live {
   #ws = null;
   #timer = 0;
@@ -16,12 +23,18 @@ export class Live {
 
   constructor(topics, {onMessage, onStatus = () => {}, onResume = () => {}}) {
     Object.assign(this, {topics, onMessage, onStatus, onResume});
-    this.#connect();
+    if (apiToken.get()) {
+      this.#timer = setInterval(() => this.onResume(), POLL);
+      this.onStatus('live');
+    } else {
+      this.#connect();
+    }
   }
 
   close() {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#timer);
     // Closing a socket that is still connecting makes the browser log an
     // error; let it open first.
     if (this.#ws?.readyState === WebSocket.CONNECTING) this.#ws.addEventListener('open', e => e.target.close());

@@ -1,7 +1,37 @@
 // The login page. After signing in the user goes on to the view they asked
-// for, passed as next.
-import {api, LOGIN} from './api.js';
+// for, passed as next; expired says the page came here because its session
+// expired. A wall screen may use a read-only API token instead of a login.
+import {api, apiToken, keepSession, LOGIN} from './api.js';
 import {h} from './dom.js';
+
+// tokenForm takes a read-only API token for a wall screen: it is checked
+// with /api/v1/auth/me and kept only if its one scope is read.
+function tokenForm(done) {
+  const token = h('input', {id: 'api-token', name: 'token', type: 'password', autocomplete: 'off', required: true});
+  const error = h('p', {class: 'error', role: 'alert', id: 'token-error'});
+  const form = h('form', {class: 'api-token-form'},
+    h('div', {class: 'field'}, h('label', {for: 'api-token'}, 'Read-only API token'), token), error,
+    h('button', {type: 'submit', class: 'btn'}, 'Use token'));
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    error.textContent = '';
+    apiToken.set(token.value.trim());
+    const me = await api('/api/v1/auth/me').catch(err => ({error: err}));
+    const scopes = me.scopes ?? [];
+    if (me.error || scopes.length !== 1 || scopes[0] !== 'read') {
+      apiToken.set('');
+      error.textContent = me.error
+        ? (me.error.status === 401 ? 'This token is not valid.' : me.error.message)
+        : 'Use a token whose only scope is read: a token kept in the browser should not change anything.';
+      return;
+    }
+    done();
+  });
+  return h('details', {class: 'token-mode'},
+    h('summary', {}, 'Use an API token (wall screens)'),
+    h('p', {class: 'note'}, 'The token is kept in this tab only, until it closes. The page polls for new data instead of a live connection.'),
+    form);
+}
 
 export function render(root, params, ctx) {
   let countdown = 0;
@@ -13,6 +43,8 @@ export function render(root, params, ctx) {
     h('h1', {id: 'login-title', tabindex: -1}, 'Sign in to AtroZ'),
     h('div', {class: 'field'}, h('label', {for: 'user'}, 'Username'), user),
     h('div', {class: 'field'}, h('label', {for: 'pass'}, 'Password'), pass),
+    params.get('expired') && h('p', {class: 'session-note', role: 'status', id: 'session-note'},
+      'Your session expired, sign in again. You will return to the same view.'),
     error, submit);
 
   // wait shows the rate limit's remaining seconds and re-enables the form after them.
@@ -36,7 +68,10 @@ export function render(root, params, ctx) {
     error.textContent = '';
     submit.disabled = true;
     try {
-      await api(LOGIN, {method: 'POST', json: {username: user.value, password: pass.value}});
+      const meta = {};
+      const t = await api(LOGIN, {method: 'POST', json: {username: user.value, password: pass.value}, meta});
+      apiToken.set('');
+      keepSession(t?.expires, meta.date);
     } catch (err) {
       submit.disabled = false;
       if (err.status === 429) return wait(err.retryAfter || 60);
@@ -62,7 +97,7 @@ export function render(root, params, ctx) {
       signIn();
     });
   });
-  root.append(form);
+  root.append(form, h('div', {class: 'login token-login'}, tokenForm(() => ctx.loggedIn(params.get('next')))));
   user.focus();
   return {ready: Promise.resolve(), destroy: () => clearInterval(countdown)};
 }
