@@ -342,6 +342,7 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/federate", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead), s.federate) // Prometheus' path, beside its API
 	s.alertAPI(viewer, admin)
 	s.tokenAPI(admin)
+	s.sourceAPI(viewer, admin)
 	viewer.GET("/auth/me", s.me)
 	viewer.GET("/dashboard/panels", s.panels)
 	e.GET("/security/status", s.limits.Middleware(RateClassAPI), s.require(auth.ScopeAdmin), s.securityStatus)

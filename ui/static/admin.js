@@ -3,6 +3,7 @@
 // and revokes one after a confirmation. Only admins reach it.
 import {api} from './api.js';
 import {h, table, message, fmtTime, fmtAgo} from './dom.js';
+import {sourcesSection} from './sources.js';
 
 const SCOPES = [
   ['read', 'read', 'queries, rules, alerts, metadata, federation, remote read'],
@@ -32,6 +33,7 @@ export function render(root, params, ctx) {
     h('h2', {id: 'h-tokens', tabindex: -1}, 'API tokens'),
     message('A token is sent as "Authorization: Bearer <token>", or as the basic-auth password with any user name: how Grafana and promtool send a static credential. Give Grafana a read token.'),
     shown, createForm(), listBox));
+  root.append(sourcesSection(root, signal).section);
 
   async function load() {
     try {
