@@ -56,9 +56,10 @@ func exceptions(t *testing.T, ctx context.Context) *atomic.Int64 {
 }
 
 // TestAlertsPageInBrowser checks the alerts page on a 390 px wide phone: a
-// silenced alert looks silenced and offers "Expire silence", not
-// "Silence"; each stacked cell shows its column's name; an admin sends a
-// receiver a test notification and reads that it was delivered.
+// silenced alert looks silenced, on the page and on its chart's badge, and
+// offers "Expire silence", not "Silence"; each stacked cell shows its
+// column's name; an admin sends a receiver a test notification and reads
+// that it was delivered.
 func TestAlertsPageInBrowser(t *testing.T) {
 	ctx := extserver.Tab(t, extserver.Chromium(t))
 	errs := exceptions(t, ctx)
@@ -125,6 +126,11 @@ func TestAlertsPageInBrowser(t *testing.T) {
 	if !found {
 		t.Errorf("the webhook never got the test notification: %q", bodies())
 	}
+
+	// The memory chart's badge says the alert is silenced.
+	run(t, ctx, 15*time.Second, chromedp.Navigate(ls.url+"/#/overview"),
+		poll(`document.querySelector('[data-panel="memory"] .badge.state-firing.silenced:not([hidden])')?.textContent === 'HighMemory firing (silenced)'`, 12*time.Second),
+		chromedp.Navigate(ls.url+"/#/alerts"), poll(`!!`+row, 8*time.Second))
 
 	// Expiring the silence brings the Silence button back.
 	run(t, ctx, 10*time.Second, chromedp.Click(`button[aria-label^="Expire the silence of"]`),

@@ -141,8 +141,11 @@ export function render(root, params, ctx) {
       p.chart.setBands(bands);
       const state = bands.some(b => b.open && b.state === 'firing') ? 'firing' : bands.some(b => b.open) ? 'pending' : '';
       p.badge.hidden = !state;
-      p.badge.className = `badge state-${state}`;
-      p.badge.textContent = `${p.alert} ${state}`;
+      // A badge whose open alerts are all silenced says so (.badge.silenced).
+      const open = active.filter(a => a.labels.alertname === p.alert && p.include(a.labels));
+      const silenced = open.length > 0 && open.every(a => a.silenced);
+      p.badge.className = `badge state-${state}${silenced ? ' silenced' : ''}`;
+      p.badge.textContent = `${p.alert} ${state}${silenced ? ' (silenced)' : ''}`;
     }
   }
 
