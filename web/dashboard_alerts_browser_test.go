@@ -207,3 +207,57 @@ func TestSessionRenewalInBrowser(t *testing.T) {
 		t.Errorf("%d page exceptions", n)
 	}
 }
+
+// TestWallScreenTokenInBrowser signs a wall screen in with an API token:
+// a token with more than the read scope is refused, a read-only one is
+// kept in sessionStorage alone and shows the overview, polled without a
+// WebSocket.
+func TestWallScreenTokenInBrowser(t *testing.T) {
+	ctx := extserver.Tab(t, extserver.Chromium(t, chromedp.WindowSize(1280, 900)))
+	errs := exceptions(t, ctx)
+	ls := startLive(t, slog.New(slog.DiscardHandler))
+	seed(t, ls)
+	read, err := ls.s.access.CreateToken("wall", auth.ScopeRead, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := ls.s.access.CreateToken("ops", auth.ScopeRead|auth.ScopeAdmin, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sockets atomic.Int64
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*network.EventWebSocketCreated); ok {
+			sockets.Add(1)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	useToken := func(token string) {
+		t.Helper()
+		run(t, ctx, 10*time.Second,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('.token-mode').open = true; document.querySelector('#api-token').value = ''`),
+			chromedp.SendKeys(`#api-token`, token),
+			chromedp.Click(`.api-token-form button[type=submit]`))
+	}
+	run(t, ctx, 20*time.Second, chromedp.Navigate(ls.url+"/#/overview?range=live"), chromedp.WaitReady(`.token-mode`))
+	useToken(admin)
+	run(t, ctx, 10*time.Second, poll(`document.querySelector('#token-error').textContent.includes('only scope is read')`, 8*time.Second))
+	if kept := js[string](t, ctx, `sessionStorage.getItem('atroz.apiToken') ?? ''`); kept != "" {
+		t.Errorf("an admin token was kept: %q", kept)
+	}
+	useToken(read)
+	run(t, ctx, 20*time.Second, poll(`location.hash.startsWith('#/overview') && document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 15*time.Second))
+	if who := js[string](t, ctx, `document.querySelector('.user span').textContent`); who != "token wall read-only" {
+		t.Errorf("the header says %q", who)
+	}
+	if got := js[string](t, ctx, `[sessionStorage.getItem('atroz.apiToken') === `+jsString(read)+`, Object.keys(localStorage).some(k => localStorage.getItem(k).includes('atz_'))].join(' ')`); got != "true false" {
+		t.Errorf("token kept in sessionStorage, and in localStorage: %s, want true false", got)
+	}
+	if n := sockets.Load(); n != 0 {
+		t.Errorf("a page on an API token opened %d WebSockets, want polling", n)
+	}
+	if n := errs.Load(); n > 0 {
+		t.Errorf("%d page exceptions", n)
+	}
+}
