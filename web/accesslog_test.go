@@ -1,9 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/tls"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +116,97 @@ func TestTLSHandshakeErrorTruncated(t *testing.T) {
 			t.Fatal("the failed handshake logged nothing")
 		}
 	}
+}
+
+// TestIngestAccessAtDebug sends beacons and a query: the beacons' access
+// lines are at DEBUG, the query's at INFO, and at the next tick one INFO
+// summary counts the beacons per route and status, with their bytes; a
+// tick with nothing counted logs nothing.
+func TestIngestAccessAtDebug(t *testing.T) {
+	s, _ := newTestServer(t)
+	var logs syncBuffer
+	s.log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := s.Handler()
+	f := func(method, path, body string, want int) {
+		t.Helper()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if method == "POST" {
+			req.Header.Set("Origin", "https://shop.example")
+			req.Header.Set("Content-Type", "text/plain")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, w.Code, want, w.Body)
+		}
+	}
+	beacon := `{"service":"shop","page":"/a","fps":[60,59]}`
+	for range 3 {
+		f("POST", "/api/v1/beacons", beacon, http.StatusNoContent)
+	}
+	f("POST", "/api/v1/beacons", `{"service":"shop"`, http.StatusBadRequest)
+	f("GET", "/health", "", http.StatusOK)
+	lines := accessLines(t, logs.String())
+	if got := lines["/api/v1/beacons"]; len(got) != 4 || got[0] != "DEBUG" || got[3] != "DEBUG" {
+		t.Errorf("beacon access lines at %v, want 4 at DEBUG", got)
+	}
+	if got := lines["/health"]; len(got) != 1 || got[0] != "INFO" {
+		t.Errorf("health access lines at %v, want 1 at INFO", got)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	tick := make(chan time.Time)
+	done := make(chan struct{})
+	go func() { defer close(done); s.RunAccessSummary(ctx, tick) }()
+	now := time.Now()
+	tick <- now.Add(time.Minute)
+	tick <- now.Add(2 * time.Minute) // taken once the first summary is written; counts nothing
+	cancel()
+	<-done
+	var sums []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["event_type"] == "access_summary" {
+			sums = append(sums, m)
+		}
+	}
+	if len(sums) != 1 {
+		t.Fatalf("%d summary lines, want 1:\n%s", len(sums), logs.String())
+	}
+	sum := sums[0]
+	in := float64(3*len(beacon) + len(`{"service":"shop"`))
+	if sum["level"] != "INFO" || sum["requests"] != 4.0 || sum["bytes_in"] != in {
+		t.Errorf("summary %v, want INFO, 4 requests, %v bytes in", sum, in)
+	}
+	raw, _ := json.Marshal(sum["routes"])
+	var rows []summaryRow
+	if err := json.Unmarshal(raw, &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("summary rows %s: %v", raw, err)
+	}
+	want := []summaryRow{
+		{Route: "/api/v1/beacons", Status: 204, Requests: 3, BytesIn: int64(3 * len(beacon))},
+		{Route: "/api/v1/beacons", Status: 400, Requests: 1, BytesIn: 17, Bytes: rows[len(rows)-1].Bytes},
+	}
+	if !slices.Equal(rows, want) || want[1].Bytes == 0 {
+		t.Errorf("summary rows %+v, want %+v with the 400's bytes", rows, want)
+	}
+}
+
+// accessLines returns the levels of the access lines in logs, by route.
+func accessLines(t *testing.T, logs string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m struct {
+			Level, Route string
+			EventType    string `json:"event_type"`
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m.EventType == "access" {
+			out[m.Route] = append(out[m.Route], m.Level)
+		}
+	}
+	return out
 }

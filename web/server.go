@@ -196,6 +196,8 @@ type Server struct {
 	credentialed map[string]bool
 	// compress compresses answers as the client accepts (compress.go).
 	compress gin.HandlerFunc
+	// summary counts the ingest requests logged at DEBUG (accesslog.go).
+	summary accessSummary
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
