@@ -198,6 +198,8 @@ type Server struct {
 	compress gin.HandlerFunc
 	// summary counts the ingest requests logged at DEBUG (accesslog.go).
 	summary accessSummary
+	// usersMu orders the user routes' changes (users.go).
+	usersMu userChanges
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
@@ -344,7 +346,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/federate", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead), s.federate) // Prometheus' path, beside its API
 	s.alertAPI(viewer, admin)
 	s.tokenAPI(admin)
+	s.userAPI(admin)
 	s.sourceAPI(viewer, admin)
+	admin.GET("/admin/store/stats", s.storeStats)
 	viewer.GET("/auth/me", s.me)
 	viewer.GET("/dashboard/panels", s.panels)
 	e.GET("/security/status", s.limits.Middleware(RateClassAPI), s.require(auth.ScopeAdmin), s.securityStatus)

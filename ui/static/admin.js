@@ -1,9 +1,11 @@
-// The admin view: the API tokens that Grafana, promtool and pipelines use.
-// It lists them, creates one (its secret shown once, with a copy button)
-// and revokes one after a confirmation. Only admins reach it.
+// The admin view: dashboard users (users.js), and the API tokens that
+// Grafana, promtool and pipelines use. It lists tokens, creates one (its
+// secret shown once, with a copy button) and revokes one after a
+// confirmation. Only admins reach it.
 import {api} from './api.js';
 import {h, table, message, fmtTime, fmtAgo} from './dom.js';
 import {sourcesSection} from './sources.js';
+import {usersSection} from './users.js';
 
 const SCOPES = [
   ['read', 'read', 'queries, rules, alerts, metadata, federation, remote read'],
@@ -29,6 +31,8 @@ export function render(root, params, ctx) {
   }
   const abort = new AbortController(), signal = abort.signal;
   const listBox = h('div'), shown = h('div', {'aria-live': 'polite'});
+  const users = usersSection(root, ctx.session.user, signal);
+  root.append(users.section);
   root.append(h('section', {'aria-labelledby': 'h-tokens'},
     h('h2', {id: 'h-tokens', tabindex: -1}, 'API tokens'),
     message('A token is sent as "Authorization: Bearer <token>", or as the basic-auth password with any user name: how Grafana and promtool send a static credential. Give Grafana a read token.'),
@@ -132,5 +136,5 @@ export function render(root, params, ctx) {
     dialog.showModal();
   }
 
-  return {ready: load(), destroy() { abort.abort(); }};
+  return {ready: Promise.all([users.ready, load()]), destroy() { abort.abort(); }};
 }
