@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -60,8 +61,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	}
 	db.SetLogger(log)
 	users, err := auth.Open(db, nil)
+	var firstUser bytes.Buffer // shown in the banner, after the start-up lines
 	if err == nil {
-		err = ensureAdmin(users, cfg.Environment == "production", cfg.AdminPasswordFile, c.Stderr)
+		err = ensureAdmin(users, cfg.Environment == "production", cfg.AdminPasswordFile, &firstUser)
 	}
 	if err != nil {
 		_ = closeStore(db)
@@ -71,14 +73,24 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		err = errors.Join(err, users.Close(), closeStore(db)) // the tokens' last use, then the store
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
 	}()
-	return serve(ctx, cfg, db, users, rw, log)
+	shown := false
+	banner := func(url string) {
+		shown = true
+		startupBanner(c.Stderr, isTerminal(c.Stderr), log, url, firstUser.String())
+	}
+	err = serve(ctx, cfg, db, users, rw, log, banner)
+	if !shown { // the server never listened: the new admin's password is not lost
+		_, _ = c.Stderr.Write(firstUser.Bytes())
+	}
+	return err
 }
 
 // serve wires the store, its users and tokens, the collector, the query
 // engine, the web server and alerting, listens on cfg.ListenAddr (and
 // METRICS_PORT when set) and serves until ctx is done, then shuts the
-// servers down gracefully and stores the metrics one last time.
-func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, rw *remoteWriters, log *slog.Logger) error {
+// servers down gracefully and stores the metrics one last time. Once
+// listening, it calls banner with the dashboard's URL.
+func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, rw *remoteWriters, log *slog.Logger, banner func(url string)) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -139,14 +151,18 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 	go func() { defer close(evaluated); alerts.Run(scraping) }()
 	pushed := make(chan struct{})
 	go func() { defer close(pushed); srv.RunLive(scraping, cfg.ScrapeInterval) }()
+	summarized := make(chan struct{})
+	go func() { defer close(summarized); runAccessSummary(scraping, srv) }()
 	warnDevelopment(cfg, log)
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
+	banner(dashboardURL(ln.Addr(), wc.TLS != nil))
 	err = runServers(ctx, servers, cfg.ShutdownTimeout, log)
 	stopScraping()
 	<-scraped
 	<-evaluated
 	<-pushed
+	<-summarized
 	if serr := col.Scrape(); serr != nil { // the last requests' counts, before the store closes
 		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
