@@ -276,7 +276,7 @@ const UnitAnnotation = "unit"
 // or label; else what its templates humanize the value as
 // (humanizeDuration: seconds, humanizePercentage: ratio, humanize1024:
 // bytes); else the base unit its first metric's name ends in (_seconds,
-// _ratio, _bytes); else "".
+// _ratio, _bytes; before _bucket for a histogram's); else "".
 func UnitOf(r *rules.AlertingRule) string {
 	if u := r.Annotations().Get(UnitAnnotation); u != "" {
 		return u
@@ -291,7 +291,8 @@ func UnitOf(r *rules.AlertingRule) string {
 			return hint.unit
 		}
 	}
-	name := metricName(r.Query())
+	// A quantile of a histogram is in the unit of its buckets.
+	name := strings.TrimSuffix(metricName(r.Query()), "_bucket")
 	for _, unit := range []string{"seconds", "ratio", "bytes"} {
 		if strings.HasSuffix(name, "_"+unit) {
 			return unit

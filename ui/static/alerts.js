@@ -79,7 +79,8 @@ export function render(root, params, ctx) {
   let range = readRange(params, '24h');
   const activeBox = h('div'), silenceBox = h('div'), historyBox = h('div'), receiverBox = h('div');
   const names = h('select', {}, h('option', {value: ''}, 'All alerts'));
-  const states = h('select', {}, h('option', {value: ''}, 'All states'), STATES.map(s => h('option', {value: s}, s)));
+  const states = h('select', {}, h('option', {value: ''}, 'All states'),
+    STATES.map(s => h('option', {value: s}, s === 'inactive' ? 'never fired' : s)));
   states.value = params.get('state') || '';
   const wanted = params.get('alertname') || '';
 
