@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,12 +23,30 @@ const loginRenewMargin = 5 * time.Minute
 // credentialsFromEnv fills the ingest token, user and password left empty
 // by the flags from $ATROZ_TOKEN, $ATROZ_USER and $ATROZ_PASSWORD. They are
 // read after parsing, so that usage never prints them as defaults.
-func (e Env) credentialsFromEnv(token, user, password *string) {
+func (e *Env) credentialsFromEnv(token, user, password *string) {
 	for key, v := range map[string]*string{"ATROZ_TOKEN": token, "ATROZ_USER": user, "ATROZ_PASSWORD": password} {
 		if env, ok := e.LookupEnv(key); ok && *v == "" {
 			*v = env
 		}
 	}
+}
+
+// credentials fills the token, user and password as credentialsFromEnv
+// does, after reading the password from the first line of passwordFile
+// when one is named: unlike -password, neither shows in ps.
+func (e *Env) credentials(token, user, password *string, passwordFile string) error {
+	if passwordFile != "" {
+		if *password != "" {
+			return errors.New("-password-file: give it or -password, not both")
+		}
+		pw, err := readPasswordFile(passwordFile)
+		if err != nil {
+			return fmt.Errorf("-password-file: %w", err)
+		}
+		*password = pw
+	}
+	e.credentialsFromEnv(token, user, password)
+	return nil
 }
 
 // apiLogin logs in to the server's API and renews the login before it

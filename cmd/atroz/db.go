@@ -39,8 +39,7 @@ func (c *DBCommand) Run(ctx context.Context, args []string) error {
 		return (&DBPurgeCommand{c.Env}).Run(ctx, args[1:])
 	}
 	if isHelpFlag(args[0]) {
-		c.Usage()
-		return flag.ErrHelp
+		return c.help(c.Usage)
 	}
 	fmt.Fprintf(c.Stderr, "atroz db: unknown subcommand %q\n\n", args[0])
 	c.Usage()
@@ -137,7 +136,7 @@ func formatBytes(n int64) string {
 
 // withExistingStore parses the settings from args, which must hold no
 // argument besides flags, opens the existing store, runs fn on it and closes it.
-func (e Env) withExistingStore(fs *flag.FlagSet, args []string, fn func(cfg *Config, db *store.DB) error) (err error) {
+func (e *Env) withExistingStore(fs *flag.FlagSet, args []string, fn func(cfg *Config, db *store.DB) error) (err error) {
 	cfg, err := e.parseConfig(fs, args)
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func printProblems(w io.Writer, err error) int {
 	return len(problems)
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBCheckCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Verify that every series, chunk, rollup, log, user and token record of the
 store decodes and agrees with the others. Prints "ok", or each problem and exits 1.
@@ -48,5 +48,5 @@ Usage:
 
 	atroz db check [flags]
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }

@@ -35,7 +35,7 @@ func (c *DBCompactCommand) Run(_ context.Context, args []string) error {
 	return nil
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBCompactCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Rewrite the store file without its free pages. Stop the server first: the
 file must not be open elsewhere.
@@ -44,5 +44,5 @@ Usage:
 
 	atroz db compact [flags]
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, writeSettings...)
 }

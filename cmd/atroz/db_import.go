@@ -87,7 +87,7 @@ func byReason(m map[string]int64) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBImportCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Load samples in the Prometheus text format or OpenMetrics into the store,
 creating it if needed. The file is read twice, as a stream: first checked
@@ -100,7 +100,7 @@ Usage:
 
 	atroz db import [flags] FILE
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, writeSettings...)
 }
 
 // progress prints an import's running count at most once per interval.

@@ -54,7 +54,7 @@ func (c *DBPurgeCommand) Run(_ context.Context, args []string) error {
 
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBPurgeCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Erase every series of one service (labelled service=NAME) from every tier,
 and the state and history of its alerts (labelled service=NAME, or StaleData
@@ -65,5 +65,5 @@ Usage:
 
 	atroz db purge -service NAME
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }

@@ -42,6 +42,7 @@ type demoOptions struct {
 	target         *url.URL
 	token          string
 	user, password string
+	passwordFile   string
 	seed           int64
 	duration       time.Duration
 	rate           int
@@ -73,13 +74,15 @@ func (c *DemoCommand) parse(args []string) (*demoOptions, error) {
 	var target string
 	fs := c.flagSet("demo", c.Usage)
 	demoFlags(fs, o, &target)
-	if err := parseArgs(fs, args); err != nil {
+	if err := c.parseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if err := c.wantArgs(fs, 0); err != nil {
 		return nil, err
 	}
-	c.credentialsFromEnv(&o.token, &o.user, &o.password)
+	if err := c.credentials(&o.token, &o.user, &o.password, o.passwordFile); err != nil {
+		return nil, err
+	}
 	return o, o.check(target)
 }
 
@@ -88,7 +91,8 @@ func demoFlags(fs *flag.FlagSet, o *demoOptions, target *string) {
 	fs.StringVar(target, "target", "", "`URL` of the running atroz server, like http://localhost:8080 (required)")
 	fs.StringVar(&o.token, "token", "", "ingest token for the request events ($ATROZ_TOKEN); without it, an admin -user creates one for the run")
 	fs.StringVar(&o.user, "user", "", "dashboard user the WebSocket clients log in as ($ATROZ_USER); none: no WebSocket clients")
-	fs.StringVar(&o.password, "password", "", "the user's password ($ATROZ_PASSWORD)")
+	fs.StringVar(&o.password, "password", "", "the user's password; other users see it in ps, so prefer $ATROZ_PASSWORD or -password-file")
+	fs.StringVar(&o.passwordFile, "password-file", "", "`FILE` whose first line is the user's password")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the traffic: the same seed sends the same traffic")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to run; 0 runs until interrupted")
 	fs.IntVar(&o.rate, "rate", demoDefaultRate, "request events per second, give or take 15%")
@@ -103,15 +107,15 @@ func (o *demoOptions) check(target string) error {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("-target must be an http or https URL with a host, like http://localhost:8080; got %q", target)
 	case o.token == "" && o.user == "":
-		return errors.New(`-token (or $ATROZ_TOKEN) is required to send request events, unless -user is an admin the demo can create one with: "atroz token create demo" with the server stopped, or -user admin -password PASSWORD`)
+		return errors.New(`-token (or $ATROZ_TOKEN) is required to send request events, unless -user is an admin the demo can create one with: "atroz token create demo" with the server stopped, or -user admin with $ATROZ_PASSWORD`)
 	case o.rate < 1 || o.rate > demoMaxRate:
 		return fmt.Errorf("-rate must be between 1 and %d request events per second, got %d", demoMaxRate, o.rate)
 	case o.duration < 0:
 		return fmt.Errorf("-duration must not be negative, got %s", o.duration)
 	case o.user == "" && o.password != "":
-		return errors.New("-password needs -user (or $ATROZ_USER)")
+		return errors.New("a password needs -user (or $ATROZ_USER)")
 	case o.user != "" && o.password == "":
-		return errors.New("-user needs -password (or $ATROZ_PASSWORD)")
+		return errors.New("-user needs a password: $ATROZ_PASSWORD, -password-file or -password")
 	}
 	o.target = u
 	return nil
@@ -122,15 +126,16 @@ func (c *DemoCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Send realistic traffic to a running atroz server, so that every overview chart
 moves and, within minutes, default alerts fire and resolve: request events for
 13 routes of shop-api, auth-api and media-api (one batch per service a
-second), frame-rate beacons for 5 pages of shop-web, and, with -user and
--password, WebSocket clients that subscribe, stay a while, and close or drop.
+second), frame-rate beacons for 5 pages of shop-web, and, with -user and its
+password, WebSocket clients that subscribe, stay a while, and close or drop.
 The same -seed sends the same traffic. A line of progress is printed every
 10 seconds.
 
 Usage:
 
-	atroz demo -target URL -user admin -password PASSWORD [flags]
-	atroz demo -target URL -token TOKEN [-user U -password P] [flags]
+	ATROZ_PASSWORD=... atroz demo -target URL -user admin [flags]
+	atroz demo -target URL -user admin -password-file FILE [flags]
+	ATROZ_TOKEN=... atroz demo -target URL [-user U] [flags]
 
 With an admin login and no -token, the demo creates an ingest token for the
 run and revokes it when it stops. Otherwise pass a token: "atroz token

@@ -43,8 +43,8 @@ func TestDemoFlags(t *testing.T) {
 	f(nil, `-token (or $ATROZ_TOKEN) is required to send request events, unless -user is an admin`, "-target", target)
 	f(nil, "-rate must be between 1 and 5000", "-target", target, "-token", "t", "-rate", "0")
 	f(nil, "-duration must not be negative", "-target", target, "-token", "t", "-duration", "-1s")
-	f(nil, "-user needs -password", "-target", target, "-token", "t", "-user", "ana")
-	f(map[string]string{"ATROZ_PASSWORD": "pw"}, "-password needs -user", "-target", target, "-token", "t")
+	f(nil, "-user needs a password", "-target", target, "-token", "t", "-user", "ana")
+	f(map[string]string{"ATROZ_PASSWORD": "pw"}, "a password needs -user", "-target", target, "-token", "t")
 	f(nil, "usage", "-target", target, "-token", "t", "extra")
 	f(nil, "usage", "-nope")
 }
@@ -55,7 +55,7 @@ func TestDemoCommandLine(t *testing.T) {
 	if code := m.exitCode(err); code != 1 || !strings.Contains(stderr.String(), "atroz: -target must be") {
 		t.Errorf("exit code %d, stderr %q; want 1 and the -target error", code, stderr)
 	}
-	_, help, err := run(t, nil, "help", "demo")
+	help, _, err := run(t, nil, "help", "demo")
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(help, "HighErrorRate fires") || !strings.Contains(help, "-seed") {
 		t.Errorf("demo help (%v) lacks the cycle or the flags:\n%s", err, help)
 	}

@@ -41,6 +41,7 @@ type loadOptions struct {
 	token         string
 	user          string
 	password      string
+	passwordFile  string
 	service       string
 	query         string
 	maxInFlight   int
@@ -82,7 +83,8 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	fs.IntVar(&o.batch, "batch", 100, "request events per batch (requests) or samples per push (import)")
 	fs.StringVar(&o.token, "token", "", "ingest token for requests and import, and for beacons to be limited per token rather than per client IP ($ATROZ_TOKEN)")
 	fs.StringVar(&o.user, "user", "", "dashboard user for query load and for verifying ($ATROZ_USER)")
-	fs.StringVar(&o.password, "password", "", "that user's password ($ATROZ_PASSWORD)")
+	fs.StringVar(&o.password, "password", "", "that user's password; other users see it in ps, so prefer $ATROZ_PASSWORD or -password-file")
+	fs.StringVar(&o.passwordFile, "password-file", "", "`FILE` whose first line is that user's password")
 	fs.StringVar(&o.service, "service", "atroz-load", "service label of the beacons and request events")
 	fs.StringVar(&o.query, "query", "sum(rate(http_requests_total[5m]))", "PromQL expression of the query load")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 2000, "requests outstanding at once; later items wait, and their wait counts in their latency")
@@ -90,13 +92,15 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	fs.BoolVar(&o.verify, "verify", true, "query the server afterwards and compare what it stored with what it accepted (needs -user)")
 	fs.DurationVar(&o.verifyTimeout, "verify-timeout", 30*time.Second, "how long to wait for accepted items to show in queries")
 	fs.BoolVar(&o.jsonReport, "json", false, "print the report as JSON")
-	if err := parseArgs(fs, args); err != nil {
+	if err := c.parseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if err := c.wantArgs(fs, 0); err != nil {
 		return nil, err
 	}
-	c.credentialsFromEnv(&o.token, &o.user, &o.password)
+	if err := c.credentials(&o.token, &o.user, &o.password, o.passwordFile); err != nil {
+		return nil, err
+	}
 	return o, o.check(target)
 }
 
@@ -156,6 +160,7 @@ could be sent, so a slow server cannot hide its backlog.
 Flags:
 `)
 	if c.fs != nil {
+		c.fs.SetOutput(c.Stderr)
 		c.fs.PrintDefaults()
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -60,7 +61,7 @@ func NewMain() *Main {
 // flag, it runs serve.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && isHelpFlag(args[0]) {
-		m.Usage()
+		printMainUsage(m.Stdout)
 		return flag.ErrHelp
 	}
 	name := "serve"
@@ -92,13 +93,14 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	return errUsage
 }
 
-// help prints the usage of atroz, or of the subcommand named in args.
+// help prints the usage of atroz, or of the (sub)command named in args,
+// on Stdout: "atroz help db stats" is "atroz db stats -h".
 func (m *Main) help(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		printMainUsage(m.Stdout)
 		return nil
 	}
-	return m.Run(ctx, []string{args[0], "-h"})
+	return m.Run(ctx, append(args, "-h"))
 }
 
 // isHelpFlag reports whether arg asks for help.
@@ -148,21 +150,34 @@ func (m *Main) exitCode(err error) int {
 	return 1
 }
 
-// flagSet returns a FlagSet for the subcommand name that reports errors and
-// usage on Stderr instead of exiting.
-func (e Env) flagSet(name string, usage func()) *flag.FlagSet {
+// flagSet returns a FlagSet for the subcommand name whose errors and help
+// parseArgs reports, and whose usage is usage.
+func (e *Env) flagSet(name string, usage func()) *flag.FlagSet {
 	fs := flag.NewFlagSet("atroz "+name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	fs.Usage = usage
 	return fs
 }
 
+// help prints a command's usage on Stdout, as asked for, and returns
+// flag.ErrHelp, for which atroz exits 0. usage writes on e.Stderr, which
+// points to Stdout meanwhile.
+func (e *Env) help(usage func()) error {
+	stderr := e.Stderr
+	e.Stderr = e.Stdout
+	defer func() { e.Stderr = stderr }()
+	if usage != nil {
+		usage()
+	}
+	return flag.ErrHelp
+}
+
 // parseConfig reads the settings shared by every subcommand from the
 // environment and then from args, whose other flags fs already holds, and
 // validates them.
-func (e Env) parseConfig(fs *flag.FlagSet, args []string) (*Config, error) {
+func (e *Env) parseConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	cfg, envErr := newConfig(fs, e.LookupEnv)
-	if err := parseArgs(fs, args); err != nil {
+	if err := e.parseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if envErr != nil {
@@ -174,19 +189,33 @@ func (e Env) parseConfig(fs *flag.FlagSet, args []string) (*Config, error) {
 	return cfg, nil
 }
 
-// parseArgs parses args into fs. A malformed command line, which fs has
-// already reported with its usage, becomes errUsage.
-func parseArgs(fs *flag.FlagSet, args []string) error {
+// parseArgs parses args into fs. Asked for help, it prints fs's usage on
+// Stdout and returns flag.ErrHelp. A malformed command line is reported on
+// Stderr, an unknown flag with the nearest one fs defines, followed by the
+// usage, and becomes errUsage.
+func (e *Env) parseArgs(fs *flag.FlagSet, args []string) error {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return e.help(usage)
+	}
+	fmt.Fprintf(e.Stderr, "%s: %s\n\n", fs.Name(), explainFlagError(fs, err))
+	if usage != nil {
+		usage()
 	}
 	return fmt.Errorf("%w: %w", errUsage, err)
 }
 
 // wantArgs reports a usage error unless fs was given exactly n arguments
 // besides its flags.
-func (e Env) wantArgs(fs *flag.FlagSet, n int) error {
+func (e *Env) wantArgs(fs *flag.FlagSet, n int) error {
 	if fs.NArg() == n {
 		return nil
 	}
@@ -195,12 +224,32 @@ func (e Env) wantArgs(fs *flag.FlagSet, n int) error {
 	return errUsage
 }
 
-// printSettings writes the flags that every subcommand reading the store
-// accepts, with their variables and built-in defaults.
-func printSettings(w io.Writer) {
-	fs := flag.NewFlagSet("", flag.ContinueOnError)
+// The settings each kind of subcommand reads, for its help; serve reads them all.
+var (
+	// storeSettings are read by the commands that open the store to read
+	// it or to change its users or tokens.
+	storeSettings = []string{"data-dir", "lock-timeout"}
+	// writeSettings are read by the commands that write samples or rewrite the file.
+	writeSettings = append(slices.Clip(storeSettings), "flush-interval", "max-series", "data-retention-days")
+)
+
+// printSettings writes the settings named, or every setting when none is,
+// with their variables and built-in defaults. A subcommand accepts every
+// setting, as they may all be set in its environment, but lists only those
+// it reads.
+func printSettings(w io.Writer, names ...string) {
+	all := flag.NewFlagSet("", flag.ContinueOnError)
+	_, _ = newConfig(all, func(string) (string, bool) { return "", false })
+	fs := all
+	if len(names) > 0 {
+		fs = flag.NewFlagSet("", flag.ContinueOnError)
+		for _, n := range names {
+			if f := all.Lookup(n); f != nil {
+				fs.Var(f.Value, f.Name, f.Usage)
+			}
+		}
+	}
 	fs.SetOutput(w)
-	_, _ = newConfig(fs, func(string) (string, bool) { return "", false })
 	fmt.Fprintln(w, "\nSettings (flag, then $VARIABLE; a flag wins over its variable):")
 	fs.PrintDefaults()
 }

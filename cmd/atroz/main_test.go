@@ -67,13 +67,13 @@ func TestRunCommandLine(t *testing.T) {
 		wantStderr string
 	}{
 		{"help", nil, []string{"help"}, 0, "Commands:", ""},
-		{"help flag", nil, []string{"-h"}, 0, "", "Commands:"},
-		{"help for a command", nil, []string{"help", "db"}, 0, "", "import FILE"},
+		{"help flag", nil, []string{"-h"}, 0, "Commands:", ""},
+		{"help for a command", nil, []string{"help", "db"}, 0, "import FILE", ""},
 		{"unknown subcommand", nil, []string{"frobnicate"}, 2, "", `unknown subcommand "frobnicate"`},
 		{"db without subcommand", nil, []string{"db"}, 2, "", "missing subcommand"},
 		{"unknown db subcommand", nil, []string{"db", "nope"}, 2, "", `unknown subcommand "nope"`},
 		{"unknown flag", nil, []string{"serve", "-nope"}, 2, "", "flag provided but not defined: -nope"},
-		{"serve help lists settings", nil, []string{"serve", "-h"}, 0, "", "$LISTEN_ADDR"},
+		{"serve help lists settings", nil, []string{"serve", "-h"}, 0, "$LISTEN_ADDR", ""},
 		{"stray argument", nil, []string{"version", "extra"}, 2, "", "want 0 argument(s), got 1"},
 		{"import without file", nil, []string{"db", "import"}, 2, "", "want 1 argument(s), got 0"},
 		{"invalid setting", map[string]string{"LOG_LEVEL": "loud"}, []string{"db", "stats"}, 1, "", "LOG_LEVEL"},

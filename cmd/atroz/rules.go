@@ -30,6 +30,9 @@ type RulesCommand struct {
 // and notes (which change no exit status) name a rule that replaces a
 // built-in one, a rule that repeats another, and a metric no series has.
 func (c *RulesCommand) Run(_ context.Context, args []string) error {
+	if len(args) > 0 && isHelpFlag(args[0]) {
+		return c.help(c.Usage)
+	}
 	if len(args) == 0 || args[0] != "check" {
 		c.Usage()
 		return errUsage
@@ -168,7 +171,7 @@ func notes(fc alert.FileCheck, known map[string]bool, source string) []string {
 	return out
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *RulesCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Check Prometheus rule files as atroz and promtool check rules read them: each
 error once as FILE:LINE:COL: message, and "FILE: SUCCESS: N rules found" for a
@@ -181,5 +184,5 @@ Usage:
 
 	atroz rules check [flags] FILE...
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }

@@ -37,15 +37,14 @@ func (c *TokenCommand) Run(ctx context.Context, args []string) error {
 		return (&TokenRevokeCommand{c.Env}).Run(ctx, args[1:])
 	}
 	if isHelpFlag(args[0]) {
-		c.Usage()
-		return flag.ErrHelp
+		return c.help(c.Usage)
 	}
 	fmt.Fprintf(c.Stderr, "atroz token: unknown subcommand %q\n\n", args[0])
 	c.Usage()
 	return errUsage
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *TokenCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Create, list and revoke API tokens. A token is sent as
 "Authorization: Bearer <token>", or as the password of HTTP basic auth with
@@ -148,7 +147,7 @@ func (s *scopeFlag) Set(v string) error {
 	return nil
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *TokenCreateCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Create the API token NAME and print its secret alone on stdout, so a script
 can capture it. The secret is shown once: the store keeps only its hash.
@@ -165,7 +164,7 @@ Usage:
 
 For Grafana and promtool: atroz token create -scope read grafana
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }
 
 // TokenListCommand prints the API tokens.
@@ -198,7 +197,7 @@ func listTime(t time.Time, zero string) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *TokenListCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Print each API token's name, scopes, creation, last use and expiry (RFC 3339,
 UTC), sorted by name. The last use is written by a running server at most
@@ -209,7 +208,7 @@ Usage:
 
 	atroz token list [flags]
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }
 
 // TokenRevokeCommand deletes an API token.
@@ -228,7 +227,7 @@ func (c *TokenRevokeCommand) Run(_ context.Context, args []string) error {
 	})
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *TokenRevokeCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Delete the API token NAME. A server started afterwards refuses its secret;
 a running server revokes at once with DELETE /api/v1/admin/tokens/NAME or
@@ -238,13 +237,13 @@ Usage:
 
 	atroz token revoke [flags] NAME
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }
 
 // withTokenName parses the settings from args, which must hold one
 // argument besides flags, the token's name; opens the store with open and
 // the auth service over it, runs fn and closes both.
-func (e Env) withTokenName(fs *flag.FlagSet, args []string, open func(*Config) (*store.DB, error), fn func(a *auth.Service, name string) error) (err error) {
+func (e *Env) withTokenName(fs *flag.FlagSet, args []string, open func(*Config) (*store.DB, error), fn func(a *auth.Service, name string) error) (err error) {
 	cfg, err := e.parseConfig(fs, args)
 	if err != nil {
 		return err

@@ -125,8 +125,12 @@ func TestTokenErrors(t *testing.T) {
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}
-			if !strings.Contains(stderr.String(), tt.wantStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, stderr)
+			out := stderr.String()
+			if tt.wantCode == 0 {
+				out = stdout.String() // help goes to stdout
+			}
+			if !strings.Contains(out, tt.wantStderr) {
+				t.Errorf("output lacks %q:\n%s", tt.wantStderr, out)
 			}
 			if tt.wantCode != 0 && stdout.String() != "" {
 				t.Errorf("stdout = %q, want nothing", stdout)

@@ -45,6 +45,9 @@ func (c *UserCommand) Run(ctx context.Context, args []string) error {
 	case "remove":
 		return c.remove(args[1:])
 	}
+	if isHelpFlag(args[0]) {
+		return c.help(c.Usage)
+	}
 	c.Usage()
 	return errUsage
 }
@@ -162,7 +165,7 @@ func (c *UserCommand) password(prompt string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *UserCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Manage dashboard users. Passwords are read without echo from a terminal,
 or as one line of standard input; they must be 12 to 72 bytes. A role or
@@ -176,7 +179,7 @@ Usage:
 	atroz user role -role viewer|admin NAME
 	atroz user remove NAME
 `)
-	printSettings(c.Stderr)
+	printSettings(c.Stderr, storeSettings...)
 }
 
 // errNoAdmin is returned by ensureAdmin when production starts on a store

@@ -15,7 +15,7 @@ type VersionCommand struct {
 // Run prints the build information on Stdout.
 func (c *VersionCommand) Run(_ context.Context, args []string) error {
 	fs := c.flagSet("version", c.Usage)
-	if err := parseArgs(fs, args); err != nil {
+	if err := c.parseArgs(fs, args); err != nil {
 		return err
 	}
 	if err := c.wantArgs(fs, 0); err != nil {
