@@ -1,10 +1,33 @@
 // Chart draws series with uPlot (loaded as the global uPlot by index.html),
-// over a legend of last values, with an alert threshold as a dashed line and
-// the alert's pending and firing intervals as coloured bands.
+// over a legend of each series' min, max, average and last value, with an
+// alert threshold as a dashed line and the alert's pending and firing
+// intervals as coloured bands. Dragging across a chart zooms every chart to
+// that time, a double-click zooms out, and the cursor is shared: a
+// crosshair on every chart, a tooltip on the one under the pointer.
+import {stepFor} from './api.js';
 import {h, message, fmtNum, fmtTime, labelText} from './dom.js';
+import {zoomOutParams, zoomTo, showRange} from './range.js';
 
 const charts = new Set();
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => charts.forEach(c => c.rebuild()));
+
+// PALETTE holds 24 series colours per theme, each at least 3.2:1 against
+// the panel: the first seven are the colour-blind-safe set the dashboard
+// always had, the rest chosen in turn as far (CIELAB) from all before them
+// as possible, no two closer than ΔE 25. None is grey, black or white, the
+// threshold line's colours, so no series can be taken for the threshold.
+// Series past the 24th are dashed.
+export const PALETTE = {
+  light: ['#0b63c5', '#c2410c', '#15803d', '#7c3aed', '#be123c', '#0e7490', '#a16207', '#f910b3',
+    '#6f205f', '#7e8b04', '#12127d', '#f910f9', '#9317a1', '#17a193', '#17a117', '#7d2712',
+    '#c84185', '#f91010', '#1010f9', '#6f5f20', '#8e2948', '#f91085', '#4185c8', '#294ee0'],
+  dark: ['#60a5fa', '#fb923c', '#4ade80', '#c4a5fd', '#fb7185', '#22d3ee', '#facc15', '#a21ff9',
+    '#f91fb8', '#1ff91f', '#f4fda5', '#f91f1f', '#1f61f9', '#afe236', '#a54dcb', '#51fbd9',
+    '#d79275', '#fc83d7', '#cba54d', '#f91ff9', '#4d66cb', '#f91f76', '#e25936', '#f9f91f'],
+};
+
+// SYNC is the cursor sync key every chart joins: one crosshair across charts.
+const SYNC = 'atroz';
 
 // colours reads the theme's chart colours from style.css.
 function colours() {
@@ -12,7 +35,7 @@ function colours() {
   return {
     axis: v('--muted'), grid: v('--grid'), threshold: v('--threshold'),
     pending: v('--band-pending'), firing: v('--band-firing'),
-    series: Array.from({length: 8}, (_, i) => v(`--s${i}`)),
+    series: PALETTE[matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'],
   };
 }
 
@@ -47,17 +70,99 @@ function shortLabel({__name__: name, service, ...rest}) {
 
 const toNumber = v => (v == null || !Number.isFinite(+v) ? null : +v);
 
-function yRange(min, max, threshold) {
+// SUFFIX_UNITS are the units a metric name's suffix states, by Prometheus'
+// naming conventions; a histogram's _bucket and _sum keep the unit.
+const SUFFIX_UNITS = {seconds: 's', bytes: 'bytes', ratio: 'ratio'};
+
+// inferUnit is the unit of query's values as its metric names state it
+// ("_seconds", "_bytes", "_ratio"), or '' when they state none or disagree.
+// A _count or _total is a count whatever its name says.
+export function inferUnit(query) {
+  const units = new Set();
+  for (const [name] of query.matchAll(/[a-zA-Z_:][\w:]*(?![\w:]*\s*\()/g)) {
+    const m = /_(seconds|bytes|ratio)(?:_bucket|_sum)?$/.exec(name);
+    if (m) units.add(SUFFIX_UNITS[m[1]]);
+    else if (/_(total|count)$/.test(name)) units.add('');
+  }
+  return units.size === 1 ? [...units][0] : '';
+}
+
+// fmtSpan shows a step of seconds: "30 s", "4.8 min", "2.4 h", "1 d".
+export function fmtSpan(s) {
+  if (s < 120) return `${fmtNum(s)} s`;
+  if (s < 7200) return `${fmtNum(s / 60)} min`;
+  return s < 172800 ? `${fmtNum(s / 3600)} h` : `${fmtNum(s / 86400)} d`;
+}
+
+// pointMeaning says what one point of query is at a step of seconds, as the
+// dashboard asks for it (api.js' widenRates makes a rate's window the step):
+// "p95 per 2.4 h", "avg per 2.4 h", or "a sample every 2.4 h".
+export function pointMeaning(query, step) {
+  const per = fmtSpan(step);
+  const q = /histogram_quantile\(\s*([\d.]+)/.exec(query);
+  if (q) return `p${fmtNum(q[1] * 100)} per ${per}`;
+  const rate = /\brate\([^[()]*\[(\d+)m\]\)/.exec(query);
+  if (rate) return step >= rate[1] * 60 ? `avg per ${per}` : `${rate[1]}-min avg every ${per}`;
+  const inc = /\bincrease\([^[()]*\[(\d+)m\]\)/.exec(query);
+  if (inc) return `${inc[1]}-min increase every ${per}`;
+  return `a sample every ${per}`;
+}
+
+// yRange pads the data's range, keeps the threshold in view, and for a
+// ratio never runs past 100 % unless the data do, nor below 0: a flat line
+// at 1 is drawn against 0–100 %, not 0–200 %.
+function yRange(min, max, threshold, unit) {
   if (threshold != null) {
     min = Math.min(min ?? threshold, threshold);
     max = Math.max(max ?? threshold, threshold);
   }
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
-  const [lo, hi] = uPlot.rangeNum(min, max, 0.1, true);
-  // A line on the floor (a zero count) would be half clipped by the plot's
-  // edge: leave a sliver below it. Ticks still start at lo.
-  return lo === min ? [lo - (hi - lo) * 0.03, hi] : [lo, hi];
+  let [lo, hi] = uPlot.rangeNum(min, max, 0.1, true);
+  if (unit === 'ratio') {
+    if (min >= 0) lo = Math.max(lo, 0);
+    if (max <= 1) hi = Math.min(hi, 1);
+  }
+  // A line on or near the floor (a zero count, or milliseconds under a
+  // threshold of seconds) or the ceiling would be half clipped by the
+  // plot's edge: leave a sliver beyond it. Ticks still end at lo, hi.
+  const sliver = (hi - lo) * 0.03;
+  return [min - lo < sliver ? lo - sliver : lo, hi - max < sliver ? hi + sliver : hi];
 }
+
+// isolated is uPlot's points.filter for a series whose points are not
+// drawn: the indices of runs of values too short to see as a line (under
+// 4 px: one point, or the few seconds a new route has been scraped), which
+// are marked as points instead.
+function isolated(u, si, show) {
+  if (show) return null;
+  const col = u.data[si], xs = u.data[0], out = [];
+  for (let a = 0; a < col.length; a++) {
+    if (col[a] == null) continue;
+    let b = a;
+    while (b + 1 < col.length && col[b + 1] != null) b++;
+    if (u.valToPos(xs[b], 'x') - u.valToPos(xs[a], 'x') < 4) for (let i = a; i <= b; i++) out.push(i);
+    a = b;
+  }
+  return out;
+}
+
+// stats are a column's min, max and mean over its non-null values.
+function stats(col) {
+  let min = Infinity, max = -Infinity, sum = 0, n = 0;
+  for (const v of col) {
+    if (v == null) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+    n++;
+  }
+  return n ? {min, max, avg: sum / n} : {min: null, max: null, avg: null};
+}
+
+// exploreRange is range as Explore's URL parameters: a live range is its
+// last 15 minutes.
+const exploreRange = range => (range.live ? {range: '15m'} :
+  range.key === 'custom' ? {range: 'custom', from: Math.floor(range.bounds()[0]), to: Math.ceil(range.bounds()[1])} : {range: range.key});
 
 const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {stroke: c.grid, width: 1}});
 
@@ -67,14 +172,18 @@ const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {st
 // any of these states is reached.
 //
 // opts: unit; threshold (a number or null); range, whose bounds() give the x
-// axis; include(metric), which series to show; label, the chart's name; and
-// empty(filtered), what to show when there is nothing to draw.
+// axis; include(metric), which series to show; label, the chart's name;
+// empty(filtered), what to show when there is nothing to draw; and query,
+// the PromQL it draws, which gives it an "Explore" link (unless link is
+// false) and, over a day or more, the legend's note of what a point is.
 export class Chart {
   #u = null;
   #series = new Map(); // labelText → {metric, label, title, pts: Map(t → v), hidden}
   #shown = [];
   #bands = [];
   #colours = null;
+  #focus = null; // the series index (1-based, as uPlot's) nearest the pointer
+  #all = false; // the legend shows every series, not a scrolled list
   #settle;
   #ro;
 
@@ -84,9 +193,13 @@ export class Chart {
     this.settled = new Promise(r => { this.#settle = r; });
     this.plot = h('div', {class: 'plot', role: 'img', 'aria-label': `Chart: ${opts.label}`});
     this.at = h('p', {class: 'at', 'aria-hidden': 'true', hidden: true});
-    this.legend = h('ul', {class: 'legend', 'aria-label': `Series of ${opts.label}, last values`});
+    this.tip = h('div', {class: 'tooltip', 'aria-hidden': 'true', hidden: true});
+    this.per = h('p', {class: 'per', hidden: true});
+    this.legend = h('ul', {class: 'legend', 'aria-label': `Series of ${opts.label}: min, max, average and last values`});
+    this.more = h('button', {type: 'button', class: 'more', hidden: true, onclick: () => this.#showAll(!this.#all)});
     this.note = h('div', {class: 'note', hidden: true});
-    el.append(this.plot, this.at, this.legend, this.note);
+    el.append(this.plot, this.tip, this.at, this.per, this.legend, this.more, this.note);
+    if (opts.query && opts.link !== false) this.#exploreLink(el);
     this.#ro = new ResizeObserver(() => this.#u?.setSize(this.#size()));
     this.#ro.observe(this.plot);
     charts.add(this);
@@ -176,7 +289,7 @@ export class Chart {
     this.#u?.destroy();
     this.#u = null;
     this.#shown = [];
-    this.plot.hidden = this.at.hidden = true;
+    this.plot.hidden = this.at.hidden = this.tip.hidden = this.per.hidden = this.more.hidden = true;
     this.legend.replaceChildren();
     this.note.replaceChildren(...nodes.flat());
     this.note.hidden = false;
@@ -191,6 +304,29 @@ export class Chart {
     this.#settle();
   }
 
+  // #exploreLink puts a link to the query in Explore, with this chart's
+  // range and unit, in the panel's header (or above the plot).
+  #exploreLink(el) {
+    const params = () => {
+      const p = new URLSearchParams({query: this.opts.query, ...exploreRange(this.opts.range)});
+      if (this.opts.unit) p.set('unit', this.opts.unit);
+      return `#/explore?${p}`;
+    };
+    const a = h('a', {class: 'explore-link', href: params(), 'aria-label': `Open ${this.opts.label} in Explore`}, 'Explore');
+    a.addEventListener('focus', () => { a.href = params(); });
+    a.addEventListener('pointerenter', () => { a.href = params(); });
+    const header = el.querySelector(':scope > header');
+    if (header) header.append(a);
+    else el.prepend(a);
+  }
+
+  #showAll(all) {
+    this.#all = all;
+    this.legend.classList.toggle('all', all);
+    this.more.textContent = all ? 'Show fewer' : `Show all ${this.#shown.length}`;
+    this.more.setAttribute('aria-expanded', String(all));
+  }
+
   #size() {
     return {width: Math.max(this.plot.clientWidth, 160), height: this.opts.height};
   }
@@ -200,27 +336,71 @@ export class Chart {
     this.plot.hidden = false;
     this.note.hidden = true;
     const c = this.#colours = colours(), {unit, threshold} = this.opts;
+    this.#focus = null;
     this.#u = new uPlot({
       ...this.#size(),
       legend: {show: false},
-      cursor: {drag: {x: false, y: false}},
+      focus: {alpha: 0.35},
+      cursor: {
+        sync: {key: SYNC, setSeries: false},
+        // The series nearest the pointer, however far, is the focused one
+        // the tooltip shows.
+        focus: {prox: 1e6},
+        drag: {x: true, y: false, setScale: false},
+        bind: {dblclick: () => e => { e.preventDefault(); showRange(zoomOutParams(this.opts.range)); return null; }},
+      },
       scales: {
         x: {time: true, range: () => this.opts.range.bounds()},
-        y: {range: (u, min, max) => yRange(min, max, threshold)},
+        y: {range: (u, min, max) => yRange(min, max, threshold, unit)},
       },
       axes: [{...axis(c), space: 70}, {
         ...axis(c),
         values: (u, vals) => vals.map(v => formatValue(v, unit)),
         size: (u, vals) => (vals?.length ? Math.max(...vals.map(v => v.length)) * 7 + 28 : 52),
       }],
-      series: [{}, ...this.#shown.map((s, i) => ({label: s.label, stroke: this.#colour(i), width: 1.5, show: !s.hidden}))],
+      series: [{}, ...this.#shown.map((s, i) => ({
+        label: s.label, stroke: this.#colour(i), width: 1.5, show: !s.hidden,
+        dash: i >= this.#colours.series.length ? [6, 3] : undefined, points: {filter: isolated},
+      }))],
       hooks: {
         drawClear: [u => this.#drawBands(u)],
-        draw: [u => { this.#drawThreshold(u); this.#drawn(); }],
-        setCursor: [u => this.#values(u.cursor.idx)],
+        draw: [u => {
+          this.#drawThreshold(u);
+          this.el.dataset.y = `${u.scales.y.min} ${u.scales.y.max}`; // the y scale in view, for tests
+          this.#drawn();
+        }],
+        setCursor: [u => { this.#values(u.cursor.idx); this.#tooltip(u); }],
+        setSeries: [(u, i, o) => { if (o.focus != null) this.#focus = i; this.#tooltip(u); }],
+        setSelect: [u => this.#zoom(u)],
       },
     }, data, this.plot);
     this.#legend();
+  }
+
+  // #zoom shows the time dragged across, on every chart, through the URL.
+  #zoom(u) {
+    const {left, width} = u.select;
+    if (width < 4) return;
+    u.setSelect({left: 0, top: 0, width: 0, height: 0}, false);
+    zoomTo(this.opts.range, u.posToVal(left, 'x'), u.posToVal(left + width, 'x'));
+  }
+
+  // #tooltip floats the focused series' name and value at the cursor's
+  // time beside the pointer, on the chart the pointer is over; the others
+  // show the synced crosshair alone.
+  #tooltip(u) {
+    const {idx, left, top, event} = u.cursor, s = this.#shown[this.#focus - 1];
+    const v = s && idx != null ? u.data[this.#focus][idx] : null;
+    if (!event || v == null || left < 0) return void (this.tip.hidden = true);
+    this.tip.replaceChildren(h('span', {class: 'swatch', 'aria-hidden': 'true'}), h('span', {class: 'name'}, s.label),
+      h('strong', {}, formatValue(v, this.opts.unit)), h('span', {class: 'time'}, fmtTime(u.data[0][idx] * 1000)));
+    this.tip.firstChild.style.setProperty('--c', this.#colour(this.#focus - 1));
+    Object.assign(this.tip.dataset, {series: s.title, value: String(v)});
+    this.tip.hidden = false;
+    const over = u.over.getBoundingClientRect(), panel = this.el.getBoundingClientRect(), right = left > over.width / 2;
+    this.tip.style.left = `${over.left - panel.left + left + (right ? -12 : 12)}px`;
+    this.tip.style.top = `${over.top - panel.top + top + 12}px`;
+    this.tip.classList.toggle('left', right);
   }
 
   #colour(i) {
@@ -237,8 +417,16 @@ export class Chart {
         key.setAttribute('aria-pressed', String(!s.hidden));
         this.#u?.setSeries(i + 1, {show: !s.hidden});
       });
-      return h('li', {}, key, h('span', {class: 'val'}));
+      return h('li', {}, key, h('span', {class: 'stat min'}), h('span', {class: 'stat max'}), h('span', {class: 'stat avg'}), h('span', {class: 'val'}));
     }));
+    this.legend.prepend(h('li', {class: 'head', 'aria-hidden': 'true'}, h('span', {}, 'Series'),
+      h('span', {class: 'stat'}, 'min'), h('span', {class: 'stat'}, 'max'), h('span', {class: 'stat'}, 'avg'), h('span', {class: 'val'}, 'last')));
+    this.more.hidden = this.#shown.length <= 5;
+    this.#showAll(this.#all);
+    const [from, to] = this.opts.range.bounds();
+    const per = this.opts.query && to - from >= 86400 && pointMeaning(this.opts.query, stepFor(from, to));
+    this.per.hidden = !per;
+    this.per.textContent = per ? `Each point: ${per}` : '';
   }
 
   // #values writes each series' last value into the legend, or its value
@@ -246,14 +434,18 @@ export class Chart {
   #values(idx = null) {
     const data = this.#u?.data;
     if (!data) return;
-    const vals = this.legend.querySelectorAll('.val');
+    const rows = this.legend.querySelectorAll('li:not(.head)'), unit = this.opts.unit;
     this.#shown.forEach((s, i) => {
-      const col = data[i + 1];
+      const col = data[i + 1], [min, max, avg, val] = rows[i].querySelectorAll('.stat, .val');
       let j = col.length - 1;
       while (j >= 0 && col[j] == null) j--;
-      const last = j >= 0 ? col[j] : null;
-      vals[i].dataset.last = last ?? '';
-      vals[i].textContent = formatValue(idx == null ? last : col[idx], this.opts.unit);
+      const last = j >= 0 ? col[j] : null, st = stats(col);
+      for (const [el, v] of [[min, st.min], [max, st.max], [avg, st.avg]]) {
+        el.dataset.v = v ?? '';
+        el.textContent = formatValue(v, unit);
+      }
+      val.dataset.last = last ?? '';
+      val.textContent = formatValue(idx == null ? last : col[idx], unit);
     });
     this.at.hidden = idx == null;
     this.at.textContent = idx == null ? '' : `at ${fmtTime(data[0][idx] * 1000)}`;

@@ -58,7 +58,7 @@ export function render(root, params, ctx) {
     drawBands();
   });
   const toolbar = h('div', {class: 'toolbar'},
-    rangePicker(range, RANGES, p => ctx.go('overview', {...p, ...(service && {service})})),
+    rangePicker(range, RANGES, p => ctx.go('overview', {...p, ...(service && {service})}), () => ctx.reload()),
     h('div', {class: 'field'}, h('label', {for: 'service'}, 'Service'), services),
     range.live ? null : h('button', {type: 'button', class: 'btn', onclick: () => ctx.reload()}, 'Refresh'),
     status);
@@ -75,7 +75,7 @@ export function render(root, params, ctx) {
       h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub, note);
     const frontend = p.group === 'frontend' || p.unit === 'fps';
     const chart = new Chart(el, {
-      unit: p.unit, threshold: p.threshold, range, include, label: p.title,
+      unit: p.unit, threshold: p.threshold, range, include, label: p.title, query: p.query,
       empty: filtered => (frontend && !filtered ? beaconHint() : null),
     });
     return {...p, el, chart, badge, resolution, note, include, loaded: false};
