@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,13 @@ var staleNaN = math.Float64frombits(value.StaleNaN)
 
 // scrapeSeries is what the self-scrape remembers of one series.
 type scrapeSeries struct {
-	ls   store.Labels
-	seen uint64 // the last scrape that held the series
+	ls store.Labels
+	// group names the histogram the series belongs to (its family and
+	// labels but le), or the series alone: the series of one group are
+	// stored in one batch, so no read finds some of a histogram's buckets
+	// at a scrape's time and not the others.
+	group string
+	seen  uint64 // the last scrape that held the series
 }
 
 // scrapeState holds the series of the last scrape, keyed by their text in
@@ -80,18 +86,24 @@ func (r *scrapeResult) refuse(err error) {
 
 // appendScrape appends the samples of text, Prometheus text exposition,
 // at t (unix ms; a sample's own timestamp wins), then a staleness marker at
-// t for every series of the previous scrape that text lacks.
+// t for every series of the previous scrape that text lacks. The series of
+// one histogram, which the exposition writes together from one snapshot,
+// are appended in one batch (store.DB.AppendAll): a read sees all of its
+// buckets, _sum and _count at t or none, and the store takes them all or
+// refuses them all.
 func (st *scrapeState) appendScrape(db *store.DB, text []byte, t int64) (scrapeResult, error) {
 	if st.series == nil {
 		st.series = map[string]*scrapeSeries{}
 	}
 	st.n++
 	var res scrapeResult
+	var b scrapeBatch
 	err := eachSeries(text, func(p textparse.Parser) {
 		raw, ts, v := p.Series()
 		s := st.series[string(raw)]
 		if s == nil {
-			s = &scrapeSeries{ls: parsedLabels(p)}
+			ls := parsedLabels(p)
+			s = &scrapeSeries{ls: ls, group: groupOf(ls)}
 			st.series[string(raw)] = s
 		}
 		s.seen = st.n
@@ -99,13 +111,76 @@ func (st *scrapeState) appendScrape(db *store.DB, text []byte, t int64) (scrapeR
 		if ts != nil {
 			at = *ts
 		}
-		res.add(db.Append(s.ls, at, v))
+		if s.group != b.group {
+			b.flush(db, &res)
+			b.group = s.group
+		}
+		b.add(s.ls, at, v)
 	})
+	b.flush(db, &res)
 	if err != nil {
 		return res, err
 	}
 	st.markGone(db, t, &res)
 	return res, nil
+}
+
+// scrapeBatch gathers the samples of one group of series.
+type scrapeBatch struct {
+	group string
+	items []store.SeriesSamples
+}
+
+func (b *scrapeBatch) add(ls store.Labels, t int64, v float64) {
+	b.items = append(b.items, store.SeriesSamples{Labels: ls, Samples: []store.Sample{{T: t, V: v}}})
+}
+
+// flush appends the batch whole, or counts all of it refused.
+func (b *scrapeBatch) flush(db *store.DB, res *scrapeResult) {
+	if len(b.items) == 0 {
+		return
+	}
+	if err := db.AppendAll(b.items); err != nil {
+		res.refused += len(b.items) - 1
+		res.refuse(err)
+	} else {
+		res.appended += len(b.items)
+	}
+	clear(b.items)
+	b.items = b.items[:0]
+}
+
+// histogramSuffixes are the endings of a Prometheus histogram's series names.
+var histogramSuffixes = []string{"_bucket", "_sum", "_count"}
+
+// groupOf returns the group of the series ls: its metric family, a
+// histogram's suffix cut, and its labels but le.
+func groupOf(ls store.Labels) string {
+	var b strings.Builder
+	for _, l := range ls {
+		switch l.Name {
+		case "le":
+			continue
+		case store.MetricName:
+			b.WriteString(trimAny(l.Value, histogramSuffixes))
+		default:
+			b.WriteString(l.Name)
+			b.WriteByte(0)
+			b.WriteString(l.Value)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// trimAny returns s without the first of suffixes it ends with.
+func trimAny(s string, suffixes []string) string {
+	for _, suf := range suffixes {
+		if t, ok := strings.CutSuffix(s, suf); ok {
+			return t
+		}
+	}
+	return s
 }
 
 // eachSeries calls fn with the parser at each sample of text, Prometheus
@@ -129,27 +204,27 @@ func eachSeries(text []byte, fn func(p textparse.Parser)) error {
 	}
 }
 
-// markGone writes a staleness marker for each series the last scrape lacked, and forgets it.
+// markGone writes a staleness marker for each series the last scrape
+// lacked, all in one batch, so a histogram that went ends whole, and
+// forgets them.
 func (st *scrapeState) markGone(db *store.DB, t int64, res *scrapeResult) {
+	var gone []store.SeriesSamples
 	for k, s := range st.series {
 		if s.seen == st.n {
 			continue
 		}
 		delete(st.series, k)
-		if err := db.Append(s.ls, t, staleNaN); err != nil {
-			res.refuse(err)
-			continue
-		}
-		res.markers++
+		gone = append(gone, store.SeriesSamples{Labels: s.ls, Samples: []store.Sample{{T: t, V: staleNaN}}})
 	}
-}
-
-func (r *scrapeResult) add(err error) {
-	if err != nil {
-		r.refuse(err)
+	if len(gone) == 0 {
 		return
 	}
-	r.appended++
+	if err := db.AppendAll(gone); err != nil {
+		res.refused += len(gone) - 1
+		res.refuse(err)
+		return
+	}
+	res.markers += len(gone)
 }
 
 // parsedLabels returns the labels of the parser's current series.

@@ -139,13 +139,17 @@ func (r *Reader) Select(mint, maxt int64, ms ...*labels.Matcher) ([]RawSeries, e
 	if r.closed {
 		return nil, fmt.Errorf("select: reader: %w", ErrClosed)
 	}
-	matched := r.db.idx.matchAny(ms)
 	// Memory first, then the transaction. A flush drops chunks from memory
 	// only after bbolt has committed them, so a transaction begun after
 	// memory was taken holds every chunk up to the persistedMaxT taken with
 	// it; chunks a flush commits meanwhile lie past it and are read from
-	// memory instead.
+	// memory instead. The series and their memory are taken under
+	// appendMu, so a batch (AppendAll: a histogram of a scrape) is seen
+	// whole or not at all.
+	r.db.appendMu.RLock()
+	matched := r.db.idx.matchAny(ms)
 	disk, err := r.viewHeads(matched, mint, maxt)
+	r.db.appendMu.RUnlock()
 	if err != nil {
 		return nil, err
 	}

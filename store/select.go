@@ -99,11 +99,13 @@ func (db *DB) SelectTier(q Query, tier Tier) ([]Series, error) {
 	if q.MinT > q.MaxT {
 		return nil, fmt.Errorf("select: start %d is after end %d", q.MinT, q.MaxT)
 	}
+	db.appendMu.RLock() // a batch (AppendAll) is seen whole or not at all
 	matched := db.idx.match(q.Matchers)
 	snaps := make([]headSnapshot, len(matched))
 	for i, s := range matched {
 		snaps[i] = s.snapshot()
 	}
+	db.appendMu.RUnlock()
 	out := make([]Series, 0, len(matched))
 	err := db.view(func(tx *bolt.Tx) error {
 		for i, s := range matched {
