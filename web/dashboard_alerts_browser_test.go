@@ -217,6 +217,11 @@ func TestWallScreenTokenInBrowser(t *testing.T) {
 	errs := exceptions(t, ctx)
 	ls := startLive(t, slog.New(slog.DiscardHandler))
 	seed(t, ls)
+	am, err := alert.NewManager(ls.db, ls.s.Query(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.s.SetAlerts(am)
 	read, err := ls.s.access.CreateToken("wall", auth.ScopeRead, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +253,9 @@ func TestWallScreenTokenInBrowser(t *testing.T) {
 	}
 	useToken(read)
 	run(t, ctx, 20*time.Second, poll(`location.hash.startsWith('#/overview') && document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 15*time.Second))
+	if st := js[string](t, ctx, `document.querySelector('main .status').textContent`); st != "Live, polled every 15 s" {
+		t.Errorf("the overview's status says %q", st)
+	}
 	if who := js[string](t, ctx, `document.querySelector('.user span').textContent`); who != "token wall read-only" {
 		t.Errorf("the header says %q", who)
 	}

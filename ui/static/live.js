@@ -10,10 +10,11 @@ const MIN_DELAY = 1000, MAX_DELAY = 30000;
 // WebSocket would have pushed, through onResume.
 export const POLL = 15000;
 
-// Live calls onMessage(topic, data) for each push, onStatus("live" or
-// "reconnecting") when the connection changes, and onResume() once a
-// reconnected socket is subscribed again, so the caller can back-fill the
-// gap; with an API token, onResume every POLL ms instead.
+// Live calls onMessage(topic, data) for each push, onStatus("live",
+// "reconnecting" or, with an API token, "polling") when the connection
+// changes, and onResume() once a reconnected socket is subscribed again, so
+// the caller can back-fill the gap; with an API token, onResume every POLL
+// ms instead.
 export class Live {
   #ws = null;
   #timer = 0;
@@ -25,7 +26,7 @@ export class Live {
     Object.assign(this, {topics, onMessage, onStatus, onResume});
     if (apiToken.get()) {
       this.#timer = setInterval(() => this.onResume(), POLL);
-      this.onStatus('live');
+      this.onStatus('polling');
     } else {
       this.#connect();
     }

@@ -182,7 +182,7 @@ export function render(root, params, ctx) {
       status.textContent = 'Connecting…';
       live = new Live([...panels.map(p => `panel:${p.id}`), 'alerts'], {
         onMessage, onResume: resume,
-        onStatus: s => { status.textContent = s === 'live' ? 'Live' : 'Reconnecting…'; },
+        onStatus: s => { status.textContent = {live: 'Live', polling: 'Live, polled every 15 s'}[s] ?? 'Reconnecting…'; },
       });
     }
     const [from, to] = range.bounds();
