@@ -46,7 +46,7 @@ func (c *DBCommand) Run(ctx context.Context, args []string) error {
 	return errUsage
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Import into, inspect, check and compact the store file DATA_DIR/atroz.db.
 

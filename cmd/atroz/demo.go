@@ -121,7 +121,7 @@ func (o *demoOptions) check(target string) error {
 	return nil
 }
 
-// Usage prints the command's help, with the traffic cycle, on Stderr.
+// Usage prints the command's help, with the traffic cycle, on Stderr, or on Stdout when asked for.
 func (c *DemoCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Send realistic traffic to a running atroz server, so that every overview chart
 moves and, within minutes, default alerts fire and resolve: request events for

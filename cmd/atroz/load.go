@@ -136,7 +136,7 @@ func (o *loadOptions) check(target string) error {
 	return nil
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *LoadCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Usage: atroz load -target URL [flags]
 

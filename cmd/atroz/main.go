@@ -108,7 +108,7 @@ func isHelpFlag(arg string) bool {
 	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
-// Usage prints the subcommands on Stderr.
+// Usage prints the subcommands on Stderr, after a malformed command line.
 func (m *Main) Usage() {
 	printMainUsage(m.Stderr)
 }

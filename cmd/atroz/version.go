@@ -26,7 +26,7 @@ func (c *VersionCommand) Run(_ context.Context, args []string) error {
 	return nil
 }
 
-// Usage prints the command's help on Stderr.
+// Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *VersionCommand) Usage() {
 	fmt.Fprint(c.Stderr, `Print the version, commit and Go version of this binary.
 
