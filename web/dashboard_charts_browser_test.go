@@ -130,6 +130,7 @@ func TestChartsInBrowser(t *testing.T) {
 		chromedp.Click(`button[type=submit]`),
 		poll(`location.hash.startsWith('#/overview') && document.querySelector('[data-panel="memory"][data-drawn="true"]') && document.querySelector('[data-panel="cpu"][data-drawn="true"]')`, 15*time.Second))
 
+	t.Run("functions", func(t *testing.T) { chartFunctions(t, ctx) })
 	t.Run("palette", func(t *testing.T) { palette(t, ctx) })
 	t.Run("tooltip", func(t *testing.T) { tooltip(t, ctx) })
 	t.Run("zoom", func(t *testing.T) { zoom(t, ctx) })
@@ -143,6 +144,36 @@ func TestChartsInBrowser(t *testing.T) {
 	for _, e := range ql.exceptions {
 		t.Errorf("page exception: %s", e)
 	}
+}
+
+// chartFunctions checks the page's pure functions, as the page imports
+// them: units inferred from metric names, what a point is at a step, span
+// names, and the range a double-click goes back to.
+func chartFunctions(t *testing.T, ctx context.Context) {
+	f := func(expr, want string) {
+		t.Helper()
+		got := js[string](t, ctx, `Promise.all([import('./chart.js'), import('./range.js'), import('./explore.js')]).then(([c, r, e]) => String(`+expr+`))`)
+		if got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+	f(`c.inferUnit('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))')`, "s")
+	f(`c.inferUnit('rate(http_request_duration_seconds_count[5m])')`, "")
+	f(`c.inferUnit('process_resident_memory_bytes')`, "bytes")
+	f(`c.inferUnit('system_memory_usage_ratio / process_resident_memory_bytes')`, "")
+	f(`c.inferUnit('time() - data_last_sample_timestamp_seconds')`, "s")
+	f(`c.pointMeaning('sum by (route) (rate(http_requests_total[1m]))', 8640)`, "avg per 2.4 h")
+	f(`c.pointMeaning('histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))', 7200)`, "p95 per 2 h")
+	f(`c.pointMeaning('sum(increase(websocket_disconnects_total[1m]))', 288)`, "1-min increase every 4.8 min")
+	f(`c.pointMeaning('rate(x_total[5m])', 120)`, "5-min avg every 2 min")
+	f(`c.pointMeaning('system_cpu_usage_ratio', 86400)`, "a sample every 24 h")
+	f(`r.durationKey(7200) + ' ' + r.durationKey(1800) + ' ' + r.durationKey(1209600)`, "2h 30m 2w")
+	f(`JSON.stringify(r.zoomOutParams(r.readRange(new URLSearchParams('range=6h'), '1h')))`, `{"range":"12h"}`)
+	f(`(() => { const now = Math.floor(Date.now() / 1000), p = r.zoomOutParams(r.readRange(new URLSearchParams('range=custom&from=' + (now - 600) + '&to=' + now), '1h'));
+		return p.range + ' ' + (p.to <= now + 1) + ' ' + (p.to - p.from); })()`, "custom true 1200")
+	f(`JSON.stringify(e.word('sum(rate(http_req', 17))`, `{"kind":"metric","prefix":"http_req","start":9}`)
+	f(`JSON.stringify(e.word('up{job="a", ser', 15))`, `{"kind":"label","prefix":"ser","start":12}`)
+	f(`JSON.stringify(e.word('up{service="sh', 14))`, `{"kind":"value","label":"service","prefix":"sh","start":12}`)
 }
 
 // palette: at least 20 series colours a theme, no two closer than ΔE 20

@@ -130,8 +130,8 @@ export function zoomOutParams(range) {
   if (top && Object.keys(cur).every(k => String(cur[k]) === String(top.after[k]))) return zoomed.pop().before;
   const [from, to] = range.bounds(), span = to - from;
   if (range.key !== 'custom') return {range: durationKey(Math.round(span) * 2)};
-  const end = Math.min(Date.now() / 1000, to + span / 2);
-  return {range: 'custom', from: Math.floor(end - 2 * span), to: Math.ceil(end)};
+  const end = Math.floor(Math.min(Date.now() / 1000, to + span / 2));
+  return {range: 'custom', from: end - Math.round(2 * span), to: end};
 }
 
 // REFRESH is what auto-refresh offers, in seconds ("" is off).
