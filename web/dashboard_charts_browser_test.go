@@ -319,6 +319,14 @@ func autoRefresh(t *testing.T, ctx context.Context, ql *queryLog) {
 		s.value = '';
 		s.dispatchEvent(new Event('change'));
 	})()`))
+
+	// The overview keeps the interval in its URL when the service filter changes.
+	run(t, ctx, 15*time.Second, chromedp.Evaluate[chromedp.Void](`location.hash = '#/overview?range=1h&refresh=30s'`),
+		poll(`document.querySelector('select[id$="-refresh"]')?.value === '30s'`, 10*time.Second),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#service').dispatchEvent(new Event('change'))`))
+	if r := hashParam(t, ctx, "refresh"); r != "30s" {
+		t.Errorf("after the service filter changed the URL has refresh=%q, want 30s", r)
+	}
 }
 
 // arrowKeys: stepping the range select with the arrow keys leaves the view

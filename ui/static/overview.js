@@ -4,7 +4,7 @@ import {api, queryRange, stepFor, widenRates} from './api.js';
 import {Chart, formatValue} from './chart.js';
 import {h, message, labelText} from './dom.js';
 import {Live} from './live.js';
-import {rangePicker, rangeParams, readRange} from './range.js';
+import {hashParams, rangePicker, rangeParams, readRange} from './range.js';
 
 const GROUPS = {backend: 'Backend', frontend: 'Frontend', host: 'Host', data: 'Data', atroz: 'AtroZ itself'};
 // OWN are AtroZ's own services (alert.OwnServices): the product panels
@@ -50,7 +50,8 @@ export function render(root, params, ctx) {
 
   services.addEventListener('change', () => {
     service = services.value;
-    ctx.replace('overview', {...rangeParams(range), ...(service && {service})});
+    const refresh = hashParams().get('refresh');
+    ctx.replace('overview', {...rangeParams(range), ...(service && {service}), ...(refresh && {refresh})});
     panels.forEach(p => {
       p.chart.setInclude(p.include);
       if (p.note) p.note.hidden = !service;
