@@ -37,6 +37,7 @@ type scrapeSeries struct {
 type scrapeState struct {
 	n      uint64 // scrapes so far
 	series map[string]*scrapeSeries
+	batch  scrapeBatch // reused from scrape to scrape
 	// last is the outcome of the last scrape, read without the scrape's lock.
 	last atomic.Pointer[ScrapeStatus]
 }
@@ -97,7 +98,8 @@ func (st *scrapeState) appendScrape(db *store.DB, text []byte, t int64) (scrapeR
 	}
 	st.n++
 	var res scrapeResult
-	var b scrapeBatch
+	b := &st.batch
+	b.group = ""
 	err := eachSeries(text, func(p textparse.Parser) {
 		raw, ts, v := p.Series()
 		s := st.series[string(raw)]
@@ -129,10 +131,15 @@ func (st *scrapeState) appendScrape(db *store.DB, text []byte, t int64) (scrapeR
 type scrapeBatch struct {
 	group string
 	items []store.SeriesSamples
+	// vals holds the items' samples, one each: a slice grown anew leaves
+	// the earlier items on the old array, which holds their values still.
+	vals []store.Sample
 }
 
 func (b *scrapeBatch) add(ls store.Labels, t int64, v float64) {
-	b.items = append(b.items, store.SeriesSamples{Labels: ls, Samples: []store.Sample{{T: t, V: v}}})
+	b.vals = append(b.vals, store.Sample{T: t, V: v})
+	n := len(b.vals)
+	b.items = append(b.items, store.SeriesSamples{Labels: ls, Samples: b.vals[n-1 : n : n]})
 }
 
 // flush appends the batch whole, or counts all of it refused.
@@ -140,14 +147,24 @@ func (b *scrapeBatch) flush(db *store.DB, res *scrapeResult) {
 	if len(b.items) == 0 {
 		return
 	}
-	if err := db.AppendAll(b.items); err != nil {
+	if err := appendBatch(db, b.items); err != nil {
 		res.refused += len(b.items) - 1
 		res.refuse(err)
 	} else {
 		res.appended += len(b.items)
 	}
 	clear(b.items)
-	b.items = b.items[:0]
+	b.items, b.vals = b.items[:0], b.vals[:0]
+}
+
+// appendBatch appends items whole: a lone sample by itself, which a read
+// sees or not as it is, more of them in one batch.
+func appendBatch(db *store.DB, items []store.SeriesSamples) error {
+	if len(items) == 1 {
+		smp := items[0].Samples[0]
+		return db.Append(items[0].Labels, smp.T, smp.V)
+	}
+	return db.AppendAll(items)
 }
 
 // histogramSuffixes are the endings of a Prometheus histogram's series names.
