@@ -195,7 +195,7 @@ func TestServerCompresses(t *testing.T) {
 	if got := decode(t, "zstd", w.Body.Bytes()); !bytes.Contains(got, []byte(`"resultType":"matrix"`)) {
 		t.Errorf("query_range answer decodes to %.200s", got)
 	}
-	if want := fmt.Sprintf(`"route":"/api/v1/query_range","status":200,`); !strings.Contains(logs.String(), want) ||
+	if want := `"route":"/api/v1/query_range","status":200,`; !strings.Contains(logs.String(), want) ||
 		!strings.Contains(logs.String(), fmt.Sprintf(`"bytes":%d,`, w.Body.Len())) {
 		t.Errorf("the access log lacks the query with its %d compressed bytes:\n%s", w.Body.Len(), logs)
 	}
