@@ -107,10 +107,27 @@ func (w *compressWriter) WriteHeaderNow() {
 	}
 }
 
-// Write compresses b into the answer.
+// Write compresses b into the answer. Before the first byte it restores
+// Vary: Accept-Encoding, which gzhttp set and CORS, setting Vary: Origin,
+// may have replaced.
 func (w *compressWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	if !w.wrote {
+		w.wrote = true
+		varyAcceptEncoding(w.Header())
+	}
 	return w.w.Write(b)
+}
+
+// varyAcceptEncoding adds Accept-Encoding to h's Vary unless it is there.
+func varyAcceptEncoding(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		for f := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Accept-Encoding") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Accept-Encoding")
 }
 
 // WriteString compresses s into the answer.
