@@ -27,7 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview to docs/dashboard.png")
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview over the demo's data to docs/dashboard.png (TestDashboardWeightInBrowser)")
 
 func run(t *testing.T, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -213,13 +213,6 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	adminPage(t, ctx, ls)
 
-	if *updateScreenshot {
-		run(t, ctx, 10*time.Second, chromedp.Navigate(ls.url+"/#/overview"), poll(`document.querySelectorAll('[data-panel][data-drawn="true"]').length >= 6`, 8*time.Second))
-		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err == nil {
-			_ = os.WriteFile("../docs/dashboard.png", shot, 0o644)
-		}
-	}
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	t.Logf("whole session: %.0f KB transferred", pl.bytes/1024)

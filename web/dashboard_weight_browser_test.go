@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -56,6 +57,9 @@ func TestDashboardWeightInBrowser(t *testing.T) {
 	if cold > coldLoadBudget {
 		t.Errorf("cold load transferred %.0f KB, over the %d KB budget", cold/1024, coldLoadBudget>>10)
 	}
+	if *updateScreenshot {
+		screenshot(t, ctx)
+	}
 
 	overview := func(accept string) float64 {
 		t.Helper()
@@ -80,6 +84,19 @@ func TestDashboardWeightInBrowser(t *testing.T) {
 	defer pl.mu.Unlock()
 	for _, p := range pl.problems {
 		t.Errorf("page problem: %s", p)
+	}
+}
+
+// screenshot writes the page, the overview over the demo's data, to
+// docs/dashboard.png: go test ./web -run TestDashboardWeightInBrowser -update-screenshot.
+func screenshot(t *testing.T, ctx context.Context) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile("../docs/dashboard.png", shot, 0o644); err != nil { // #nosec G306 -- a documentation image
+		t.Fatal(err)
 	}
 }
 

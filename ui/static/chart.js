@@ -411,7 +411,7 @@ export class Chart {
     this.legend.replaceChildren(...this.#shown.map((s, i) => {
       const swatch = h('span', {class: 'swatch', 'aria-hidden': 'true'});
       swatch.style.setProperty('--c', this.#colour(i));
-      const key = h('button', {type: 'button', class: 'key', title: s.title, 'aria-pressed': String(!s.hidden)}, swatch, s.label);
+      const key = h('button', {type: 'button', class: 'key', title: s.title, 'aria-pressed': String(!s.hidden)}, swatch, h('span', {class: 'name'}, s.label));
       key.addEventListener('click', () => {
         s.hidden = !s.hidden;
         key.setAttribute('aria-pressed', String(!s.hidden));
