@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,15 +28,8 @@ import (
 // a p95 of 2.425 s (1 s + 95% of the 1 s to 2.5 s bucket) for requests
 // that took under a millisecond.
 func TestScrapeHistogramConsistent(t *testing.T) {
-	var clock atomic.Int64
-	clock.Store(testNow.UnixMilli())
+	c, db, clock := clocked(t, nil)
 	now := func() time.Time { return time.UnixMilli(clock.Load()) }
-	db, err := store.Open(filepath.Join(t.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	c := New(db, &Options{Now: now, DataDir: t.TempDir()})
 	eng := query.New(db, &query.Options{Now: now, CacheBytes: -1})
 	stop := make(chan struct{})
 	var work, readers sync.WaitGroup

@@ -19,15 +19,7 @@ import (
 // between scrapes: the scrape that lacks it writes a staleness marker at
 // its time, and the series comes back as an ordinary sample later.
 func TestScrapeMarksVanishedSeriesStale(t *testing.T) {
-	var clock atomic.Int64
-	clock.Store(testNow.UnixMilli())
-	now := func() time.Time { return time.UnixMilli(clock.Load()) }
-	db, err := store.Open(filepath.Join(t.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	c := New(db, &Options{Now: now, DataDir: t.TempDir()})
+	c, db, clock := clocked(t, nil)
 	var present atomic.Bool
 	c.AddWriter(func(w io.Writer) {
 		fmt.Fprintln(w, `steady_total 1`)
@@ -75,15 +67,7 @@ func TestScrapeMarksVanishedSeriesStale(t *testing.T) {
 // TestLastScrape reports no scrape before the first, then the last one's
 // time and outcome: a refused sample makes it an error.
 func TestLastScrape(t *testing.T) {
-	var clock atomic.Int64
-	clock.Store(testNow.UnixMilli())
-	now := func() time.Time { return time.UnixMilli(clock.Load()) }
-	db, err := store.Open(filepath.Join(t.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	c := New(db, &Options{Now: now, DataDir: t.TempDir(), ScrapeInterval: 7 * time.Second})
+	c, _, clock := clocked(t, &Options{ScrapeInterval: 7 * time.Second})
 	if _, ok := c.LastScrape(); ok {
 		t.Fatal("a scrape reported before the first")
 	}
@@ -105,8 +89,29 @@ func TestLastScrape(t *testing.T) {
 	}
 	clock.Add(1000)
 	c.AddWriter(func(w io.Writer) { fmt.Fprintln(w, `dup_total 2`, testNow.UnixMilli()) })
-	err = c.Scrape()
+	err := c.Scrape()
 	if st, _ := c.LastScrape(); err == nil || st.Err == nil || st.Err.Error() != err.Error() {
 		t.Fatalf("after a refused sample: %+v, scrape error %v", st, err)
 	}
+}
+
+// clocked opens a store and a collector with options o (nil for the
+// defaults) on a clock the test sets in unix milliseconds, starting at
+// testNow. Neither flushes nor prunes on its own.
+func clocked(tb testing.TB, o *Options) (*Collector, *store.DB, *atomic.Int64) {
+	tb.Helper()
+	clock := new(atomic.Int64)
+	clock.Store(testNow.UnixMilli())
+	now := func() time.Time { return time.UnixMilli(clock.Load()) }
+	db, err := store.Open(filepath.Join(tb.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	opts.Now, opts.DataDir = now, tb.TempDir()
+	return New(db, &opts), db, clock
 }

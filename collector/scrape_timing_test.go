@@ -1,13 +1,8 @@
 package collector
 
 import (
-	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"atroz/store"
 )
 
 // BenchmarkScrape scrapes a collector holding 50 routes of request metrics
@@ -15,15 +10,7 @@ import (
 // store metrics, about 1,000 series, into a store, a second apart.
 // go test ./collector -run '^$' -bench 'Scrape' -count 6 | benchstat
 func BenchmarkScrape(b *testing.B) {
-	var clock atomic.Int64
-	clock.Store(testNow.UnixMilli())
-	now := func() time.Time { return time.UnixMilli(clock.Load()) }
-	db, err := store.Open(filepath.Join(b.TempDir(), "c.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: now})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	c := New(db, &Options{Now: now, DataDir: b.TempDir()})
+	c, _, clock := clocked(b, nil)
 	for i := range 50 {
 		c.http.record(httpKey{"atroz", "/r" + strconv.Itoa(i), "GET", 200}, 0.003)
 	}
