@@ -204,6 +204,7 @@ async function renew() {
   try {
     const t = await send(REFRESH, {method: 'POST', meta});
     keepSession(t.expires, meta.date);
+    window.dispatchEvent(new Event(RENEWED));
   } catch (e) {
     if (e.status === 401) return; // send has called unauthorized
     const s = readSession(), left = (s?.expiresAt ?? 0) - Date.now();
@@ -211,6 +212,22 @@ async function renew() {
     clearTimeout(renewTimer);
     renewTimer = setTimeout(renew, Math.min(left / 2, Math.max(e.retryAfter * 1000, 5000)));
   }
+}
+
+const RENEWED = 'atroz:session-renewed';
+
+// onSessionRenewed calls f whenever this page, or another tab of the
+// browser (they share the cookie), renewed the login, so that a WebSocket
+// opened on the old token can be replaced before the server closes it at
+// that token's expiry. It returns the function that stops the calls.
+export function onSessionRenewed(f) {
+  const elsewhere = e => { if (e.key === SESSION && e.newValue) f(); };
+  window.addEventListener(RENEWED, f);
+  window.addEventListener('storage', elsewhere);
+  return () => {
+    window.removeEventListener(RENEWED, f);
+    window.removeEventListener('storage', elsewhere);
+  };
 }
 
 // apiToken is a wall screen's read-only API token, used instead of a login.

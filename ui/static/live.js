@@ -2,7 +2,7 @@
 // backoff when it closes. A page signed in with an API token polls instead:
 // a browser cannot give a WebSocket an Authorization header, and putting the
 // token in the URL would write it into access logs.
-import {api, apiToken} from './api.js';
+import {api, apiToken, onSessionRenewed} from './api.js';
 
 const MIN_DELAY = 1000, MAX_DELAY = 30000;
 
@@ -14,9 +14,12 @@ export const POLL = 15000;
 // "reconnecting" or, with an API token, "polling") when the connection
 // changes, and onResume() once a reconnected socket is subscribed again, so
 // the caller can back-fill the gap; with an API token, onResume every POLL
-// ms instead.
+// ms instead. When the login is renewed, the socket is replaced by one on
+// the new token before the server would close it at the old one's expiry.
 export class Live {
   #ws = null;
+  #retiring = null; // the socket a renewal replaced, closed once its successor is subscribed
+  #unrenewed = () => {};
   #timer = 0;
   #delay = MIN_DELAY;
   #lost = false;
@@ -29,11 +32,14 @@ export class Live {
       this.onStatus('polling');
     } else {
       this.#connect();
+      this.#unrenewed = onSessionRenewed(() => this.#swap());
     }
   }
 
   close() {
     this.#closed = true;
+    this.#unrenewed();
+    this.#retiring?.close();
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     // Closing a socket that is still connecting makes the browser log an
@@ -50,13 +56,14 @@ export class Live {
       ws.send(JSON.stringify({subscribe: this.topics}));
     });
     ws.addEventListener('message', e => {
+      if (ws !== this.#ws) return; // a replaced socket's last pushes
       let m;
       try { m = JSON.parse(e.data); } catch { return; }
       if (m.subscribed) return this.#subscribed();
       if (m.topic) this.onMessage(m.topic, m.data);
     });
     ws.addEventListener('close', e => {
-      if (this.#closed) return;
+      if (this.#closed || ws !== this.#ws) return;
       // A refused upgrade or 1008 (policy: session expired) may mean the
       // session is gone; asking the server sends the page to the login if so.
       if (!opened || e.code === 1008) api('/api/v1/auth/me').catch(() => {});
@@ -67,7 +74,21 @@ export class Live {
     });
   }
 
+  // #swap opens a socket on the renewed login beside the open one, which
+  // keeps the old token and would be closed at its expiry; the old socket
+  // closes once the new one is subscribed, and onResume back-fills the
+  // moment between, so a renewal never shows "Reconnecting".
+  #swap() {
+    const old = this.#ws;
+    if (this.#closed || this.#retiring || old?.readyState !== WebSocket.OPEN) return;
+    this.#retiring = old;
+    this.#lost = true;
+    this.#connect();
+  }
+
   #subscribed() {
+    this.#retiring?.close();
+    this.#retiring = null;
     this.#delay = MIN_DELAY;
     this.onStatus('live');
     if (this.#lost) {
