@@ -1,0 +1,246 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// A block holds a closed stretch of one series, thousands of samples, in
+// columns compressed together with zstd (the format is drawn in
+// store/block.md):
+//
+//	byte     blockV1
+//	zstd frame of:
+//	  uvarint  n, the number of samples
+//	  varint   t0, then t1-t0, then each delta of deltas    (timestamps)
+//	  byte     the value column's kind, valDecimal or valXOR
+//	  values   as that kind
+//
+// Values are decimals when they come back bit for bit (counters and integer
+// gauges become small integers): a shared exponent, then the mantissas'
+// deltas or deltas of deltas, whichever is shorter, as zig-zag varints.
+// A value that no decimal holds (NaN, a staleness marker, ±Inf, -0, a float
+// whose mantissa would overflow at the block's exponent) is an exception,
+// kept as raw bits at its position, so one NaN costs nine bytes and not the
+// whole block's encoding. A block where exceptions are many, or where the
+// decimals come out longer than Gorilla's XOR (noisy floats such as a
+// histogram's _sum), keeps its values as one chunkenc XOR chunk.
+const (
+	blockV1 byte = 1
+
+	valDecimal byte = 1
+	valXOR     byte = 2
+
+	orderDelta byte = 1
+	orderDoD   byte = 2
+
+	// maxBlockSamples bounds a block to what one XOR chunk counts, so a
+	// corrupt count never makes a decoder allocate more than a few MiB.
+	maxBlockSamples = 1<<16 - 1
+	// maxBlockPayload bounds a block's decompressed size: at most ten bytes
+	// a timestamp, ten a mantissa, nine an exception.
+	maxBlockPayload = 32*maxBlockSamples + 64
+)
+
+// blockCodec encodes and decodes blocks. Its zstd encoder and decoder are
+// safe for concurrent use, so one codec serves a whole DB.
+type blockCodec struct {
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+	scratch sync.Pool // *blockScratch
+}
+
+// blockScratch is what one encoding reuses.
+type blockScratch struct {
+	raw []byte
+	col []byte
+	ms  []int64
+	es  []int16
+}
+
+func newBlockCodec() (*blockCodec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	if err != nil {
+		return nil, fmt.Errorf("block encoder: %w", err)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockPayload))
+	if err != nil {
+		return nil, fmt.Errorf("block decoder: %w", err)
+	}
+	c := &blockCodec{enc: enc, dec: dec}
+	c.scratch.New = func() any { return new(blockScratch) }
+	return c, nil
+}
+
+// Close releases the codec's encoder and decoder. It is idempotent.
+func (c *blockCodec) Close() {
+	if c.enc != nil {
+		_ = c.enc.Close()
+		c.dec.Close()
+		c.enc, c.dec = nil, nil
+	}
+}
+
+// Encode appends the block of samples to dst. Timestamps must increase
+// strictly, as the store keeps them; otherwise it returns ErrOutOfOrder.
+func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
+	if len(samples) > maxBlockSamples {
+		return dst, fmt.Errorf("encode block of %d samples: more than %d", len(samples), maxBlockSamples)
+	}
+	for i := 1; i < len(samples); i++ {
+		if samples[i].T <= samples[i-1].T {
+			return dst, fmt.Errorf("encode block: sample %d: %w", i, ErrOutOfOrder)
+		}
+	}
+	s := c.scratch.Get().(*blockScratch)
+	defer c.scratch.Put(s)
+	raw := binary.AppendUvarint(s.raw[:0], uint64(len(samples)))
+	raw = appendTimes(raw, samples)
+	raw = s.appendValues(raw, samples)
+	s.raw = raw
+	dst = append(dst, blockV1)
+	return c.enc.EncodeAll(raw, dst), nil
+}
+
+// appendTimes appends the timestamps' column. Deltas wrap around int64
+// as the decoder's sums do, so any timestamps come back.
+func appendTimes(b []byte, samples []Sample) []byte {
+	var prev, delta int64
+	for i, s := range samples {
+		switch i {
+		case 0:
+			b = binary.AppendVarint(b, s.T)
+		default:
+			d := s.T - prev
+			b = binary.AppendVarint(b, d-delta)
+			delta = d
+		}
+		prev = s.T
+	}
+	return b
+}
+
+// appendValues appends the value column, as decimals when they are shorter.
+func (s *blockScratch) appendValues(b []byte, samples []Sample) []byte {
+	if len(samples) == 0 {
+		return append(b, valDecimal)
+	}
+	exceptions := s.decimals(samples)
+	if exceptions <= len(samples)/4 {
+		s.col = s.appendDecimals(s.col[:0], samples)
+		if len(s.col) < 5*len(samples) {
+			b = append(b, valDecimal)
+			return append(b, s.col...)
+		}
+		if xor := encodeXORValues(samples); len(xor) >= len(s.col) {
+			b = append(b, valDecimal)
+			return append(b, s.col...)
+		}
+	}
+	b = append(b, valXOR)
+	return append(b, encodeXORValues(samples)...)
+}
+
+// decimals fills s.ms and s.es with each value's decimal and returns how
+// many values have none. A value without one gets the previous mantissa,
+// so its delta costs nothing, and exponent math.MaxInt16.
+func (s *blockScratch) decimals(samples []Sample) int {
+	s.ms, s.es = s.ms[:0], s.es[:0]
+	exceptions := 0
+	for _, smp := range samples {
+		m, e, ok := toDecimal(smp.V)
+		if !ok {
+			exceptions++
+			m, e = 0, math.MaxInt16
+		}
+		s.ms, s.es = append(s.ms, m), append(s.es, int16(e))
+	}
+	return exceptions
+}
+
+// appendDecimals appends the decimal column: the shared exponent, the
+// mantissas rescaled to it, then the exceptions.
+func (s *blockScratch) appendDecimals(b []byte, samples []Sample) []byte {
+	exp := int16(math.MaxInt16)
+	for _, e := range s.es {
+		exp = min(exp, e)
+	}
+	if exp == math.MaxInt16 {
+		exp = 0
+	}
+	var exc []int
+	var prev int64
+	for i, e := range s.es {
+		m, ok := rescale(s.ms[i], int(e)-int(exp))
+		if !ok || e == math.MaxInt16 || math.Float64bits(fromDecimal(m, int(exp))) != math.Float64bits(samples[i].V) {
+			exc, m = append(exc, i), prev
+		}
+		s.ms[i], prev = m, m
+	}
+	b = binary.AppendVarint(b, int64(exp))
+	b = appendMantissas(b, s.ms)
+	b = binary.AppendUvarint(b, uint64(len(exc)))
+	last := -1
+	for _, i := range exc {
+		b = binary.AppendUvarint(b, uint64(i-last-1))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(samples[i].V))
+		last = i
+	}
+	return b
+}
+
+// appendMantissas appends the order byte and the mantissas as deltas, or as
+// deltas of deltas when those are shorter (steady counters).
+func appendMantissas(b []byte, ms []int64) []byte {
+	var sizeDelta, sizeDoD int
+	var prev, delta int64
+	for i, m := range ms {
+		d := m - prev
+		sizeDelta += varintLen(d)
+		if i > 1 {
+			sizeDoD += varintLen(d - delta)
+		} else {
+			sizeDoD += varintLen(d)
+		}
+		prev, delta = m, d
+	}
+	order := orderDelta
+	if sizeDoD < sizeDelta {
+		order = orderDoD
+	}
+	b = append(b, order)
+	prev, delta = 0, 0
+	for i, m := range ms {
+		d := m - prev
+		switch {
+		case order == orderDoD && i > 1:
+			b = binary.AppendVarint(b, d-delta)
+		default:
+			b = binary.AppendVarint(b, d)
+		}
+		prev, delta = m, d
+	}
+	return b
+}
+
+func varintLen(v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	return (bits.Len64(u|1) + 6) / 7
+}
+
+// encodeXORValues returns the values as one XOR chunk, each at its index
+// for a timestamp, which costs the chunk one bit a sample.
+func encodeXORValues(samples []Sample) []byte {
+	c := chunkenc.NewXORChunk()
+	app, _ := c.Appender() // an empty chunk's appender cannot fail
+	for i, s := range samples {
+		app.Append(0, int64(i), s.V)
+	}
+	return c.Bytes()
+}
