@@ -29,7 +29,7 @@ type LoadCommand struct {
 }
 
 // loadKinds are the kinds of load, in the order the usage lists them.
-var loadKinds = []string{"beacons", "requests", "import", "query"}
+var loadKinds = []string{"beacons", "requests", "import", "remote-write", "query"}
 
 // loadOptions are the command line of atroz load.
 type loadOptions struct {
@@ -38,6 +38,8 @@ type loadOptions struct {
 	rate          int
 	duration      time.Duration
 	batch         int
+	series        int
+	senders       int
 	token         string
 	user          string
 	password      string
@@ -80,7 +82,9 @@ func (c *LoadCommand) parse(args []string) (*loadOptions, error) {
 	fs.StringVar(&o.kind, "kind", "beacons", "what to send: "+strings.Join(loadKinds, ", "))
 	fs.IntVar(&o.rate, "rate", 100, "items per second (a request batch or an import push is one item)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send")
-	fs.IntVar(&o.batch, "batch", 100, "request events per batch (requests) or samples per push (import)")
+	fs.IntVar(&o.batch, "batch", 100, "request events per batch (requests) or samples per push (import, remote-write)")
+	fs.IntVar(&o.series, "series", 10_000, "series the remote-write samples are spread over")
+	fs.IntVar(&o.senders, "senders", 0, "when above 0, a closed model instead of -rate: this many senders each send as soon as their last item is answered")
 	fs.StringVar(&o.token, "token", "", "ingest token for requests and import, and for beacons to be limited per token rather than per client IP ($ATROZ_TOKEN)")
 	fs.StringVar(&o.user, "user", "", "dashboard user for query load and for verifying ($ATROZ_USER)")
 	fs.StringVar(&o.password, "password", "", "that user's password; other users see it in ps, so prefer $ATROZ_PASSWORD or -password-file")
@@ -120,6 +124,14 @@ func (o *loadOptions) check(target string) error {
 		return fmt.Errorf("-duration: must be positive, got %s", o.duration)
 	case o.batch < 1 || o.batch > 10_000:
 		return fmt.Errorf("-batch: must be between 1 and 10000, got %d", o.batch)
+	case o.series < 1 || o.series > 10_000_000:
+		return fmt.Errorf("-series: must be between 1 and 10000000, got %d", o.series)
+	case o.senders < 0 || o.senders > 10_000:
+		return fmt.Errorf("-senders: must be between 0 (open model at -rate) and 10000, got %d", o.senders)
+	case o.kind == "remote-write" && o.series < max(o.senders, 1) || o.kind == "remote-write" && o.senders == 0 && o.series < o.maxInFlight:
+		return fmt.Errorf("-series: remote-write needs at least one series per sender (-senders, else -max-in-flight), got %d", o.series)
+	case o.kind == "remote-write" && o.verify:
+		return errors.New("-verify: remote-write load cannot be checked by query, as its receiver may be any remote-write server; pass -verify=false")
 	case (o.kind == "requests" || o.kind == "import") && o.token == "":
 		return fmt.Errorf("-token: %s load needs an ingest token (atroz token create load)", o.kind)
 	case (o.kind == "query" || o.verify) && o.user == "":
@@ -152,10 +164,17 @@ Kinds:
 	          address's (RATE_LIMIT_INGEST_PER_MINUTE, 6000 a minute)
 	requests  batches of -batch request events (needs -token)
 	import    pushes of -batch samples in the Prometheus text format (needs -token)
+	remote-write
+	          Prometheus remote-write requests of -batch samples over -series
+	          series to /api/v1/write, of AtroZ (with -token) or any other
+	          receiver (needs -verify=false)
 	query     instant PromQL queries (needs -user)
 
 Latency is measured from the moment each item was due, not from when it
-could be sent, so a slow server cannot hide its backlog.
+could be sent, so a slow server cannot hide its backlog. With -senders the
+load is closed instead: that many senders each send their next item once
+the last is answered, for -duration, and latency runs from each send; it
+finds how much a server takes.
 
 Flags:
 `)
@@ -192,7 +211,11 @@ func runLoad(ctx context.Context, o *loadOptions, progress io.Writer) (*loadRepo
 	}
 	rec := newLoadRecorder(o.rate, o.duration)
 	started := time.Now()
-	drive(ctx, o, client, kind, rec, progress)
+	if o.senders > 0 {
+		driveClosed(ctx, o, client, kind, rec, progress)
+	} else {
+		drive(ctx, o, client, kind, rec, progress)
+	}
 	r := rec.report(o, time.Since(started), kind.perItem())
 	switch {
 	case !o.verify || !kind.counted():

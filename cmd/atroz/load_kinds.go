@@ -41,6 +41,8 @@ func newLoadKind(o *loadOptions, s *loadSession) (loadKind, error) {
 		return &requestLoad{s: s}, nil
 	case "import":
 		return &importLoad{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36), start: time.Now()}, nil
+	case "remote-write":
+		return newRemoteWriteLoad(o, s), nil
 	case "query":
 		return &queryLoad{s: s}, nil
 	}

@@ -21,7 +21,7 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 	}{
 		{"no target", []string{"-verify=false"}, "-target: the server's base URL is required"},
 		{"not a URL", []string{"-target", "127.0.0.1:8080", "-verify=false"}, `-target: "127.0.0.1:8080" is not an http(s) URL`},
-		{"unknown kind", []string{"-target", "http://h", "-kind", "logs", "-verify=false"}, `-kind: must be one of beacons, requests, import, query, got "logs"`},
+		{"unknown kind", []string{"-target", "http://h", "-kind", "logs", "-verify=false"}, `-kind: must be one of beacons, requests, import, remote-write, query, got "logs"`},
 		{"zero rate", []string{"-target", "http://h", "-rate", "0", "-verify=false"}, "-rate: must be between 1 and 1000000"},
 		{"negative duration", []string{"-target", "http://h", "-duration", "-1s", "-verify=false"}, "-duration: must be positive"},
 		{"huge batch", []string{"-target", "http://h", "-batch", "10001", "-verify=false"}, "-batch: must be between 1 and 10000"},
@@ -29,6 +29,10 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{"query without user", []string{"-target", "http://h", "-kind", "query", "-verify=false"}, "-user: query load needs a dashboard login"},
 		{"verify without user", []string{"-target", "http://h"}, "-user: verifying needs a dashboard login"},
 		{"no in-flight", []string{"-target", "http://h", "-max-in-flight", "0", "-verify=false"}, "-max-in-flight: must be at least 1"},
+		{"negative senders", []string{"-target", "http://h", "-senders", "-1", "-verify=false"}, "-senders: must be between 0"},
+		{"no series", []string{"-target", "http://h", "-series", "0", "-verify=false"}, "-series: must be between 1"},
+		{"fewer series than senders", []string{"-target", "http://h", "-kind", "remote-write", "-senders", "4", "-series", "3", "-verify=false"}, "-series: remote-write needs at least one series per sender"},
+		{"remote write verified", []string{"-target", "http://h", "-kind", "remote-write", "-senders", "4"}, "-verify: remote-write load cannot be checked by query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
