@@ -12,8 +12,7 @@ import (
 )
 
 // A block holds a closed stretch of one series, thousands of samples, in
-// columns compressed together with zstd (the format is drawn in
-// store/block.md):
+// columns compressed together with zstd (docs/format.md, "Cold blocks"):
 //
 //	byte     blockV1
 //	zstd frame of:
