@@ -124,12 +124,12 @@ func (o *loadOptions) check(target string) error {
 		return fmt.Errorf("-duration: must be positive, got %s", o.duration)
 	case o.batch < 1 || o.batch > 10_000:
 		return fmt.Errorf("-batch: must be between 1 and 10000, got %d", o.batch)
-	case o.series < 1 || o.series > 10_000_000:
-		return fmt.Errorf("-series: must be between 1 and 10000000, got %d", o.series)
 	case o.senders < 0 || o.senders > 10_000:
 		return fmt.Errorf("-senders: must be between 0 (open model at -rate) and 10000, got %d", o.senders)
-	case o.kind == "remote-write" && o.series < max(o.senders, 1) || o.kind == "remote-write" && o.senders == 0 && o.series < o.maxInFlight:
-		return fmt.Errorf("-series: remote-write needs at least one series per sender (-senders, else -max-in-flight), got %d", o.series)
+	case o.kind == "remote-write" && o.series > 10_000_000:
+		return fmt.Errorf("-series: must be at most 10000000, got %d", o.series)
+	case o.kind == "remote-write" && o.series < o.remoteWriteLanes():
+		return fmt.Errorf("-series: remote-write needs at least one series per sender (-senders, else -max-in-flight: %d), got %d", o.remoteWriteLanes(), o.series)
 	case o.kind == "remote-write" && o.verify:
 		return errors.New("-verify: remote-write load cannot be checked by query, as its receiver may be any remote-write server; pass -verify=false")
 	case (o.kind == "requests" || o.kind == "import") && o.token == "":
@@ -146,6 +146,15 @@ func (o *loadOptions) check(target string) error {
 	o.target = u.JoinPath("/")
 	o.target.Path = strings.TrimSuffix(o.target.Path, "/")
 	return nil
+}
+
+// remoteWriteLanes is how many lanes a remote-write load has, each with
+// series of its own: the senders, or else the requests in flight.
+func (o *loadOptions) remoteWriteLanes() int {
+	if o.senders > 0 {
+		return o.senders
+	}
+	return o.maxInFlight
 }
 
 // Usage prints the command's help on Stderr, or on Stdout when asked for.

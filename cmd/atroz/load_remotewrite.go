@@ -42,11 +42,7 @@ type remoteWriteLane struct {
 }
 
 func newRemoteWriteLoad(o *loadOptions, s *loadSession) *remoteWriteLoad {
-	lanes := o.maxInFlight
-	if o.senders > 0 {
-		lanes = o.senders
-	}
-	return &remoteWriteLoad{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36), lanes: lanes}
+	return &remoteWriteLoad{s: s, run: strconv.FormatInt(time.Now().UnixNano(), 36), lanes: o.remoteWriteLanes()}
 }
 
 // lane returns lane l's state; the lane pool keeps a lane's requests apart,

@@ -30,7 +30,7 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{"verify without user", []string{"-target", "http://h"}, "-user: verifying needs a dashboard login"},
 		{"no in-flight", []string{"-target", "http://h", "-max-in-flight", "0", "-verify=false"}, "-max-in-flight: must be at least 1"},
 		{"negative senders", []string{"-target", "http://h", "-senders", "-1", "-verify=false"}, "-senders: must be between 0"},
-		{"no series", []string{"-target", "http://h", "-series", "0", "-verify=false"}, "-series: must be between 1"},
+		{"no series", []string{"-target", "http://h", "-kind", "remote-write", "-series", "0", "-verify=false"}, "-series: remote-write needs at least one series per sender (-senders, else -max-in-flight: 2000), got 0"},
 		{"fewer series than senders", []string{"-target", "http://h", "-kind", "remote-write", "-senders", "4", "-series", "3", "-verify=false"}, "-series: remote-write needs at least one series per sender"},
 		{"remote write verified", []string{"-target", "http://h", "-kind", "remote-write", "-senders", "4"}, "-verify: remote-write load cannot be checked by query"},
 	}
