@@ -8,7 +8,7 @@ FUZZTIME    ?= 60s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
 
-.PHONY: build run test bench fuzz lint clean ui-vendor reliability promtool
+.PHONY: build run test bench fuzz lint clean ui-vendor reliability promtool bench-import bench-peers
 
 build: ; go build -trimpath -ldflags '$(LDFLAGS)' -o bin/atroz ./cmd/atroz
 run: build ; ./bin/atroz serve -environment development
@@ -21,6 +21,9 @@ reliability: ; go test -tags reliability -count=1 -v -timeout 20m ./reliability
 bench: ; go test -run='^$$' -bench=. -benchmem ./...
 fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 bench-import: ; scripts/bench-import.sh
+# AtroZ against VictoriaMetrics and Prometheus (import and live remote write);
+# needs victoria-metrics, promtool and prometheus on the PATH, installs nothing.
+bench-peers: ; scripts/bench-peers.sh
 # vet's stdmethods wants every Seek to be io.Seeker's; Prometheus'
 # chunkenc.Iterator, which store/iterator.go implements, has its own, so only
 # the store package is vetted without that one check.

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Benchmarks AtroZ against its peers, VictoriaMetrics and Prometheus, in one
+# run on one machine, and prints two Markdown tables with each figure's
+# ratio to VictoriaMetrics'. It installs nothing: it needs victoria-metrics,
+# promtool and prometheus on the PATH (Debian: apt-get install
+# victoria-metrics prometheus), and curl.
+#
+# Import: the same generated OpenMetrics file (scripts/genopenmetrics:
+# ROUTES routes of latency histograms, request counters and a gauge, one
+# sample every STEP over DURATION; 50, 1s and 2h make 6.13 M samples) goes
+# into an empty directory by VictoriaMetrics (POST to
+# /api/v1/import/prometheus, then /internal/force_flush; its process's CPU
+# and VmHWM over the import), promtool tsdb create-blocks-from openmetrics,
+# and atroz db import then db compact. samples/s is the file's samples over
+# the import's wall time, bytes/sample everything in the directory (du -sb,
+# after VictoriaMetrics stopped and after atroz's compaction) over the
+# samples, peak RSS the process's maximum resident set.
+#
+# Live: each server runs alone on loopback on an empty directory while
+# `atroz load -kind remote-write` sends it SENDERS closed-loop senders of
+# BATCH-sample remote-write requests over SERIES series for LIVE_DURATION:
+# samples/s acknowledged, p99 latency of a request, the server's CPU seconds
+# (utime + stime from /proc) per million samples, its peak RSS (VmHWM), and
+# its directory's bytes per sample after it stopped (for AtroZ also after
+# db compact; Prometheus' is its WAL).
+#
+# ROUNDS rounds (3) interleave the tools, each round in a different order;
+# the tables give medians. DURATION=10m LIVE_DURATION=5s ROUNDS=1 is a quick
+# smoke run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+routes="${ROUTES:-50}"
+step="${STEP:-1s}"
+duration="${DURATION:-2h}"
+rounds="${ROUNDS:-3}"
+live_duration="${LIVE_DURATION:-30s}"
+series="${SERIES:-10000}"
+batch="${BATCH:-2000}"
+senders="${SENDERS:-4}"
+port="${PORT_BASE:-18400}"
+
+need() {
+	command -v "$1" >/dev/null || {
+		echo "bench-peers: $1 is not on the PATH; this benchmark installs nothing (Debian: apt-get install $2)" >&2
+		exit 1
+	}
+}
+need victoria-metrics victoria-metrics
+need promtool prometheus
+need prometheus prometheus
+need curl curl
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")"
+server=""
+cleanup() {
+	if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+tck="$(getconf CLK_TCK)"
+
+go build -o "$work/atroz" ./cmd/atroz
+
+# cpu PID prints the process's user + system CPU seconds so far.
+cpu() { awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat"; }
+
+# hwm_mib PID prints the process's peak resident set in MiB.
+hwm_mib() { awk '/^VmHWM:/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status"; }
+
+# now prints the time in seconds with nanoseconds.
+now() { date +%s.%N; }
+
+# start LOG URL CMD... starts a server in the background as $server and
+# waits until URL answers 200.
+start() {
+	local log="$1" url="$2"
+	shift 2
+	"$@" >"$log" 2>&1 &
+	server=$!
+	for _ in $(seq 300); do
+		if curl -sf -o /dev/null "$url"; then return 0; fi
+		if ! kill -0 "$server" 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	echo "bench-peers: $* did not come up at $url:" >&2
+	tail -20 "$log" >&2
+	exit 1
+}
+
+# stop ends $server with SIGTERM and waits for it.
+stop() {
+	kill "$server"
+	wait "$server" || true
+	server=""
+}
+
+# timed CMD... runs CMD and prints "seconds cpu_seconds rss_mib".
+timed() {
+	/usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" >"$work/out" 2>&1 || {
+		cat "$work/out" >&2
+		return 1
+	}
+	awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$work/time"
+}
+
+# Import rows: tool samples/s cpu_s bytes/sample rss_mib, into $work/import.
+import_row() {
+	awk -v tool="$1" -v n="$samples" -v s="$2" -v c="$3" -v b="$4" -v r="$5" \
+		'BEGIN { printf "%s %.0f %.2f %.3f %d\n", tool, n / s, c, b / n, r }' >>"$work/import"
+}
+
+import_vm() {
+	local dir="$work/vm" url="http://127.0.0.1:$((port + 28))"
+	rm -rf "$dir"
+	start "$work/vm.log" "$url/health" victoria-metrics -storageDataPath="$dir" -httpListenAddr="127.0.0.1:$((port + 28))" -retentionPeriod=100y
+	local c0 t0 t1 c1 rss inserted
+	c0="$(cpu "$server")"
+	t0="$(now)"
+	curl -sf --data-binary @"$work/bench.om" "$url/api/v1/import/prometheus"
+	curl -sf "$url/internal/force_flush"
+	t1="$(now)"
+	c1="$(cpu "$server")"
+	rss="$(hwm_mib "$server")"
+	inserted="$(curl -sf "$url/metrics" | awk '/^vm_rows_inserted_total\{type="prometheus"\}/ { print $2 }')"
+	stop
+	if [[ "$inserted" != "$samples" ]]; then
+		echo "bench-peers: VictoriaMetrics took $inserted of $samples samples" >&2
+		exit 1
+	fi
+	import_row victoria-metrics "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$(du -sb "$dir" | cut -f1)" "$rss"
+}
+
+import_promtool() {
+	local dir="$work/blocks" secs cpus rss
+	rm -rf "$dir"
+	read -r secs cpus rss < <(timed promtool tsdb create-blocks-from openmetrics "$work/bench.om" "$dir")
+	import_row promtool "$secs" "$cpus" "$(du -sb "$dir" | cut -f1)" "$rss"
+}
+
+import_atroz() {
+	local dir="$work/data" secs cpus rss
+	rm -rf "$dir"
+	read -r secs cpus rss < <(timed "$work/atroz" db import -data-dir "$dir" "$work/bench.om")
+	"$work/atroz" db compact -data-dir "$dir" >"$work/out" 2>&1 || {
+		cat "$work/out" >&2
+		exit 1
+	}
+	import_row atroz "$secs" "$cpus" "$(du -sb "$dir" | cut -f1)" "$rss"
+}
+
+# live NAME URL TOKEN reads the server $server's figures around a
+# remote-write load and appends "tool samples/s p99_ms cpu_s_per_M rss_mib
+# bytes/sample" to $work/live, with the directory's size measured later.
+live_load() {
+	local name="$1" url="$2" token="$3" c0 c1 rss
+	c0="$(cpu "$server")"
+	ATROZ_TOKEN="$token" "$work/atroz" load -target "$url" -kind remote-write -senders "$senders" -series "$series" \
+		-batch "$batch" -duration "$live_duration" -verify=false -json >"$work/load.json" 2>"$work/load.log" || {
+		cat "$work/load.log" "$work/load.json" >&2
+		exit 1
+	}
+	c1="$(cpu "$server")"
+	rss="$(hwm_mib "$server")"
+	jq -r --arg tool "$name" --arg c "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" --arg rss "$rss" \
+		'"\($tool) \(.accepted_items / .seconds) \(.latency_ms.p99) \(($c | tonumber) / (.accepted_items / 1e6)) \($rss) \(.accepted_items) \(.rejected)"' \
+		"$work/load.json" >"$work/live.row"
+}
+
+# live_row BYTES [COMPACTED] finishes the row live_load began.
+live_row() {
+	local tool sps p99 cpm rss accepted rejected
+	read -r tool sps p99 cpm rss accepted rejected <"$work/live.row"
+	if ((rejected > 0)); then
+		echo "bench-peers: $tool refused $rejected remote-write requests; see $work/load.json" >&2
+	fi
+	awk -v t="$tool" -v s="$sps" -v p="$p99" -v c="$cpm" -v r="$rss" -v n="$accepted" -v b="$1" -v k="${2:-0}" \
+		'BEGIN { printf "%s %.0f %.1f %.2f %d %.2f %.2f\n", t, s, p, c, r, b / n, k / n }' >>"$work/live"
+}
+
+live_vm() {
+	local dir="$work/vm" url="http://127.0.0.1:$((port + 28))"
+	rm -rf "$dir"
+	start "$work/vm.log" "$url/health" victoria-metrics -storageDataPath="$dir" -httpListenAddr="127.0.0.1:$((port + 28))" -retentionPeriod=100y
+	live_load victoria-metrics "$url" ""
+	stop
+	live_row "$(du -sb "$dir" | cut -f1)"
+}
+
+live_prometheus() {
+	local dir="$work/prom" url="http://127.0.0.1:$((port + 90))"
+	rm -rf "$dir"
+	printf 'global:\n  scrape_interval: 1h\n' >"$work/prometheus.yml"
+	start "$work/prom.log" "$url/-/ready" prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$dir" \
+		--web.listen-address="127.0.0.1:$((port + 90))" --web.enable-remote-write-receiver
+	live_load prometheus "$url" ""
+	stop
+	live_row "$(du -sb "$dir" | cut -f1)"
+}
+
+live_atroz() {
+	local dir="$work/data" url="http://127.0.0.1:$((port + 80))" token bytes
+	rm -rf "$dir"
+	token="$(DATA_DIR="$dir" "$work/atroz" token create -scope ingest bench 2>/dev/null)"
+	start "$work/atroz.log" "$url/health" env DATA_DIR="$dir" LISTEN_ADDR="127.0.0.1:$((port + 80))" ENVIRONMENT=development \
+		RATE_LIMIT_INGEST_TOKEN_PER_MINUTE=100000000 RATE_LIMIT_INGEST_PER_MINUTE=100000000 "$work/atroz" serve
+	live_load atroz "$url" "$token"
+	stop
+	bytes="$(du -sb "$dir" | cut -f1)"
+	"$work/atroz" db compact -data-dir "$dir" >"$work/out" 2>&1 || {
+		cat "$work/out" >&2
+		exit 1
+	}
+	live_row "$bytes" "$(du -sb "$dir" | cut -f1)"
+}
+
+# table FILE HEADER COLUMNS... prints FILE's medians per tool as a Markdown
+# table; a column given as name:x also gets its ratio to VictoriaMetrics'.
+table() {
+	local file="$1" header="$2"
+	shift 2
+	echo "$header"
+	awk -v cols="$*" '
+		function median(tool, c,   n, i, j, v, t) {
+			n = 0
+			for (i = 1; i <= rows[tool]; i++) v[++n] = val[tool, i, c]
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			return v[int((n + 1) / 2)]
+		}
+		{ rows[$1]++; for (c = 2; c <= NF; c++) val[$1, rows[$1], c] = $c }
+		END {
+			ncol = split(cols, col, " ")
+			split("victoria-metrics promtool prometheus atroz", order, " ")
+			for (o = 1; o <= 4; o++) {
+				tool = order[o]
+				if (!(tool in rows)) continue
+				line = "| " tool
+				for (c = 1; c <= ncol; c++) {
+					m = median(tool, c + 1)
+					if (col[c] == "compacted" && m == 0) m = "–"
+					line = line " | " m
+					if (col[c] ~ /:x$/) {
+						base = median("victoria-metrics", c + 1)
+						line = line sprintf(" (%.2f×)", base == 0 ? 0 : m / base)
+					}
+				}
+				print line " |"
+			}
+		}' "$file"
+}
+
+go run ./scripts/genopenmetrics -routes "$routes" -step "$step" -duration "$duration" -o "$work/bench.om"
+samples="$(grep -vc '^#' "$work/bench.om")"
+echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples; $(dpkg-query -W -f 'victoria-metrics ${Version}' victoria-metrics 2>/dev/null || echo victoria-metrics); $(promtool --version 2>&1 | head -1)"
+orders=("import_vm import_promtool import_atroz" "import_atroz import_vm import_promtool" "import_promtool import_atroz import_vm")
+for round in $(seq "$rounds"); do
+	for step_fn in ${orders[$(((round - 1) % 3))]}; do
+		"$step_fn"
+	done
+	echo "import round $round done" >&2
+done
+echo
+echo "Import of $samples samples, medians of $rounds rounds (ratio to VictoriaMetrics):"
+echo
+table "$work/import" "| | samples/s | CPU s | bytes/sample on disk | peak RSS MiB |
+|---|---|---|---|---|" "samples:x" "cpu:x" "bytes:x" "rss:x"
+
+orders=("live_vm live_prometheus live_atroz" "live_atroz live_vm live_prometheus" "live_prometheus live_atroz live_vm")
+for round in $(seq "$rounds"); do
+	for step_fn in ${orders[$(((round - 1) % 3))]}; do
+		"$step_fn"
+	done
+	echo "live round $round done" >&2
+done
+echo
+echo "Live remote write, $series series, $batch-sample requests, $senders senders, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
+echo
+table "$work/live" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
+|---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
