@@ -35,7 +35,9 @@ const (
 
 	valDecimal byte = 1
 	valXOR     byte = 2
+	valBits    byte = 3
 
+	orderRaw   byte = 0
 	orderDelta byte = 1
 	orderDoD   byte = 2
 
@@ -45,6 +47,9 @@ const (
 	// maxBlockPayload bounds a block's decompressed size: at most ten bytes
 	// a timestamp, ten a mantissa, nine an exception.
 	maxBlockPayload = 32*maxBlockSamples + 64
+	// blockWindow is zstd's window, the power of two above maxBlockPayload:
+	// a block is compressed whole, and a larger window only costs memory.
+	blockWindow = 1 << 21
 )
 
 // blockCodec encodes and decodes blocks. Its zstd encoder and decoder are
@@ -64,7 +69,7 @@ type blockScratch struct {
 }
 
 func newBlockCodec() (*blockCodec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithWindowSize(blockWindow))
 	if err != nil {
 		return nil, fmt.Errorf("block encoder: %w", err)
 	}
@@ -125,25 +130,30 @@ func appendTimes(b []byte, samples []Sample) []byte {
 	return b
 }
 
-// appendValues appends the value column, as decimals when they are shorter.
+// appendValues appends the value column: decimals when they are short,
+// and otherwise whichever of decimals, XOR and bits looks shortest.
 func (s *blockScratch) appendValues(b []byte, samples []Sample) []byte {
 	if len(samples) == 0 {
 		return append(b, valDecimal)
 	}
-	exceptions := s.decimals(samples)
-	if exceptions <= len(samples)/4 {
+	decimals := math.MaxInt
+	if s.decimals(samples) <= len(samples)/4 {
 		s.col = s.appendDecimals(s.col[:0], samples)
 		if len(s.col) < 5*len(samples) {
-			b = append(b, valDecimal)
-			return append(b, s.col...)
+			return append(append(b, valDecimal), s.col...)
 		}
-		if xor := encodeXORValues(samples); len(xor) >= len(s.col) {
-			b = append(b, valDecimal)
-			return append(b, s.col...)
-		}
+		decimals = len(s.col)
 	}
-	b = append(b, valXOR)
-	return append(b, encodeXORValues(samples)...)
+	xor := encodeXORValues(samples)
+	shuffled := bitsDeltaSize(samples)
+	switch {
+	case decimals <= len(xor) && decimals <= shuffled:
+		return append(append(b, valDecimal), s.col...)
+	case shuffled < len(xor):
+		return appendBitsDelta(append(b, valBits), samples)
+	default:
+		return append(append(b, valXOR), xor...)
+	}
 }
 
 // decimals fills s.ms and s.es with each value's decimal and returns how
@@ -194,44 +204,62 @@ func (s *blockScratch) appendDecimals(b []byte, samples []Sample) []byte {
 	return b
 }
 
-// appendMantissas appends the order byte and the mantissas as deltas, or as
-// deltas of deltas when those are shorter (steady counters).
+// appendMantissas appends the order byte and the mantissas as they are
+// (a small gauge), as deltas, or as deltas of deltas (a steady counter),
+// whichever order has the fewest significant bits: zstd's entropy coding
+// then gets close to them, where whole varint bytes would tie.
 func appendMantissas(b []byte, ms []int64) []byte {
-	var sizeDelta, sizeDoD int
-	var prev, delta int64
-	for i, m := range ms {
-		d := m - prev
-		sizeDelta += varintLen(d)
-		if i > 1 {
-			sizeDoD += varintLen(d - delta)
-		} else {
-			sizeDoD += varintLen(d)
+	order, best := orderDelta, termBits(ms, orderDelta)
+	for _, o := range []byte{orderRaw, orderDoD} {
+		if size := termBits(ms, o); size < best {
+			order, best = o, size
 		}
-		prev, delta = m, d
-	}
-	order := orderDelta
-	if sizeDoD < sizeDelta {
-		order = orderDoD
 	}
 	b = append(b, order)
-	prev, delta = 0, 0
-	for i, m := range ms {
-		d := m - prev
-		switch {
-		case order == orderDoD && i > 1:
-			b = binary.AppendVarint(b, d-delta)
-		default:
-			b = binary.AppendVarint(b, d)
-		}
-		prev, delta = m, d
+	for i := range ms {
+		b = binary.AppendVarint(b, mantissaTerm(ms, i, order))
 	}
 	return b
 }
 
-func varintLen(v int64) int {
-	u := uint64(v<<1) ^ uint64(v>>63)
-	return (bits.Len64(u|1) + 6) / 7
+// mantissaTerm returns what the column keeps of mantissa i in order: the
+// mantissa, its delta, or its delta of deltas; the first mantissa is kept
+// whole and the second as a delta in every order.
+func mantissaTerm(ms []int64, i int, order byte) int64 {
+	switch {
+	case i == 0 || order == orderRaw:
+		return ms[i]
+	case i == 1 || order == orderDelta:
+		return ms[i] - ms[i-1]
+	default:
+		return ms[i] - 2*ms[i-1] + ms[i-2]
+	}
 }
+
+// termBits estimates the bits of the mantissas' terms in order after
+// entropy coding: the Shannon entropy of the small ones, and the
+// significant bits of those past a byte.
+func termBits(ms []int64, order byte) float64 {
+	var counts [256]int
+	large := 0.0
+	for i := range ms {
+		z := zigzag(mantissaTerm(ms, i, order))
+		if z < 256 {
+			counts[z]++
+		} else {
+			large += float64(bits.Len64(z))
+		}
+	}
+	h := large
+	for _, c := range counts {
+		if c > 0 {
+			h -= float64(c) * math.Log2(float64(c)/float64(len(ms)))
+		}
+	}
+	return h
+}
+
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
 
 // encodeXORValues returns the values as one XOR chunk, each at its index
 // for a timestamp, which costs the chunk one bit a sample.

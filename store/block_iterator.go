@@ -75,6 +75,8 @@ func decodeValues(d *decoder, out []Sample) error {
 		return decodeDecimals(d, out)
 	case valXOR:
 		return decodeXORValues(d, out)
+	case valBits:
+		return decodeBitsDelta(d, out)
 	default:
 		return fmt.Errorf("%w: block value kind %d", ErrCorrupt, kind)
 	}
@@ -86,16 +88,21 @@ func decodeDecimals(d *decoder, out []Sample) error {
 	}
 	exp := d.varint()
 	order := d.byte()
-	if d.err != nil || exp < -2*maxDecimalExp || exp > maxDecimalExp || (order != orderDelta && order != orderDoD) {
+	if d.err != nil || exp < -2*maxDecimalExp || exp > maxDecimalExp || order > orderDoD {
 		return fmt.Errorf("%w: block decimals: exponent %d, order %d", ErrCorrupt, exp, order)
 	}
 	var m, delta int64
 	for i := range out {
 		v := d.varint()
-		if order == orderDoD && i > 1 {
-			v += delta
+		switch {
+		case i == 0 || order == orderRaw:
+			delta, m = v-m, v
+		case i == 1 || order == orderDelta:
+			delta, m = v, m+v
+		default:
+			delta += v
+			m += delta
 		}
-		m, delta = m+v, v
 		out[i].V = fromDecimal(m, int(exp))
 	}
 	return decodeExceptions(d, out)

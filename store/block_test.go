@@ -100,7 +100,7 @@ func TestBlockRoundTrip(t *testing.T) {
 			math.Float64frombits(0xfff8000000000abc), 2, 3, 4, 5, 6, 7, 8, 9), valDecimal},
 		{"infinities", at1s(1, math.Inf(1), 2, math.Inf(-1), 3, 4, 5, 6, 7, 8), valDecimal},
 		{"staleness markers", at1s(1, 2, staleNaN, 3, 4, 5, 6, 7, 8, staleNaN, 9, 10), valDecimal},
-		{"all stale", at1s(staleNaN, staleNaN, staleNaN), valXOR},
+		{"all stale", at1s(staleNaN, staleNaN, staleNaN), 0},
 		{"noisy floats", at1s(gen(1000, func(int) float64 { return r.Float64() })...), 0},
 		{"histogram sum", at1s(gen(1000, func(int) float64 { sum += 0.05 * r.Float64() * 8; return sum })...), 0},
 		{"cpu ratio", at1s(gen(1000, func(int) float64 { return 0.3 + 0.1*r.Float64() })...), 0},
@@ -216,6 +216,7 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 	f("unknown order", raw([]byte{1, 10, valDecimal, 0, 7, 2, 0}))
 	f("exception past the end", raw([]byte{1, 10, valDecimal, 0, orderDelta, 2, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0}))
 	f("trailing bytes", raw([]byte{1, 10, valDecimal, 0, orderDelta, 2, 0, 0}))
+	f("bits short", raw([]byte{2, 10, 2, valBits}, make([]byte, 15)))
 	f("XOR count mismatch", raw([]byte{1, 10, valXOR}, encodeXORValues(at1s(1, 2))))
 }
 
