@@ -12,24 +12,25 @@ import (
 )
 
 // A block holds a closed stretch of one series, thousands of samples, in
-// columns compressed together with zstd (docs/format.md, "Cold blocks"):
+// columns compressed together with zstd (docs/format.md, "Cold-block payload"):
 //
 //	byte     blockV1
 //	zstd frame of:
 //	  uvarint  n, the number of samples
 //	  varint   t0, then t1-t0, then each delta of deltas    (timestamps)
-//	  byte     the value column's kind, valDecimal or valXOR
+//	  byte     the value column's kind, valDecimal, valXOR or valBits
 //	  values   as that kind
 //
 // Values are decimals when they come back bit for bit (counters and integer
-// gauges become small integers): a shared exponent, then the mantissas'
-// deltas or deltas of deltas, whichever is shorter, as zig-zag varints.
-// A value that no decimal holds (NaN, a staleness marker, ±Inf, -0, a float
-// whose mantissa would overflow at the block's exponent) is an exception,
-// kept as raw bits at its position, so one NaN costs nine bytes and not the
-// whole block's encoding. A block where exceptions are many, or where the
-// decimals come out longer than Gorilla's XOR (noisy floats such as a
-// histogram's _sum), keeps its values as one chunkenc XOR chunk.
+// gauges become small integers): a shared exponent, then the mantissas as
+// they are, as deltas or as deltas of deltas, whichever has the least
+// entropy, as zig-zag varints. A value that no decimal holds (NaN, a
+// staleness marker, ±Inf, -0, a float whose mantissa would overflow at the
+// block's exponent) is an exception, kept as raw bits at its position, so
+// one NaN costs nine bytes and not the whole block's encoding. A block where
+// exceptions are many, or where the decimals are long (noisy floats such as
+// a histogram's _sum), keeps the shortest of its decimals, one chunkenc XOR
+// chunk, and the bit-packed differences of its values' bits (block_bits.go).
 const (
 	blockV1 byte = 1
 
@@ -45,17 +46,19 @@ const (
 	// corrupt count never makes a decoder allocate more than a few MiB.
 	maxBlockSamples = 1<<16 - 1
 	// maxBlockPayload bounds a block's decompressed size: at most ten bytes
-	// a timestamp, ten a mantissa, nine an exception.
-	maxBlockPayload = 32*maxBlockSamples + 64
-	// blockWindow is zstd's window, the power of two above maxBlockPayload:
-	// a block is compressed whole, and a larger window only costs memory.
-	blockWindow = 1 << 21
+	// a timestamp, ten a mantissa and eleven an exception, or nine a value
+	// of the bits column.
+	maxBlockPayload = 32 * (maxBlockSamples + 1)
+	// blockWindow is zstd's window: a block is compressed whole, and a
+	// larger window would only cost memory.
+	blockWindow = maxBlockPayload
 )
 
-// blockCodec encodes and decodes blocks. Its zstd encoder and decoder are
+// blockCodec encodes and decodes blocks. Its zstd encoders and decoder are
 // safe for concurrent use, so one codec serves a whole DB.
 type blockCodec struct {
-	enc     *zstd.Encoder
+	enc     *zstd.Encoder // zstd's best level, for decimals
+	fast    *zstd.Encoder // its default, for noisy values it hardly shrinks
 	dec     *zstd.Decoder
 	scratch sync.Pool // *blockScratch
 }
@@ -73,11 +76,15 @@ func newBlockCodec() (*blockCodec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("block encoder: %w", err)
 	}
+	fast, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(blockWindow))
+	if err != nil {
+		return nil, fmt.Errorf("block encoder: %w", err)
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockPayload))
 	if err != nil {
 		return nil, fmt.Errorf("block decoder: %w", err)
 	}
-	c := &blockCodec{enc: enc, dec: dec}
+	c := &blockCodec{enc: enc, fast: fast, dec: dec}
 	c.scratch.New = func() any { return new(blockScratch) }
 	return c, nil
 }
@@ -86,8 +93,9 @@ func newBlockCodec() (*blockCodec, error) {
 func (c *blockCodec) Close() {
 	if c.enc != nil {
 		_ = c.enc.Close()
+		_ = c.fast.Close()
 		c.dec.Close()
-		c.enc, c.dec = nil, nil
+		c.enc, c.fast, c.dec = nil, nil, nil
 	}
 }
 
@@ -106,9 +114,15 @@ func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
 	defer c.scratch.Put(s)
 	raw := binary.AppendUvarint(s.raw[:0], uint64(len(samples)))
 	raw = appendTimes(raw, samples)
+	kindAt := len(raw)
 	raw = s.appendValues(raw, samples)
 	s.raw = raw
 	dst = append(dst, blockV1)
+	if raw[kindAt] != valDecimal {
+		// Noise hardly compresses: zstd's best level takes three times
+		// as long as its default on a noisy _sum to save 0.1%.
+		return c.fast.EncodeAll(raw, dst), nil
+	}
 	return c.enc.EncodeAll(raw, dst), nil
 }
 
@@ -137,7 +151,7 @@ func (s *blockScratch) appendValues(b []byte, samples []Sample) []byte {
 		return append(b, valDecimal)
 	}
 	decimals := math.MaxInt
-	if s.decimals(samples) <= len(samples)/4 {
+	if s.decimals(samples) <= len(samples)/4 { // else decimals would be long
 		s.col = s.appendDecimals(s.col[:0], samples)
 		if len(s.col) < 5*len(samples) {
 			return append(append(b, valDecimal), s.col...)
@@ -157,20 +171,23 @@ func (s *blockScratch) appendValues(b []byte, samples []Sample) []byte {
 }
 
 // decimals fills s.ms and s.es with each value's decimal and returns how
-// many values have none. A value without one gets the previous mantissa,
-// so its delta costs nothing, and exponent math.MaxInt16.
+// many values have none or a mantissa of 16 digits or more, which would
+// cost more as a decimal than as bits. A value without a decimal gets
+// exponent math.MaxInt16, so the shared exponent ignores it.
 func (s *blockScratch) decimals(samples []Sample) int {
 	s.ms, s.es = s.ms[:0], s.es[:0]
-	exceptions := 0
+	unfit := 0
 	for _, smp := range samples {
 		m, e, ok := toDecimal(smp.V)
 		if !ok {
-			exceptions++
 			m, e = 0, math.MaxInt16
+		}
+		if !ok || m >= exactMantissa || m <= -exactMantissa {
+			unfit++
 		}
 		s.ms, s.es = append(s.ms, m), append(s.es, int16(e))
 	}
-	return exceptions
+	return unfit
 }
 
 // appendDecimals appends the decimal column: the shared exponent, the

@@ -21,6 +21,7 @@ func blockSeeds(tb testing.TB, c *blockCodec) [][]Sample {
 		at1s(1, staleNaN, math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 2, 3, 4, 5, 6, 7),
 		at1s(0.3141592653589793, 0.2718281828459045, 0.1414213562373095, 0.17320508075688773),
 		{{math.MinInt64, 1}, {0, 2}, {math.MaxInt64, 3}},
+		mixExamples()["sum"][:300],
 	}
 }
 

@@ -164,6 +164,28 @@ func TestBlockSize(t *testing.T) {
 	f("gauge", gen(7200, func(int) float64 { return float64(r.IntN(8)) }), 0.5)
 	f("decimal gauge", gen(7200, func(int) float64 { return float64(r.IntN(1000)) / 100 }), 1.7)
 	f("constant", gen(7200, func(int) float64 { return 1 }), 0.01)
+	sum := 0.0
+	f("histogram sum", gen(7200, func(int) float64 { sum += math.Floor(20*r.Float64()) * 0.05 * r.Float64(); return sum }), 5.6)
+}
+
+func TestBlockBitsSize(t *testing.T) {
+	r := rand.New(rand.NewPCG(16, 3))
+	for _, n := range []int{1, 2, 128, 129, 130, 1000} {
+		samples := at1s(gen(n, func(int) float64 { return r.NormFloat64() })...)
+		got := appendBitsDelta([]byte{1, 2}, samples)
+		if len(got)-2 != bitsDeltaSize(samples) {
+			t.Errorf("%d samples: %d bytes, bitsDeltaSize says %d", n, len(got)-2, bitsDeltaSize(samples))
+		}
+		d := decoder{b: got[2:]}
+		out := make([]Sample, n)
+		if err := decodeBitsDelta(&d, out); err != nil || !d.done() {
+			t.Fatalf("%d samples: %v, %d bytes left", n, err, len(d.b))
+		}
+		for i := range out {
+			out[i].T = samples[i].T
+		}
+		sameBlockSamples(t, out, samples)
+	}
 }
 
 func TestBlockEncodeRejects(t *testing.T) {
