@@ -203,8 +203,11 @@ func (s *blockScratch) appendDecimals(b []byte, samples []Sample) []byte {
 	var exc []int
 	var prev int64
 	for i, e := range s.es {
-		m, ok := rescale(s.ms[i], int(e)-int(exp))
-		if !ok || e == math.MaxInt16 || math.Float64bits(fromDecimal(m, int(exp))) != math.Float64bits(samples[i].V) {
+		m, ok := int64(0), false
+		if e != math.MaxInt16 {
+			m, ok = rescale(s.ms[i], int(e)-int(exp))
+		}
+		if !ok || math.Float64bits(fromDecimal(m, int(exp))) != math.Float64bits(samples[i].V) {
 			exc, m = append(exc, i), prev
 		}
 		s.ms[i], prev = m, m

@@ -110,7 +110,7 @@ func fromDecimal(m int64, e int) float64 {
 
 // rescale returns m × 10^shift, false when it leaves int64.
 func rescale(m int64, shift int) (int64, bool) {
-	for ; shift > 0; shift-- {
+	for ; shift > 0 && m != 0; shift-- {
 		if m > math.MaxInt64/10 || m < math.MinInt64/10 {
 			return 0, false
 		}
