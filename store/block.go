@@ -217,7 +217,7 @@ func (s *blockScratch) appendDecimals(b []byte, samples []Sample) []byte {
 	b = binary.AppendUvarint(b, uint64(len(exc)))
 	last := -1
 	for _, i := range exc {
-		b = binary.AppendUvarint(b, uint64(i-last-1))
+		b = binary.AppendUvarint(b, uint64(i-last-1)) // #nosec G115 -- exceptions are in increasing order
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(samples[i].V))
 		last = i
 	}
@@ -279,7 +279,7 @@ func termBits(ms []int64, order byte) float64 {
 	return h
 }
 
-func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) } // #nosec G115 -- zig-zag: the sign bit, spread, is meant
 
 // encodeXORValues returns the values as one XOR chunk, each at its index
 // for a timestamp, which costs the chunk one bit a sample.

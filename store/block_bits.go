@@ -21,7 +21,7 @@ const bitsGroup = 128
 // sample i-1's.
 func bitsDelta(samples []Sample, i int) uint64 {
 	d := math.Float64bits(samples[i].V) - math.Float64bits(samples[i-1].V)
-	return d<<1 ^ uint64(int64(d)>>63)
+	return d<<1 ^ uint64(int64(d)>>63) // #nosec G115 -- zig-zag: the sign bit, spread, is meant
 }
 
 // groupWidth returns the width of the group of differences from i.
@@ -47,7 +47,7 @@ func appendBitsDelta(b []byte, samples []Sample) []byte {
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(samples[0].V))
 	for i := 1; i < len(samples); i += bitsGroup {
 		width := groupWidth(samples, i)
-		w := bitWriter{b: append(b, byte(width))}
+		w := bitWriter{b: append(b, byte(width))} // #nosec G115 -- a width is at most 64
 		for k := i; k < min(i+bitsGroup, len(samples)); k++ {
 			w.write(bitsDelta(samples, k), width)
 		}
@@ -72,7 +72,7 @@ func decodeBitsDelta(d *decoder, out []Sample) error {
 		if width > 64 {
 			return fmt.Errorf("%w: block bits of width %d", ErrCorrupt, width)
 		}
-		r := bitReader{b: d.bytes(uint64(cnt*int(width)+7) / 8)}
+		r := bitReader{b: d.bytes(uint64(cnt*int(width)+7) / 8)} // #nosec G115 -- a count and a width are never negative
 		for k := i; k < i+cnt && d.err == nil; k++ {
 			z := r.read(width)
 			prev += z>>1 ^ -(z & 1)
@@ -95,7 +95,7 @@ type bitWriter struct {
 func (w *bitWriter) write(v uint64, width uint) {
 	for width > 0 {
 		k := min(width, 8-w.n)
-		w.cur |= byte(v&(1<<k-1)) << w.n
+		w.cur |= byte(v&(1<<k-1)) << w.n // #nosec G115 -- masked to k ≤ 8 bits
 		v, width, w.n = v>>k, width-k, w.n+k
 		if w.n == 8 {
 			w.b = append(w.b, w.cur)
