@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -148,22 +146,7 @@ func startDemoServer(t *testing.T) *liveServer {
 	}
 	s.SetAlerts(am)
 	seedDemo(t, col, &offset)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = s.Shutdown(t.Context())
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := errors.Join(deps.Auth.Close(), db.Close()); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col}
+	return &liveServer{url: serveLive(t, s, db, deps), s: s, db: db, col: col}
 }
 
 // demoRoute is a route of the demo's services: its weight in the traffic,

@@ -57,6 +57,13 @@ func startLiveWith(t testing.TB, cfg Config, log *slog.Logger) *liveServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	return &liveServer{url: serveLive(t, s, db, deps), s: s, db: db, col: col, token: token}
+}
+
+// serveLive serves s on a loopback port until the test ends, then shuts
+// it down and closes deps' auth service and db; it returns the base URL.
+func serveLive(t testing.TB, s *Server, db *store.DB, deps Deps) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +79,7 @@ func startLiveWith(t testing.TB, cfg Config, log *slog.Logger) *liveServer {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &liveServer{url: "http://" + ln.Addr().String(), s: s, db: db, col: col, token: token}
+	return "http://" + ln.Addr().String()
 }
 
 func (ls *liveServer) post(t testing.TB, c *http.Client, path, body string, header ...string) int {
