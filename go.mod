@@ -3,6 +3,7 @@ module atroz
 go 1.26.8
 
 require (
+	github.com/VictoriaMetrics/easyproto v1.2.0
 	github.com/VictoriaMetrics/metrics v1.45.0
 	github.com/appleboy/gin-jwt/v2 v2.10.3
 	github.com/cespare/xxhash/v2 v2.3.0

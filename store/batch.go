@@ -10,7 +10,8 @@ import (
 // AppendAll appends every sample of batch, or none: a sample Append would
 // refuse (out of order, a duplicate, outside the time window, bad labels, a
 // new series past Options.MaxSeries) refuses the whole batch with a
-// *RefusedError that counts the refused samples by reason. Values are
+// *RefusedError that counts the refused samples by reason. The store keeps
+// no string of batch: a new series' labels are copied. Values are
 // taken as they come, NaN and Prometheus' staleness markers among them, as
 // Prometheus' remote-write receiver takes them. A resend of a series' last
 // sample is accepted and ignored. While the data volume is full (or after
@@ -162,7 +163,8 @@ func (db *DB) reserveNew(groups []*batchGroup, ref *RefusedError) {
 	for _, g := range groups {
 		if g.s == nil && g.n > 0 {
 			fresh = append(fresh, g)
-			lsets = append(lsets, g.ls)
+			// A reservation may outlive the batch, whose strings may not.
+			lsets = append(lsets, g.ls.clone())
 		}
 	}
 	_, err := db.idx.reserve(lsets, db.opts.MaxSeries)

@@ -27,6 +27,9 @@ type index struct {
 	// postings lists the series of each label name and value, so a
 	// matcher like {svc="billing"} reads its series, not every series.
 	postings map[string]map[string][]*memSeries
+	// names holds each label name of postings once, so every series with
+	// a label shares its name's string.
+	names map[string]string
 }
 
 type indexShard struct {
@@ -35,7 +38,7 @@ type indexShard struct {
 }
 
 func newIndex() *index {
-	ix := &index{postings: map[string]map[string][]*memSeries{}}
+	ix := &index{postings: map[string]map[string][]*memSeries{}, names: map[string]string{}}
 	for i := range ix.shards {
 		ix.shards[i].m = map[uint64][]*memSeries{}
 	}
@@ -78,7 +81,7 @@ func (ix *index) create(ls Labels, h uint64, limit int, validate func() error) (
 		}
 	}
 	ix.count.Add(1)
-	s := newMemSeries(ix.nextID.Add(1), slices.Clone(ls), h)
+	s := newMemSeries(ix.nextID.Add(1), ls, h) // add interns ls
 	sh.m[h] = append(sh.m[h], s)
 	ix.add(s)
 	return s, nil
@@ -101,9 +104,12 @@ func (ix *index) load(s *memSeries) {
 	ix.add(s)
 }
 
+// add puts s in the id list and postings, its labels interned: the
+// caller's label strings may point into a request's buffer.
 func (ix *index) add(s *memSeries) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	s.lset = ix.intern(s.lset)
 	i, _ := slices.BinarySearchFunc(ix.all, s.id, func(a *memSeries, id uint64) int { return cmp.Compare(a.id, id) })
 	ix.all = slices.Insert(ix.all, i, s)
 	for _, l := range s.lset {
@@ -114,6 +120,32 @@ func (ix *index) add(s *memSeries) {
 		}
 		vals[l.Value] = append(vals[l.Value], s)
 	}
+}
+
+// intern copies ls into memory of its own: the values in one string, the
+// names shared through ix.names. The caller holds ix.mu.
+func (ix *index) intern(ls Labels) Labels {
+	n := 0
+	for _, l := range ls {
+		n += len(l.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, l := range ls {
+		b.WriteString(l.Value)
+	}
+	values := b.String()
+	out := make(Labels, len(ls))
+	for i, l := range ls {
+		name, ok := ix.names[l.Name]
+		if !ok {
+			name = strings.Clone(l.Name)
+			ix.names[name] = name
+		}
+		out[i] = Label{Name: name, Value: values[:len(l.Value)]}
+		values = values[len(l.Value):]
+	}
+	return out
 }
 
 // remove drops a series whose data has all expired.
@@ -138,6 +170,7 @@ func (ix *index) remove(s *memSeries) {
 		}
 		if len(vals) == 0 {
 			delete(ix.postings, l.Name)
+			delete(ix.names, l.Name)
 		}
 	}
 }

@@ -74,6 +74,27 @@ func (ls Labels) Prometheus() labels.Labels {
 	return b.Labels()
 }
 
+// clone copies ls into memory of its own, the values in one string.
+func (ls Labels) clone() Labels {
+	n := 0
+	for _, l := range ls {
+		n += len(l.Name) + len(l.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, l := range ls {
+		b.WriteString(l.Name)
+		b.WriteString(l.Value)
+	}
+	all := b.String()
+	out := make(Labels, len(ls))
+	for i, l := range ls {
+		out[i].Name, all = all[:len(l.Name)], all[len(l.Name):]
+		out[i].Value, all = all[:len(l.Value)], all[len(l.Value):]
+	}
+	return out
+}
+
 func (ls Labels) hash() uint64 {
 	var d xxhash.Digest
 	d.Reset()

@@ -11,7 +11,6 @@ import (
 	"atroz/store"
 
 	"github.com/gin-gonic/gin"
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -41,17 +40,14 @@ func (s *Server) remoteWrite(c *gin.Context) {
 	if !ok {
 		return
 	}
-	req, err := decodeWriteRequest(body)
-	if err != nil {
+	wb := getWriteBuffers()
+	defer wb.release()
+	if err := wb.decode(body); err != nil {
 		s.badInput(c, collector.EndpointRemoteWrite, err)
 		return
 	}
-	batch, n, err := writeRequestBatch(req)
-	if err != nil {
-		s.badInput(c, collector.EndpointRemoteWrite, err)
-		return
-	}
-	if err := s.db.AppendAll(batch); err != nil {
+	n := wb.n
+	if err := s.db.AppendAll(wb.batch); err != nil {
 		s.appendRefused(c, collector.EndpointRemoteWrite, locateRefusal(err))
 		return
 	}
@@ -88,24 +84,13 @@ func remoteWriteHeaders(h http.Header) error {
 	return nil
 }
 
-// decodeWriteRequest decompresses and unmarshals a remote-write body.
+// decodeWriteRequest decompresses and unmarshals a remote-write body with prompb.
 func decodeWriteRequest(body []byte) (*prompb.WriteRequest, error) {
-	n, err := snappy.DecodedLen(body)
+	raw, err := snappyDecode(nil, body)
 	if err != nil {
-		return nil, fmt.Errorf("body: not snappy-compressed: %w", err)
+		return nil, err
 	}
-	if n > maxRemoteWriteDecoded {
-		return nil, fmt.Errorf("body: decompresses to %d bytes, over the %d-byte limit", n, maxRemoteWriteDecoded)
-	}
-	raw, err := snappy.Decode(make([]byte, n), body)
-	if err != nil {
-		return nil, fmt.Errorf("body: snappy: %w", err)
-	}
-	var req prompb.WriteRequest
-	if err := req.Unmarshal(raw); err != nil {
-		return nil, fmt.Errorf("body: not a prometheus.WriteRequest: %w", err)
-	}
-	return &req, nil
+	return unmarshalWriteRequest(raw)
 }
 
 // writeRequestBatch gives the float samples of req as a batch for the

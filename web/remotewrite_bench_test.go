@@ -89,13 +89,11 @@ func BenchmarkRemoteWriteDecode(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
 	for range b.N {
-		req, err := decodeWriteRequest(body)
-		if err != nil {
-			b.Fatal(err)
+		wb := getWriteBuffers()
+		if err := wb.decode(body); err != nil || wb.n != benchPerWrite {
+			b.Fatal(wb.n, err)
 		}
-		if _, n, err := writeRequestBatch(req); err != nil || n != benchPerWrite {
-			b.Fatal(n, err)
-		}
+		wb.release()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchPerWrite), "ns/sample")
 }
