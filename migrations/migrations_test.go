@@ -3,6 +3,7 @@ package migrations
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,7 +67,7 @@ func TestUpgradeRefuses(t *testing.T) {
 			return m.Put(KeyVersion, []byte(v))
 		}
 	}
-	f("newer", meta("5"), ErrTooNew)
+	f("newer", meta(strconv.Itoa(Current+1)), ErrTooNew)
 	f("garbled version", meta("two"), ErrNoVersion)
 	f("other application's file", func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("x")); return err }, ErrNoVersion)
 }

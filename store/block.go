@@ -15,8 +15,8 @@ import (
 // columns compressed together with zstd (docs/format.md, "Cold-block payload"):
 //
 //	byte     blockV1
+//	uvarint  n, the number of samples
 //	zstd frame of:
-//	  uvarint  n, the number of samples
 //	  varint   t0, then t1-t0, then each delta of deltas    (timestamps)
 //	  byte     the value column's kind, valDecimal, valXOR or valBits
 //	  values   as that kind
@@ -31,8 +31,14 @@ import (
 // exceptions are many, or where the decimals are long (noisy floats such as
 // a histogram's _sum), keeps the shortest of its decimals, one chunkenc XOR
 // chunk, and the bit-packed differences of its values' bits (block_bits.go).
+//
+// The first byte tells a block from an XOR chunk, which starts with its
+// sample count as a big-endian uint16: a chunk holds at most 480 samples
+// (maxChunkSamples), so its first byte is 0 or 1. The count stands before
+// the zstd frame so that a read counts a block's samples without
+// decompressing it.
 const (
-	blockV1 byte = 1
+	blockV1 byte = 0xC1
 
 	valDecimal byte = 1
 	valXOR     byte = 2
@@ -69,6 +75,7 @@ type blockScratch struct {
 	col []byte
 	ms  []int64
 	es  []int16
+	pts []Sample // one column of a block of points at a time
 }
 
 func newBlockCodec() (*blockCodec, error) {
@@ -112,18 +119,34 @@ func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
 	}
 	s := c.scratch.Get().(*blockScratch)
 	defer c.scratch.Put(s)
-	raw := binary.AppendUvarint(s.raw[:0], uint64(len(samples)))
-	raw = appendTimes(raw, samples)
+	raw := appendTimes(s.raw[:0], samples)
 	kindAt := len(raw)
 	raw = s.appendValues(raw, samples)
 	s.raw = raw
-	dst = append(dst, blockV1)
+	dst = appendBlockHeader(dst, blockV1, len(samples))
 	if raw[kindAt] != valDecimal {
 		// Noise hardly compresses: zstd's best level takes three times
 		// as long as its default on a noisy _sum to save 0.1%.
 		return c.fast.EncodeAll(raw, dst), nil
 	}
 	return c.enc.EncodeAll(raw, dst), nil
+}
+
+// appendBlockHeader appends a block's format byte and sample count.
+func appendBlockHeader(dst []byte, format byte, n int) []byte {
+	return binary.AppendUvarint(append(dst, format), uint64(n)) // #nosec G115 -- a length
+}
+
+// isBlock reports whether a raw-tier payload is a block rather than an XOR chunk.
+func isBlock(payload []byte) bool { return len(payload) > 0 && payload[0] == blockV1 }
+
+// blockHeader returns the sample count of a block and its zstd frame.
+func blockHeader(payload []byte) (int, []byte, error) {
+	n, k := binary.Uvarint(payload[min(1, len(payload)):])
+	if k <= 0 || n > maxBlockSamples {
+		return 0, nil, fmt.Errorf("%w: block header", ErrCorrupt)
+	}
+	return int(n), payload[1+k:], nil
 }
 
 // appendTimes appends the timestamps' column. Deltas wrap around int64

@@ -35,7 +35,7 @@ func FuzzDecodeBlock(f *testing.F) {
 		f.Add(block)
 	}
 	f.Add([]byte{blockV1})
-	f.Add([]byte{blockV1, 0x28, 0xb5, 0x2f, 0xfd})
+	f.Add([]byte{blockV1, 2, 0x28, 0xb5, 0x2f, 0xfd})
 	f.Fuzz(func(t *testing.T, block []byte) {
 		samples, err := c.Decode(nil, block)
 		if err != nil {

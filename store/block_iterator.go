@@ -20,16 +20,19 @@ func (c *blockCodec) Decode(dst []Sample, block []byte) ([]Sample, error) {
 // decode decompresses block into raw and appends its samples to dst,
 // returning both for reuse.
 func (c *blockCodec) decode(raw []byte, dst []Sample, block []byte) ([]byte, []Sample, error) {
-	if len(block) == 0 || block[0] != blockV1 {
+	if !isBlock(block) {
 		return raw, dst, fmt.Errorf("%w: block of %d bytes: unknown format", ErrCorrupt, len(block))
 	}
-	raw, err := c.dec.DecodeAll(block[1:], raw[:0])
+	n, frame, err := blockHeader(block)
+	if err != nil {
+		return raw, dst, err
+	}
+	raw, err = c.dec.DecodeAll(frame, raw[:0])
 	if err != nil {
 		return raw, dst, fmt.Errorf("%w: block: %v", ErrCorrupt, err)
 	}
 	d := decoder{b: raw}
-	n := d.uvarint()
-	if d.err != nil || n > maxBlockSamples || n > uint64(len(d.b)) {
+	if n > len(d.b) {
 		return raw, dst, fmt.Errorf("%w: block of %d samples in %d bytes", ErrCorrupt, n, len(raw))
 	}
 	base := len(dst)

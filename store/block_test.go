@@ -24,12 +24,15 @@ func testCodec(tb testing.TB) *blockCodec {
 // blockValueKind returns the kind of a block's value column.
 func blockValueKind(tb testing.TB, c *blockCodec, block []byte) byte {
 	tb.Helper()
-	raw, err := c.dec.DecodeAll(block[1:], nil)
+	n, frame, err := blockHeader(block)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := c.dec.DecodeAll(frame, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	d := decoder{b: raw}
-	n := d.uvarint()
 	for range n {
 		d.varint()
 	}
@@ -211,12 +214,12 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := func(parts ...[]byte) []byte {
+	raw := func(n int, parts ...[]byte) []byte {
 		var b []byte
 		for _, p := range parts {
 			b = append(b, p...)
 		}
-		return c.enc.EncodeAll(b, []byte{blockV1})
+		return c.enc.EncodeAll(b, appendBlockHeader(nil, blockV1, n))
 	}
 	f := func(name string, block []byte) {
 		t.Helper()
@@ -230,16 +233,18 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 	}
 	f("empty", nil)
 	f("unknown version", append([]byte{2}, good[1:]...))
+	f("an XOR chunk", encodeChunk(at1s(1, 2)))
 	f("truncated", good[:len(good)-3])
 	f("not zstd", []byte{blockV1, 1, 2, 3})
-	f("count past data", raw([]byte{200, 1}))
-	f("timestamps backwards", raw([]byte{2, 10, 1, valDecimal, 0, orderDelta, 2, 2, 0}))
-	f("unknown value kind", raw([]byte{1, 10, 9}))
-	f("unknown order", raw([]byte{1, 10, valDecimal, 0, 7, 2, 0}))
-	f("exception past the end", raw([]byte{1, 10, valDecimal, 0, orderDelta, 2, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0}))
-	f("trailing bytes", raw([]byte{1, 10, valDecimal, 0, orderDelta, 2, 0, 0}))
-	f("bits short", raw([]byte{2, 10, 2, valBits}, make([]byte, 15)))
-	f("XOR count mismatch", raw([]byte{1, 10, valXOR}, encodeXORValues(at1s(1, 2))))
+	f("count past data", raw(200, []byte{1}))
+	f("count past the limit", appendBlockHeader(nil, blockV1, maxBlockSamples+1))
+	f("timestamps backwards", raw(2, []byte{10, 1, valDecimal, 0, orderDelta, 2, 2, 0}))
+	f("unknown value kind", raw(1, []byte{10, 9}))
+	f("unknown order", raw(1, []byte{10, valDecimal, 0, 7, 2, 0}))
+	f("exception past the end", raw(1, []byte{10, valDecimal, 0, orderDelta, 2, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0}))
+	f("trailing bytes", raw(1, []byte{10, valDecimal, 0, orderDelta, 2, 0, 0}))
+	f("bits short", raw(2, []byte{10, 2, valBits}, make([]byte, 15)))
+	f("XOR count mismatch", raw(1, []byte{10, valXOR}, encodeXORValues(at1s(1, 2))))
 }
 
 func TestDecimal(t *testing.T) {

@@ -26,7 +26,7 @@ func (db *DB) Check() error {
 			p.add(fmt.Errorf("schema version %d, want %d", v, migrations.Current))
 		}
 		ids := checkSeries(tx, &p)
-		checkBlocks(tx, bChunks, ids, &p, checkChunk)
+		checkBlocks(tx, bChunks, ids, &p, checkRawPayload)
 		checkBlocks(tx, bRollup1m, ids, &p, checkRollupBlock)
 		checkBlocks(tx, bRollup1h, ids, &p, checkRollupBlock)
 		checkRollupStates(tx, ids, &p)
@@ -115,8 +115,20 @@ func checkChunk(payload []byte) (int64, int64, error) {
 	return s[0].T, s[len(s)-1].T, nil
 }
 
+// checkRawPayload checks a raw-tier payload, chunk or block.
+func checkRawPayload(payload []byte) (int64, int64, error) {
+	if !isBlock(payload) {
+		return checkChunk(payload)
+	}
+	s, err := rawSamples(nil, payload, minInt64, maxInt64)
+	if err != nil || len(s) == 0 {
+		return 0, 0, errors.Join(err, fmt.Errorf("%w: empty block", ErrCorrupt))
+	}
+	return s[0].T, s[len(s)-1].T, nil
+}
+
 func checkRollupBlock(payload []byte) (int64, int64, error) {
-	pts, err := decodeBlock(nil, payload)
+	pts, err := rollupPoints(nil, payload)
 	if err != nil || len(pts) == 0 {
 		return 0, 0, errors.Join(err, fmt.Errorf("%w: empty rollup block", ErrCorrupt))
 	}

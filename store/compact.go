@@ -13,14 +13,20 @@ import (
 // compactTxBytes bounds the data copied per transaction while compacting.
 const compactTxBytes = 64 << 20
 
-// Compact rewrites the store file at path with every page full, giving
-// freed pages back to the file system; bbolt never shrinks a file by itself.
-// The file must not be open elsewhere (it waits opts.LockTimeout for the
-// lock, then fails). It writes a copy next to it, syncs it and renames it
-// over the original, so a crash at any point leaves one whole file. It
-// returns the file's size before and after.
+// Compact re-encodes every warm chunk and rollup block of the store file at
+// path into blocks (EncodeBlocks with all), then rewrites the file with
+// every page full, giving freed pages back to the file system; bbolt never
+// shrinks a file by itself. The file must not be open elsewhere (it waits
+// opts.LockTimeout for the lock, then fails). The encoding commits run by
+// run and the rewrite goes to a copy next to the file, synced and renamed
+// over it, so a crash at any point leaves one whole file with nothing lost.
+// It returns the file's size before and after.
 func Compact(path string, opts *Options) (before, after int64, err error) {
 	o := opts.withDefaults()
+	before = fileSize(path)
+	if err := encodeFile(path, o); err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
+	}
 	src, err := openBolt(path, o.LockTimeout)
 	if err != nil {
 		return 0, 0, err
@@ -34,11 +40,32 @@ func Compact(path string, opts *Options) (before, after int64, err error) {
 		_ = os.Remove(tmp)
 		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
-	before, after = fileSize(path), fileSize(tmp)
+	after = fileSize(tmp)
 	if err := os.Rename(tmp, path); err != nil {
 		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
 	return before, after, nil
+}
+
+// encodeFile opens the store, with no background work, encodes all of it
+// into blocks and closes it. A file that is not a store is left alone for
+// Compact to refuse.
+func encodeFile(path string, o Options) error {
+	src, err := openBolt(path, o.LockTimeout)
+	if err != nil {
+		return err
+	}
+	v, verr := migrations.Version(src)
+	if err := src.Close(); err != nil || verr != nil || v == 0 {
+		return err
+	}
+	o.FlushInterval, o.PruneInterval, o.EncodeInterval = -1, -1, -1
+	db, err := Open(path, &o)
+	if err != nil {
+		return err
+	}
+	_, err = db.EncodeBlocks(true)
+	return errors.Join(err, db.Close())
 }
 
 func compactInto(src *bolt.DB, tmp string, o Options) error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -39,12 +40,21 @@ func TestCompactKeepsDataAndShrinks(t *testing.T) {
 	if err := db2.Check(); err != nil {
 		t.Fatal(err)
 	}
+	ds, err := db2.DiskStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range ds.Tiers {
+		if ts.Warm.Blocks != 0 {
+			t.Errorf("tier %s after compaction: %d warm payloads, want every one encoded", ts.Name, ts.Warm.Blocks)
+		}
+	}
 	got := selectRaw(t, db2, eq(MetricName, "m"))
 	if len(got) != len(want) {
 		t.Fatalf("%d series after compaction, want %d", len(got), len(want))
 	}
 	for i := range want {
-		if len(got[i].Samples) != len(want[i].Samples) || got[i].Samples[len(want[i].Samples)-1] != want[i].Samples[len(want[i].Samples)-1] {
+		if !slices.Equal(got[i].Samples, want[i].Samples) {
 			t.Fatalf("series %s changed by compaction", want[i].Labels)
 		}
 	}

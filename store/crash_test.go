@@ -21,20 +21,32 @@ const (
 	// crashPerBatch samples per series per batch make chunks close every few
 	// dozen batches, so kills land in chunk writes and WAL truncation too.
 	crashPerBatch = 10
+	// crashCompactEvery batches the child compacts the file.
+	crashCompactEvery = 25
 )
 
 // crashChild appends a batch to each series, flushes, reports the batch as
 // durable on stdout, and repeats until it is killed. The background flusher
-// runs too, so kills also land inside its transactions.
+// and block encoder run too, so kills also land inside their transactions:
+// chunks close after 30 ms and their samples are twelve hours old, so
+// every few flushes close a chunk quiet enough to be encoded at once. Every crashCompactEvery batches it closes
+// the store, compacts it (encoding all of it, then rewriting the file) and
+// opens it again, so kills land in compactions as well.
 func crashChild(path, run string) {
-	db, err := Open(path, &Options{FlushInterval: 7 * time.Millisecond, CheckpointBytes: 8 << 10})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
+	opts := &Options{FlushInterval: 7 * time.Millisecond, EncodeInterval: 3 * time.Millisecond, MaxChunkAge: 30 * time.Millisecond, CheckpointBytes: 8 << 10}
+	db := crashOpen(path, opts)
 	base := time.Now().Add(-12 * time.Hour).UnixMilli()
 	out := bufio.NewWriter(os.Stdout)
 	for batch := 0; ; batch++ {
+		if batch%crashCompactEvery == crashCompactEvery-1 {
+			if err := db.Close(); err != nil {
+				crashExit(6, err)
+			}
+			if _, _, err := Compact(path, opts); err != nil {
+				crashExit(7, err)
+			}
+			db = crashOpen(path, opts)
+		}
 		for s := range crashSeries {
 			for j := range crashPerBatch {
 				n := batch*crashPerBatch + j
@@ -51,6 +63,19 @@ func crashChild(path, run string) {
 		fmt.Fprintf(out, "%d %d\n", base, batch)
 		_ = out.Flush()
 	}
+}
+
+func crashOpen(path string, opts *Options) *DB {
+	db, err := Open(path, opts)
+	if err != nil {
+		crashExit(3, err)
+	}
+	return db
+}
+
+func crashExit(code int, err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(code)
 }
 
 func crashLabels(run string, s int) Labels {
@@ -79,6 +104,12 @@ func TestCrashDurability(t *testing.T) {
 		}
 		verifyCrashFile(t, path, durable)
 	}
+	db := openTest(t, path, &testClock{time.Now()}, nil)
+	ds, err := db.DiskStats()
+	if err != nil || ds.Tiers[TierRaw].Cold.Blocks == 0 {
+		t.Fatalf("the writers encoded no blocks (%+v, %v): the kills did not test encoding", ds.Tiers[TierRaw], err)
+	}
+	t.Logf("raw tier: %+v", ds.Tiers[TierRaw])
 }
 
 // runAndKill starts a child writing run and kills it after d. It returns the

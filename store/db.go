@@ -40,6 +40,12 @@ type DB struct {
 	walDelta int64
 	batch    flushBatch
 
+	// encodeAll asks the next EncodeBlocks to walk every series' blocks,
+	// not only their newest: set at Open, for files written before blocks
+	// or left by an encoding that stopped, and by imports, which may write
+	// chunks before a series' newest block.
+	encodeAll atomic.Bool
+
 	stats     counters
 	full      diskFull
 	closed    atomic.Bool
@@ -67,6 +73,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	db.encodeAll.Store(true)
 	db.start()
 	return db, nil
 }
@@ -222,6 +229,11 @@ func (db *DB) start() {
 		// A full volume is logged once, when it fills and when it frees.
 		if err := db.Flush(); err != nil && !errors.Is(err, ErrDiskFull) {
 			db.log.Error("store flush failed", "event_type", "store", "error", err)
+		}
+	})
+	db.every(db.opts.EncodeInterval, func() {
+		if _, err := db.EncodeBlocks(false); err != nil {
+			db.log.Error("store block encoding failed", "event_type", "store", "error", err)
 		}
 	})
 	db.every(db.opts.PruneInterval, func() {

@@ -31,7 +31,7 @@ var baseTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 func openTest(t testing.TB, path string, clk *testClock, mod func(*Options)) *DB {
 	t.Helper()
-	o := &Options{FlushInterval: -1, PruneInterval: -1, Now: clk.now}
+	o := &Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, Now: clk.now}
 	if mod != nil {
 		mod(o)
 	}

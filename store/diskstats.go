@@ -1,25 +1,39 @@
 package store
 
 import (
-	"encoding/binary"
-
 	bolt "go.etcd.io/bbolt"
 )
 
-// TierStats describe one tier's data on disk.
+// TierStats describe one tier's data on disk: all of it, and each
+// encoding's share.
 type TierStats struct {
-	Name    string `json:"name"`
-	Blocks  int    `json:"blocks"`
-	Samples int64  `json:"samples"` // raw samples, or rollup points
-	Bytes   int64  `json:"bytes"`   // keys and values, without bbolt's page overhead
+	Name string `json:"name"`
+	EncodingStats
+	// Warm is the data in the encoding it was written in (XOR chunks),
+	// Cold what compaction has re-encoded into blocks.
+	Warm EncodingStats `json:"warm"`
+	Cold EncodingStats `json:"cold"`
+}
+
+// EncodingStats count blocks, samples and bytes.
+type EncodingStats struct {
+	Blocks  int   `json:"blocks"`
+	Samples int64 `json:"samples"` // raw samples, or rollup points
+	Bytes   int64 `json:"bytes"`   // keys and values, without bbolt's page overhead
 }
 
 // BytesPerSample returns Bytes / Samples.
-func (t TierStats) BytesPerSample() float64 {
-	if t.Samples == 0 {
+func (e EncodingStats) BytesPerSample() float64 {
+	if e.Samples == 0 {
 		return 0
 	}
-	return float64(t.Bytes) / float64(t.Samples)
+	return float64(e.Bytes) / float64(e.Samples)
+}
+
+func (e *EncodingStats) add(bytes, samples int) {
+	e.Blocks++
+	e.Bytes += int64(bytes)
+	e.Samples += int64(samples)
 }
 
 // DiskStats describe the file's contents.
@@ -29,6 +43,17 @@ type DiskStats struct {
 	Tiers      []TierStats `json:"tiers"`
 	WALRecords int         `json:"wal_records"`
 	WALBytes   int64       `json:"wal_bytes"`
+}
+
+// FileBytesPerSample returns the file's size over its raw samples: what a
+// sample costs on disk, rollups, series and free pages included.
+func (ds DiskStats) FileBytesPerSample() float64 {
+	for _, t := range ds.Tiers {
+		if t.Name == TierRaw.String() && t.Samples > 0 {
+			return float64(ds.FileBytes) / float64(t.Samples)
+		}
+	}
+	return 0
 }
 
 // DiskStats walks the file and counts series, blocks, samples and bytes per tier.
@@ -53,22 +78,30 @@ func (db *DB) DiskStats() (DiskStats, error) {
 func tierStats(b *bolt.Bucket, tier Tier) TierStats {
 	ts := TierStats{Name: tier.String()}
 	_ = b.ForEach(func(k, v []byte) error {
-		ts.Blocks++
-		ts.Bytes += int64(len(k) + len(v))
-		_, start, err := parseChunkKey(k)
-		if err != nil {
-			return nil
+		n, cold := 0, false
+		if _, start, err := parseChunkKey(k); err == nil {
+			if _, payload, err := parseBlockValue(start, v); err == nil {
+				n, cold = payloadCount(tier, payload)
+			}
 		}
-		_, payload, err := parseBlockValue(start, v)
-		if err != nil {
-			return nil
-		}
-		if tier == TierRaw {
-			ts.Samples += int64(chunkSamples(payload))
-		} else if n, k := binary.Uvarint(payload); k > 0 {
-			ts.Samples += int64(min(n, pointsPerBlock)) // #nosec G115 -- bounded by min
+		ts.add(len(k)+len(v), n)
+		if cold {
+			ts.Cold.add(len(k)+len(v), n)
+		} else {
+			ts.Warm.add(len(k)+len(v), n)
 		}
 		return nil
 	})
 	return ts
+}
+
+// payloadCount returns the samples or points of a tier's payload, from its
+// header (0 when it is corrupt), and whether it is a block.
+func payloadCount(tier Tier, payload []byte) (int, bool) {
+	if tier == TierRaw {
+		n, _ := payloadSamples(payload)
+		return n, isBlock(payload)
+	}
+	n, _ := payloadPoints(payload)
+	return n, isPointsBlock(payload)
 }

@@ -127,6 +127,7 @@ func (db *DB) ImportFrom(r io.ReaderAt, size int64, o ImportOptions) (ImportResu
 		return ImportResult{}, fmt.Errorf("import: %w", err)
 	}
 	res, err := imp.run()
+	db.encodeAll.Store(true) // its chunks may lie before a series' blocks
 	if err != nil {
 		return res, fmt.Errorf("import: %w", err)
 	}

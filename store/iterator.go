@@ -8,13 +8,15 @@ import (
 )
 
 // rawIterator walks a RawSeries' chunks with chunkenc's XOR iterator,
-// keeping each chunk's samples within its bounds. It satisfies
-// chunkenc.Iterator.
+// and its blocks with a blockIterator, keeping each one's samples within
+// its bounds. It satisfies chunkenc.Iterator.
 type rawIterator struct {
 	chunks  []rawChunk
 	next    int // the chunk to open after the current one
 	xor     chunkenc.XORChunk
-	dec     chunkenc.Iterator // chunkenc's XOR iterator, reused chunk after chunk
+	xorIt   chunkenc.Iterator // chunkenc's XOR iterator, reused chunk after chunk
+	blk     blockIterator     // the block iterator, reused block after block
+	dec     chunkenc.Iterator // the current one of the two
 	inChunk bool              // dec is over a chunk with samples left
 	lo, hi  int64             // the current chunk's bounds
 
@@ -99,8 +101,20 @@ func (it *rawIterator) settle(vt chunkenc.ValueType, target int64) chunkenc.Valu
 func (it *rawIterator) open(target int64) chunkenc.ValueType {
 	c := &it.chunks[it.next]
 	it.next++
-	it.xor.Reset(c.data)
-	it.dec = it.xor.Iterator(it.dec)
+	if isBlock(c.data) {
+		cd, err := codec()
+		if err == nil {
+			err = it.blk.reset(cd, c.data)
+		}
+		if err != nil {
+			return it.fail(err)
+		}
+		it.dec = &it.blk
+	} else {
+		it.xor.Reset(c.data)
+		it.xorIt = it.xor.Iterator(it.xorIt)
+		it.dec = it.xorIt
+	}
 	it.lo, it.hi, it.inChunk = c.lo, c.hi, true
 	if from := max(c.lo, target); c.minT < from {
 		return it.dec.Seek(from)

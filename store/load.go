@@ -68,7 +68,7 @@ func (db *DB) loadPersisted(tx *bolt.Tx) {
 			continue
 		}
 		s.persistedMaxT = maxT
-		if last, err := lastSample(payload); err == nil && last.T == maxT {
+		if last, err := lastRawSample(payload); err == nil && last.T == maxT {
 			s.lastT, s.lastV = last.T, last.V
 		}
 	}

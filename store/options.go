@@ -13,6 +13,7 @@ const (
 	DefaultMinuteRetention     = 90 * 24 * time.Hour
 	DefaultHourRetention       = 400 * 24 * time.Hour
 	DefaultPruneInterval       = 10 * time.Minute
+	DefaultEncodeInterval      = time.Minute
 	DefaultMaxSeries           = 100_000
 	DefaultMaxLabels           = 32
 	DefaultMaxLabelNameLength  = 256
@@ -51,6 +52,11 @@ type Options struct {
 	// PruneInterval is how often the background pruner deletes expired chunks.
 	// Default 10m; negative disables it (callers may call Prune).
 	PruneInterval time.Duration
+
+	// EncodeInterval is how often the background encoder re-encodes closed
+	// chunks and rollup blocks into blocks (EncodeBlocks). Default 1m;
+	// negative disables it (callers may call EncodeBlocks).
+	EncodeInterval time.Duration
 
 	// PruneBatch bounds the deletions made in one pruning transaction, so flushes
 	// are never held back for long. Default 2000.
@@ -104,6 +110,7 @@ func (o *Options) withDefaults() Options {
 	setDur(&r.MinuteRetention, DefaultMinuteRetention)
 	setDur(&r.HourRetention, DefaultHourRetention)
 	setDur(&r.PruneInterval, DefaultPruneInterval)
+	setDur(&r.EncodeInterval, DefaultEncodeInterval)
 	setDur(&r.MaxFutureSkew, DefaultMaxFutureSkew)
 	setDur(&r.MaxChunkAge, DefaultMaxChunkAge)
 	setInt(&r.PruneBatch, DefaultPruneBatch)

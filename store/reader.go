@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -12,7 +11,7 @@ import (
 )
 
 // Reader reads raw samples for one query. Its Select returns series whose
-// iterators decode the XOR chunks in place, sample by sample, instead of
+// iterators decode the chunks and blocks in place, as they go, instead of
 // copying every sample out first as Select does. A Reader is safe for
 // concurrent use; Close it when its series are no longer read.
 //
@@ -49,6 +48,7 @@ type Reader struct {
 	left    int
 	xor     chunkenc.XORChunk // decodes the chunks a range cuts, to count their samples
 	dec     chunkenc.Iterator
+	blk     blockIterator // decodes the blocks a range cuts
 }
 
 // readBufSize is the size of the buffers chunks are copied into. A chunk
@@ -241,22 +241,39 @@ func (r *Reader) take(data []byte, minT, lo, hi, maxt int64) error {
 // count when the chunk lies wholly in range, else what decoding it finds,
 // which only the chunks at a range's two ends need.
 func (r *Reader) inRange(data []byte, minT, lo, hi, maxt int64) (int, error) {
-	if len(data) < 2 {
-		return 0, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(data))
-	}
 	if minT >= lo && hi < maxt {
-		return int(binary.BigEndian.Uint16(data)), nil // an XOR chunk's sample count
+		return payloadSamples(data)
 	}
-	r.xor.Reset(data)
-	r.dec = r.xor.Iterator(r.dec)
+	it, err := r.decoder(data)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	for vt := r.dec.Seek(lo); vt != chunkenc.ValNone; vt = r.dec.Next() {
-		if t, _ := r.dec.At(); t > hi {
+	for vt := it.Seek(lo); vt != chunkenc.ValNone; vt = it.Next() {
+		if it.AtT() > hi {
 			break
 		}
 		n++
 	}
-	return n, r.dec.Err()
+	return n, it.Err()
+}
+
+// decoder returns an iterator over a raw-tier payload, chunk or block,
+// reusing the Reader's.
+func (r *Reader) decoder(data []byte) (chunkenc.Iterator, error) {
+	if isBlock(data) {
+		c, err := codec()
+		if err != nil {
+			return nil, err
+		}
+		return &r.blk, r.blk.reset(c, data)
+	}
+	if len(data) < 2 {
+		return nil, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(data))
+	}
+	r.xor.Reset(data)
+	r.dec = r.xor.Iterator(r.dec)
+	return r.dec, nil
 }
 
 // keep copies b into the Reader's buffer and returns the copy.

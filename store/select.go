@@ -147,7 +147,7 @@ func readRaw(tx *bolt.Tx, id uint64, hs headSnapshot, mint, maxt int64) ([]Sampl
 	var out []Sample
 	err := blocksInRange(tx.Bucket(bChunks).Cursor(), id, mint, min(maxt, hs.persistedMaxT), func(_, _ int64, payload []byte) error {
 		var err error
-		out, err = decodeChunkRange(out, payload, mint, min(maxt, hs.persistedMaxT))
+		out, err = rawSamples(out, payload, mint, min(maxt, hs.persistedMaxT))
 		return err
 	})
 	if err != nil {
@@ -203,7 +203,7 @@ func readRollup(tx *bolt.Tx, id uint64, hs headSnapshot, tier Tier, mint, maxt i
 	var pts []Point
 	err := blocksInRange(tx.Bucket(bucket).Cursor(), id, mint, maxt, func(_, _ int64, payload []byte) error {
 		var err error
-		pts, err = decodeBlock(pts, payload)
+		pts, err = rollupPoints(pts, payload)
 		return err
 	})
 	if err != nil {

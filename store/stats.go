@@ -37,6 +37,13 @@ type counters struct {
 	lastFlushNs atomic.Int64 // duration
 	pruned      atomic.Uint64
 	walBytes    atomic.Int64
+	encodedOut  atomic.Uint64 // blocks EncodeBlocks wrote
+	encodedIn   atomic.Uint64 // warm payloads they replaced
+}
+
+func (c *counters) encoded(r EncodeResult) {
+	c.encodedOut.Add(uint64(r.Blocks))  // #nosec G115 -- a count
+	c.encodedIn.Add(uint64(r.Replaced)) // #nosec G115 -- a count
 }
 
 func (c *counters) refused(err error) { c.refusedN(err, 1) }
@@ -74,6 +81,10 @@ type Stats struct {
 	LastFlushStart    time.Time     `json:"last_flush_start,omitzero"`
 	LastFlushDuration time.Duration `json:"last_flush_duration_ns"`
 	PrunedBlocks      uint64        `json:"pruned_blocks"`
+	// EncodedBlocks are the blocks EncodeBlocks has written since Open,
+	// EncodedPayloads the warm chunks and rollup blocks they replaced.
+	EncodedBlocks   uint64 `json:"encoded_blocks"`
+	EncodedPayloads uint64 `json:"encoded_payloads"`
 	// DiskFull is set while the data volume is full (see DB.Writable), since DiskFullSince.
 	DiskFull      bool      `json:"disk_full"`
 	DiskFullSince time.Time `json:"disk_full_since,omitzero"`
@@ -99,6 +110,8 @@ func (db *DB) Stats() Stats {
 		FlushErrors:       db.stats.flushErrors.Load(),
 		LastFlushDuration: time.Duration(db.stats.lastFlushNs.Load()),
 		PrunedBlocks:      db.stats.pruned.Load(),
+		EncodedBlocks:     db.stats.encodedOut.Load(),
+		EncodedPayloads:   db.stats.encodedIn.Load(),
 	}
 	if ns := db.stats.lastFlush.Load(); ns > 0 {
 		s.LastFlush = time.Unix(0, ns)

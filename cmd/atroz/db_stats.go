@@ -147,12 +147,17 @@ func (c *DBStatsCommand) fetchStats(ctx context.Context, base string) (*serverSt
 
 // printDiskStats writes ds as a summary followed by an aligned table of tiers.
 func printDiskStats(w io.Writer, path string, ds store.DiskStats) error {
-	fmt.Fprintf(w, "file    %s\nsize    %s (%d bytes)\nseries  %d\nwal     %d records, %d bytes\n\n",
-		path, formatBytes(ds.FileBytes), ds.FileBytes, ds.Series, ds.WALRecords, ds.WALBytes)
+	fmt.Fprintf(w, "file    %s\nsize    %s (%d bytes, %.2f per raw sample)\nseries  %d\nwal     %d records, %d bytes\n\n",
+		path, formatBytes(ds.FileBytes), ds.FileBytes, ds.FileBytesPerSample(), ds.Series, ds.WALRecords, ds.WALBytes)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tier\tblocks\tsamples\tbytes\tbytes/sample\t")
+	fmt.Fprintln(tw, "tier\tencoding\tblocks\tsamples\tbytes\tbytes/sample\t")
 	for _, t := range ds.Tiers {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t\n", t.Name, t.Blocks, t.Samples, t.Bytes, t.BytesPerSample())
+		for _, e := range []struct {
+			name string
+			s    store.EncodingStats
+		}{{"all", t.EncodingStats}, {"xor", t.Warm}, {"block", t.Cold}} {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.2f\t\n", t.Name, e.name, e.s.Blocks, e.s.Samples, e.s.Bytes, e.s.BytesPerSample())
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write stats: %w", err)

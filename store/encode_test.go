@@ -1,0 +1,230 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// encodeFixture writes eight hours of one-second samples of every value
+// class (counters with resets, decimal and noisy gauges, NaN, staleness
+// markers, ±Inf, a slow series) up to the clock, flushing every minute.
+func encodeFixture(t *testing.T, db *DB) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(3, 5))
+	t0 := baseTime.UnixMilli() - 8*hourMs
+	counter, noisy := 0.0, 1e6
+	for i := range 8 * 3600 {
+		ts := t0 + int64(i)*1000
+		if i%1500 == 0 {
+			counter = 0
+		}
+		counter += float64(r.IntN(20))
+		noisy += r.NormFloat64()
+		special := float64(i % 7)
+		switch i % 997 {
+		case 1:
+			special = math.NaN()
+		case 2:
+			special = staleNaN
+		case 3:
+			special = math.Inf(1)
+		case 4:
+			special = math.Inf(-1)
+		}
+		mustAppend(t, db, lbl("requests_total"), ts, counter)
+		mustAppend(t, db, lbl("temperature"), ts, float64(200+r.IntN(50))/10)
+		mustAppend(t, db, lbl("noisy"), ts, noisy)
+		mustAppend(t, db, lbl("special"), ts, special)
+		if i%60 == 0 {
+			mustAppend(t, db, lbl("slow"), ts, float64(i))
+			if err := db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readings are everything a series answers: its samples through Select and
+// through a Reader over several ranges, and its points in both rollup tiers.
+type readings map[string][]Sample
+
+func readEverything(t *testing.T, db *DB) readings {
+	t.Helper()
+	out := readings{}
+	t1 := baseTime.UnixMilli()
+	ranges := [][2]int64{{minInt64, maxInt64}, {t1 - 7*hourMs - 1500, t1 - 5*hourMs + 30_500}, {t1 - 95*60_000, t1 - 94*60_000}, {t1 - 10_000, t1}}
+	for i, rg := range ranges {
+		ss, err := db.SelectTier(Query{MinT: rg[0], MaxT: rg[1]}, TierRaw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			out[fmt.Sprintf("select %d %s", i, s.Labels)] = s.Samples
+		}
+		r := db.Reader()
+		series, err := r.Select(rg[0], rg[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range series {
+			out[fmt.Sprintf("reader %d %s", i, s.Labels())] = iterate(t, s.Iterator(nil), rg[0]+(rg[1]-rg[0])/2)
+		}
+		_ = r.Close()
+	}
+	for _, tier := range []Tier{TierMinute, TierHour} {
+		ss, err := db.SelectTier(Query{MinT: minInt64, MaxT: maxInt64}, tier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			for a := Aggregate(0); a < numAggregates; a++ {
+				var pts []Sample
+				for _, p := range s.Points {
+					pts = append(pts, Sample{p.T, p.Get(a)})
+				}
+				out[fmt.Sprintf("%s %s %s", tier, a, s.Labels)] = pts
+			}
+		}
+	}
+	return out
+}
+
+// iterate reads an iterator to its end, with a Seek to seek on the way.
+func iterate(t *testing.T, it chunkenc.Iterator, seek int64) []Sample {
+	t.Helper()
+	var out []Sample
+	for vt := it.Next(); vt == chunkenc.ValFloat; vt = it.Next() {
+		ts, v := it.At()
+		out = append(out, Sample{ts, v})
+		if ts < seek && it.Seek(seek) == chunkenc.ValFloat {
+			ts, v = it.At()
+			out = append(out, Sample{ts, v})
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameReadings(t *testing.T, what string, got, want readings) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d readings, want %d", what, len(got), len(want))
+	}
+	for k, w := range want {
+		g := got[k]
+		if len(g) != len(w) {
+			t.Fatalf("%s: %s: %d samples, want %d", what, k, len(g), len(w))
+		}
+		for i := range w {
+			if g[i].T != w[i].T || math.Float64bits(g[i].V) != math.Float64bits(w[i].V) {
+				t.Fatalf("%s: %s: sample %d is %v, want %v", what, k, i, g[i], w[i])
+			}
+		}
+	}
+}
+
+// TestEncodeBlocksKeepsEveryRead re-encodes a store's closed data, first
+// as the background does and then all of it, and requires every read to
+// answer bit for bit as before, Check to pass, and the file to shrink.
+func TestEncodeBlocksKeepsEveryRead(t *testing.T) {
+	clk := &testClock{baseTime}
+	path := filepath.Join(t.TempDir(), "e.db")
+	db := openTest(t, path, clk, nil)
+	encodeFixture(t, db)
+	want := readEverything(t, db)
+	warm, err := db.DiskStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := db.EncodeBlocks(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := db.DiskStats()
+	raw := part.Tiers[TierRaw]
+	if res.Blocks == 0 || raw.Cold.Blocks == 0 || raw.Warm.Blocks == 0 {
+		t.Fatalf("background encoding: %+v, raw tier %+v: want blocks and the newest chunks left warm", res, raw)
+	}
+	if m := part.Tiers[TierMinute]; m.Cold.Blocks != 0 || m.Warm.Blocks == 0 {
+		t.Fatalf("background encoding of the 1m tier: %+v; want it warm, its runs young and short of a day", m)
+	}
+	sameReadings(t, "after background encoding", readEverything(t, db), want)
+	if res, err := db.EncodeBlocks(false); err != nil || res.Blocks != 0 {
+		t.Fatalf("second background encoding: %+v, %v; want nothing to do", res, err)
+	}
+
+	clk.t = clk.t.Add(encodeAfter + time.Second) // every series is quiet now
+	if _, err := db.EncodeBlocks(false); err != nil {
+		t.Fatal(err)
+	}
+	cold, _ := db.DiskStats()
+	for _, ts := range cold.Tiers {
+		if ts.Warm.Blocks != 0 || ts.Samples != warm.Tiers[tierIndex(ts.Name)].Samples {
+			t.Fatalf("tier %s after encoding the quiet series: %+v; want no warm blocks and %d samples", ts.Name, ts, warm.Tiers[tierIndex(ts.Name)].Samples)
+		}
+	}
+	for i, tier := range []string{"raw", "1m"} {
+		if w, c := warm.Tiers[i].BytesPerSample(), cold.Tiers[i].BytesPerSample(); c > w/2 {
+			t.Errorf("%s tier: %.2f B/sample encoded, %.2f before: want under half", tier, c, w)
+		}
+	}
+	sameReadings(t, "after encoding the quiet series", readEverything(t, db), want)
+	limitCountsBlocks(t, db, want)
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openTest(t, path, clk, nil)
+	sameReadings(t, "after reopening", readEverything(t, db), want)
+	last := baseTime.UnixMilli() - 1000
+	if err := db.Append(lbl("requests_total"), last-5000, 1); err == nil {
+		t.Fatal("append before the newest block's end: no error")
+	}
+	mustAppend(t, db, lbl("requests_total"), last+1000, 1e9)
+}
+
+func tierIndex(name string) int {
+	for _, tier := range []Tier{TierRaw, TierMinute, TierHour} {
+		if tier.String() == name {
+			return int(tier)
+		}
+	}
+	return -1
+}
+
+// limitCountsBlocks checks that a LimitedReader counts a block's samples
+// in range exactly: a budget of the samples a range holds is enough, one
+// less is not.
+func limitCountsBlocks(t *testing.T, db *DB, want readings) {
+	t.Helper()
+	t1 := baseTime.UnixMilli()
+	mint, maxt := t1-7*hourMs-1500, t1-5*hourMs+30_500
+	n := len(want["select 1 "+lbl("noisy").String()])
+	f := func(budget int, fail bool) {
+		t.Helper()
+		r := db.LimitedReader(budget)
+		defer r.Close()
+		_, err := r.Select(mint, maxt, eq(MetricName, "noisy"))
+		if got := errors.Is(err, ErrReadLimit); got != fail {
+			t.Fatalf("budget %d for %d samples: %v", budget, n, err)
+		}
+	}
+	f(n, false)
+	f(n-1, true)
+}
