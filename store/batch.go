@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // AppendAll appends every sample of batch, or none: a sample Append would
@@ -23,16 +25,18 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 		return err
 	}
 	now := db.opts.Now().UnixMilli()
-	groups, ref := db.groupBatch(batch, now)
+	gb := groupPool.Get().(*batchGroups)
+	defer gb.release()
+	ref := db.groupBatch(gb, batch, now)
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
 	if db.closed.Load() {
 		db.stats.refusedN(ErrClosed, uint64(countSamples(batch))) // #nosec G115 -- a count is never negative
 		return ErrClosed
 	}
-	db.checkOrder(groups, now, ref)
+	db.checkOrder(gb.groups, now, ref)
 	if ref.none() {
-		db.reserveNew(groups, ref)
+		db.reserveNew(gb.groups, ref)
 	}
 	if !ref.none() {
 		ref.finish(countSamples(batch))
@@ -41,8 +45,8 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 		}
 		return ref
 	}
-	for _, g := range groups {
-		if err := db.appendGroup(g, now); err != nil {
+	for i := range gb.groups {
+		if err := db.appendGroup(&gb.groups[i], now); err != nil {
 			// Checked under appendMu, nothing can refuse it: a bug.
 			return fmt.Errorf("append checked batch: %w", err)
 		}
@@ -50,29 +54,48 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 	return nil
 }
 
+// groupPool recycles the grouping of batches, so a steady load groups
+// its batches in memory it already has.
+var groupPool = sync.Pool{New: func() any { return &batchGroups{byHash: map[uint64]int{}} }}
+
+// batchGroups is a batch gathered by series.
+type batchGroups struct {
+	groups []batchGroup
+	byHash map[uint64]int // a label hash's first group
+}
+
+// release gives gb back to groupPool, holding nothing of the batch.
+func (gb *batchGroups) release() {
+	clear(gb.groups)
+	gb.groups = gb.groups[:0]
+	clear(gb.byHash)
+	groupPool.Put(gb)
+}
+
 // batchGroup is one series of a batch: the entries that name it, in batch order.
 type batchGroup struct {
-	ls      Labels
-	hash    uint64
-	s       *memSeries // nil for a new series
-	entries []int      // indexes into the batch
-	n       int        // samples
-	err     error      // why its labels are refused, if they are
-	batch   []SeriesSamples
+	ls    Labels
+	hash  uint64
+	s     *memSeries // the series when grouped; nil for a new one
+	first int        // the first entry: an index into the batch
+	more  []int      // the other entries, for a series named more than once
+	n     int        // samples
+	err   error      // why its labels are refused, if they are
+	next  int        // the next group of the same hash, or -1
+	batch []SeriesSamples
 }
 
 type samplePos struct{ series, sample int }
 
-// groupBatch gathers batch by series and checks labels and times, which
-// need no lock. It copies no sample.
-func (db *DB) groupBatch(batch []SeriesSamples, now int64) ([]*batchGroup, *RefusedError) {
+// groupBatch gathers batch by series into gb and checks labels and times,
+// which need no lock. It copies no sample, and hashes and normalizes each
+// entry's labels once; only a new series' labels are validated.
+func (db *DB) groupBatch(gb *batchGroups, batch []SeriesSamples, now int64) *RefusedError {
 	ref := &RefusedError{}
-	groups := make([]*batchGroup, 0, len(batch))
-	byHash := make(map[uint64]*batchGroup, len(batch))
+	gb.groups = slices.Grow(gb.groups, len(batch))
 	for i, ss := range batch {
-		g := db.group(byHash, &groups, ss.Labels)
+		g := db.group(gb, ss.Labels, i)
 		g.batch = batch
-		g.entries = append(g.entries, i)
 		g.n += len(ss.Samples)
 		if g.err != nil {
 			if n := len(ss.Samples); n > 0 {
@@ -86,58 +109,69 @@ func (db *DB) groupBatch(batch []SeriesSamples, now int64) ([]*batchGroup, *Refu
 			}
 		}
 	}
-	return groups, ref
+	return ref
 }
 
-// group returns the group of ls, adding it to byHash and groups if it is new.
-func (db *DB) group(byHash map[uint64]*batchGroup, groups *[]*batchGroup, ls Labels) *batchGroup {
+// group returns the group of ls with batch entry i added, making the group
+// if it is new: labels equal under one hash share a chain through next.
+func (db *DB) group(gb *batchGroups, ls Labels, i int) *batchGroup {
 	ls = ls.normalize()
 	h := ls.hash()
-	if g := byHash[h]; g != nil && g.ls.Equal(ls) {
-		return g
-	}
-	for _, g := range *groups { // a hash collision: rare enough to search
-		if g.hash == h && g.ls.Equal(ls) {
+	k, ok := gb.byHash[h]
+	for ; ok && k >= 0; k = gb.groups[k].next {
+		if g := &gb.groups[k]; g.ls.Equal(ls) {
+			g.more = append(g.more, i)
 			return g
 		}
 	}
-	g := &batchGroup{ls: ls, hash: h}
-	if db.idx.get(ls, h) == nil {
+	next := -1
+	if ok {
+		next = gb.byHash[h]
+	}
+	gb.byHash[h] = len(gb.groups)
+	gb.groups = append(gb.groups, batchGroup{ls: ls, hash: h, first: i, next: next})
+	g := &gb.groups[len(gb.groups)-1]
+	if g.s = db.idx.get(ls, h); g.s == nil {
 		if err := ls.validate(&db.opts); err != nil {
 			g.err = fmt.Errorf("%s: %w", ls, err)
 		}
 	}
-	if byHash[h] == nil {
-		byHash[h] = g
-	}
-	*groups = append(*groups, g)
 	return g
+}
+
+// entries calls fn with the group's entries, in batch order.
+func (g *batchGroup) entries(fn func(i int) bool) {
+	if !fn(g.first) {
+		return
+	}
+	for _, i := range g.more {
+		if !fn(i) {
+			return
+		}
+	}
 }
 
 // each calls fn for the group's samples in batch order, with their positions.
 func (g *batchGroup) each(fn func(smp Sample, p samplePos)) {
-	for _, i := range g.entries {
+	g.entries(func(i int) bool {
 		for j, smp := range g.batch[i].Samples {
 			fn(smp, samplePos{i, j})
 		}
-	}
+		return true
+	})
 }
 
 // checkOrder refuses samples not newer than the one before them, in the
 // batch or in the store; a resend of that one is fine. Samples outside the
 // time window, refused already, are passed over. The caller holds
 // appendMu, so no append moves a series on meanwhile.
-func (db *DB) checkOrder(groups []*batchGroup, now int64, ref *RefusedError) {
-	for _, g := range groups {
+func (db *DB) checkOrder(groups []batchGroup, now int64, ref *RefusedError) {
+	for k := range groups {
+		g := &groups[k]
 		if g.err != nil {
 			continue
 		}
-		lastT, lastV := minInt64, 0.0
-		if g.s = db.idx.get(g.ls, g.hash); g.s != nil {
-			g.s.mu.Lock()
-			lastT, lastV = g.s.lastT, g.s.lastV
-			g.s.mu.Unlock()
-		}
+		lastT, lastV := db.last(g)
 		g.each(func(smp Sample, p samplePos) {
 			switch {
 			case db.checkTime(smp.T, now) != nil:
@@ -154,14 +188,35 @@ func (db *DB) checkOrder(groups []*batchGroup, now int64, ref *RefusedError) {
 	}
 }
 
+// last returns the newest sample of the group's series, minInt64 for a
+// new series. The series found when grouping is looked up again only if
+// there was none then or it has been removed since.
+func (db *DB) last(g *batchGroup) (int64, float64) {
+	for range 2 {
+		if g.s == nil {
+			if g.s = db.idx.get(g.ls, g.hash); g.s == nil {
+				return minInt64, 0
+			}
+		}
+		g.s.mu.Lock()
+		removed, lastT, lastV := g.s.removed, g.s.lastT, g.s.lastV
+		g.s.mu.Unlock()
+		if !removed {
+			return lastT, lastV
+		}
+		g.s = nil
+	}
+	return minInt64, 0
+}
+
 // reserveNew reserves the batch's new series, refusing their samples when
 // they do not all fit: the samples of the new series past the room left,
 // in batch order, as an append one by one would have refused them.
-func (db *DB) reserveNew(groups []*batchGroup, ref *RefusedError) {
+func (db *DB) reserveNew(groups []batchGroup, ref *RefusedError) {
 	var fresh []*batchGroup
 	var lsets []Labels
-	for _, g := range groups {
-		if g.s == nil && g.n > 0 {
+	for k := range groups {
+		if g := &groups[k]; g.s == nil && g.n > 0 {
 			fresh = append(fresh, g)
 			// A reservation may outlive the batch, whose strings may not.
 			lsets = append(lsets, g.ls.clone())
@@ -180,16 +235,19 @@ func (db *DB) reserveNew(groups []*batchGroup, ref *RefusedError) {
 
 // firstPos locates the group's first sample.
 func (g *batchGroup) firstPos() samplePos {
-	for _, i := range g.entries {
+	p := samplePos{g.first, 0}
+	g.entries(func(i int) bool {
 		if len(g.batch[i].Samples) > 0 {
-			return samplePos{i, 0}
+			p.series = i
+			return false
 		}
-	}
-	return samplePos{g.entries[0], 0}
+		return true
+	})
+	return p
 }
 
-// first returns the group's first sample.
-func (g *batchGroup) first() Sample {
+// firstSample returns the group's first sample.
+func (g *batchGroup) firstSample() Sample {
 	p := g.firstPos()
 	return g.batch[p.series].Samples[p.sample]
 }
@@ -203,7 +261,7 @@ func (db *DB) appendGroup(g *batchGroup, now int64) error {
 	s := g.s
 	if s == nil {
 		var err error
-		if s, err = db.series(g.ls, g.first().T, now); err != nil {
+		if s, err = db.series(g.ls, g.firstSample().T, now); err != nil {
 			return err
 		}
 	}
