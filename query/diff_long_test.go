@@ -107,8 +107,20 @@ var longQueries = []string{
 // steps Grafana picks for them (15 s over an hour, 60 s and 5 m over a
 // day, 1 h over 14 days) and instants across the data answer exactly as
 // the same engine over Prometheus' TSDB: no rollup takes part by default.
+// It runs over the store as written and again re-encoded into blocks.
 func TestMatchesPrometheusStorageLong(t *testing.T) {
-	l := loadLong(t)
+	for _, encoded := range []bool{false, true} {
+		t.Run(encodedName(encoded), func(t *testing.T) {
+			l := loadLong(t)
+			if encoded {
+				encodeAll(t, l.db)
+			}
+			matchesPrometheusStorageLong(t, l)
+		})
+	}
+}
+
+func matchesPrometheusStorageLong(t *testing.T, l loaded) {
 	ours := New(l.db, &Options{CacheBytes: -1})
 	theirs := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true})
 	ctx := context.Background()

@@ -103,7 +103,7 @@ type loaded struct {
 // told, and an empty Prometheus TSDB, both closed when the test ends.
 func openBoth(t testing.TB, opts store.Options) loaded {
 	t.Helper()
-	opts.FlushInterval, opts.PruneInterval = -1, -1
+	opts.FlushInterval, opts.PruneInterval, opts.EncodeInterval = -1, -1, -1
 	db, err := store.Open(filepath.Join(t.TempDir(), "q.db"), &opts)
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +236,39 @@ var diffQueries = []string{
 // TestMatchesPrometheusStorage runs every query as instant and range
 // queries through the same engine over both stores and requires identical
 // answers. The instants and ranges cross chunk, flush and head boundaries.
+// It runs over the store as written and again with all of its closed data
+// re-encoded into blocks.
 func TestMatchesPrometheusStorage(t *testing.T) {
-	l := loadBoth(t)
+	for _, encoded := range []bool{false, true} {
+		t.Run(encodedName(encoded), func(t *testing.T) {
+			l := loadBoth(t)
+			if encoded {
+				encodeAll(t, l.db)
+			}
+			matchesPrometheusStorage(t, l)
+		})
+	}
+}
+
+// encodedName names a subtest over the store as written or re-encoded.
+func encodedName(encoded bool) string {
+	if encoded {
+		return "blocks"
+	}
+	return "as written"
+}
+
+// encodeAll re-encodes every closed chunk and rollup block of db into
+// blocks, as db compact does, and requires that some were.
+func encodeAll(t testing.TB, db *store.DB) {
+	t.Helper()
+	res, err := db.EncodeBlocks(true)
+	if err != nil || res.Blocks == 0 {
+		t.Fatalf("encode blocks: %+v, %v", res, err)
+	}
+}
+
+func matchesPrometheusStorage(t *testing.T, l loaded) {
 	ours := New(l.db, &Options{CacheBytes: -1})
 	theirs := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true})
 	ctx := context.Background()

@@ -71,11 +71,12 @@ type blockCodec struct {
 
 // blockScratch is what one encoding reuses.
 type blockScratch struct {
-	raw []byte
-	col []byte
-	ms  []int64
-	es  []int16
-	pts []Sample // one column of a block of points at a time
+	raw    []byte
+	col    []byte
+	ms     []int64
+	es     []int16
+	pts    []Sample // one column of a block of points at a time
+	colBuf []byte   // that column encoded
 }
 
 func newBlockCodec() (*blockCodec, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -14,7 +15,8 @@ import (
 //	  varint   t0, then t1-t0, then each delta of deltas
 //	  six columns, last, min, max, sum, count, counter, each either
 //	    byte k < its own index: the same values as column k, or
-//	    byte colValues, then a value column as in a raw block
+//	    byte colValues, uvarint length, then a value column as in a raw
+//	    block (an XOR column runs to its end, so it needs the length)
 //
 // No column that can be derived is stored: the average is sum / count at
 // read time, as it always was, and a column equal to one before it is a
@@ -57,7 +59,9 @@ func (c *blockCodec) EncodePoints(dst []byte, pts []Point) ([]byte, error) {
 		for i, p := range pts {
 			s.pts[i].V = p.Get(a)
 		}
-		raw = s.appendValues(append(raw, colValues), s.pts)
+		s.colBuf = s.appendValues(s.colBuf[:0], s.pts)
+		raw = binary.AppendUvarint(append(raw, colValues), uint64(len(s.colBuf)))
+		raw = append(raw, s.colBuf...)
 	}
 	s.raw = raw
 	return c.enc.EncodeAll(raw, appendBlockHeader(dst, blockPointsV1, len(pts))), nil
@@ -129,8 +133,15 @@ func decodeColumn(d *decoder, out []Point, col []Sample, a Aggregate) error {
 			out[i].set(a, out[i].Get(Aggregate(k)))
 		}
 	case k == colValues:
-		if err := decodeValues(d, col); err != nil {
+		cd := decoder{b: d.bytes(d.uvarint())}
+		if d.err != nil {
+			return fmt.Errorf("%w: rollup block column %s: %v", ErrCorrupt, a, d.err)
+		}
+		if err := decodeValues(&cd, col); err != nil {
 			return fmt.Errorf("rollup block column %s: %w", a, err)
+		}
+		if !cd.done() {
+			return fmt.Errorf("%w: rollup block column %s has %d bytes past its values", ErrCorrupt, a, len(cd.b))
 		}
 		for i := range out {
 			out[i].set(a, col[i].V)
