@@ -43,11 +43,13 @@ func (s versusShape) String() string { return fmt.Sprintf("%d routes × %s", s.r
 // versusStores is the same data in AtroZ's store and in two Prometheus
 // TSDBs: one compacted as Prometheus itself compacts (2-hour blocks on
 // disk, the newest hours in its in-memory head) and one with every sample
-// in 2-hour blocks on disk.
+// in 2-hour blocks on disk. AtroZ's is there twice too: as the server
+// writes it (at a 15 s scrape no block has formed within 6.5 hours) and
+// with every closed chunk re-encoded into blocks, as db compact leaves it.
 type versusStores struct {
-	atroz        *store.DB
-	prom, blocks *tsdb.DB
-	end          time.Time
+	atroz, encoded *store.DB // as the server writes it; every closed chunk re-encoded into blocks
+	prom, blocks   *tsdb.DB
+	end            time.Time
 }
 
 // BenchmarkVersusPrometheus runs the same PromQL engine over AtroZ's store
@@ -71,14 +73,16 @@ func BenchmarkVersusPrometheus(b *testing.B) {
 	stores := []struct {
 		name string
 		q    storage.Queryable
-	}{{"atroz", NewQueryable(st.atroz, ResolutionRaw)}, {"prometheus", st.prom}, {"prometheus-blocks", st.blocks}}
+	}{{"atroz", NewQueryable(st.atroz, ResolutionRaw)}, {"atroz-blocks", NewQueryable(st.encoded, ResolutionRaw)}, {"prometheus", st.prom}, {"prometheus-blocks", st.blocks}}
 	for _, q := range versusQueries {
 		for _, kind := range []string{"instant", "range"} {
 			run := func(qb storage.Queryable, keep bool) (parser.Value, error) {
 				return st.eval(eng, qb, q.expr, kind == "range", keep)
 			}
-			if err := sameAnswer(run, stores[0].q, stores[1].q); err != nil {
-				b.Fatalf("%s %s: %v", kind, q.expr, err)
+			for _, ours := range stores[:2] {
+				if err := sameAnswer(run, ours.q, stores[2].q); err != nil {
+					b.Fatalf("%s %s %s: %v", ours.name, kind, q.expr, err)
+				}
 			}
 			b.Run("q="+q.name+"_"+kind, func(b *testing.B) {
 				for _, s := range stores {
@@ -150,11 +154,15 @@ func loadVersus(b *testing.B, shape versusShape) versusStores {
 	b.Helper()
 	end := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	clock := end.Add(-shape.span)
-	db, err := store.Open(filepath.Join(b.TempDir(), "v.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: func() time.Time { return clock }})
-	if err != nil {
-		b.Fatal(err)
+	open := func() *store.DB {
+		db, err := store.Open(filepath.Join(b.TempDir(), "v.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, Now: func() time.Time { return clock }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = db.Close() })
+		return db
 	}
-	b.Cleanup(func() { _ = db.Close() })
+	db, encoded := open(), open()
 	prom, blocks := openTSDB(b), openTSDB(b)
 	gen := newVersusGen(shape.routes)
 	scrapes := int(shape.span / (15 * time.Second))
@@ -164,8 +172,10 @@ func loadVersus(b *testing.B, shape versusShape) versusStores {
 		ts := gen.jitter(clock.UnixMilli())
 		apps := []storage.Appender{prom.Appender(context.Background()), blocks.Appender(context.Background())}
 		for _, s := range gen.next() {
-			if err := db.Append(storeLabels(s.lset), ts, s.v); err != nil {
-				b.Fatal(err)
+			for _, d := range []*store.DB{db, encoded} {
+				if err := d.Append(storeLabels(s.lset), ts, s.v); err != nil {
+					b.Fatal(err)
+				}
 			}
 			for _, app := range apps {
 				if _, err := app.Append(0, s.lset, ts, s.v); err != nil {
@@ -179,17 +189,25 @@ func loadVersus(b *testing.B, shape versusShape) versusStores {
 			}
 		}
 		if i%4 == 0 {
-			if err := db.Flush(); err != nil {
-				b.Fatal(err)
-			}
+			flushAll(b, db, encoded)
 		}
 		last = ts
 	}
-	if err := db.Flush(); err != nil {
+	flushAll(b, db, encoded)
+	if _, err := encoded.EncodeBlocks(true); err != nil {
 		b.Fatal(err)
 	}
 	compactTSDB(b, prom, blocks, last)
-	return versusStores{atroz: db, prom: prom, blocks: blocks, end: time.UnixMilli(last)}
+	return versusStores{atroz: db, encoded: encoded, prom: prom, blocks: blocks, end: time.UnixMilli(last)}
+}
+
+func flushAll(b *testing.B, dbs ...*store.DB) {
+	b.Helper()
+	for _, db := range dbs {
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // openTSDB opens an empty Prometheus TSDB that compacts only when told.

@@ -49,11 +49,13 @@ type encodeTier struct {
 
 // encodeTiers bounds a block's span to a quarter of its tier's retention
 // too, so pruning, which drops whole blocks, keeps at most a quarter more
-// than the retention.
+// than the retention. A raw block spans at most six hours, so a 15 s
+// scrape's chunks (two hours each) are encoded three at a time, 1,440
+// samples, rather than after the seventeen hours 4,096 samples take.
 func (db *DB) encodeTiers() []encodeTier {
 	day := (24 * time.Hour).Milliseconds()
 	return []encodeTier{
-		{TierRaw, bChunks, encodeRawSamples, min(day, db.opts.RawRetention.Milliseconds()/4)},
+		{TierRaw, bChunks, encodeRawSamples, min(day/4, db.opts.RawRetention.Milliseconds()/4)},
 		{TierMinute, bRollup1m, encodeMinutePoints, min(day, db.opts.MinuteRetention.Milliseconds()/4)},
 		{TierHour, bRollup1h, encodeHourPoints, min(30*day, db.opts.HourRetention.Milliseconds()/4)},
 	}
