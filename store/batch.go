@@ -39,11 +39,12 @@ func (db *DB) AppendAll(batch []SeriesSamples) error {
 		db.reserveNew(gb.groups, ref)
 	}
 	if !ref.none() {
-		ref.finish(countSamples(batch))
-		for _, c := range ref.Reasons {
+		e := *ref // gb goes back to groupPool; the refusal goes to the caller
+		e.finish(countSamples(batch))
+		for _, c := range e.Reasons {
 			db.stats.refusedN(c.Reason, uint64(c.Count)) // #nosec G115 -- a count is never negative
 		}
-		return ref
+		return &e
 	}
 	for i := range gb.groups {
 		if err := db.appendGroup(&gb.groups[i], now); err != nil {
@@ -62,6 +63,7 @@ var groupPool = sync.Pool{New: func() any { return &batchGroups{byHash: map[uint
 type batchGroups struct {
 	groups []batchGroup
 	byHash map[uint64]int // a label hash's first group
+	ref    RefusedError   // what of the batch is refused
 }
 
 // release gives gb back to groupPool, holding nothing of the batch.
@@ -69,6 +71,7 @@ func (gb *batchGroups) release() {
 	clear(gb.groups)
 	gb.groups = gb.groups[:0]
 	clear(gb.byHash)
+	gb.ref = RefusedError{}
 	groupPool.Put(gb)
 }
 
@@ -91,7 +94,7 @@ type samplePos struct{ series, sample int }
 // which need no lock. It copies no sample, and hashes and normalizes each
 // entry's labels once; only a new series' labels are validated.
 func (db *DB) groupBatch(gb *batchGroups, batch []SeriesSamples, now int64) *RefusedError {
-	ref := &RefusedError{}
+	ref := &gb.ref
 	gb.groups = slices.Grow(gb.groups, len(batch))
 	for i, ss := range batch {
 		g := db.group(gb, ss.Labels, i)
@@ -223,6 +226,9 @@ func (db *DB) reserveNew(groups []batchGroup, ref *RefusedError) {
 		}
 	}
 	_, err := db.idx.reserve(lsets, db.opts.MaxSeries)
+	if err == nil {
+		return
+	}
 	var sle *SeriesLimitError
 	if !errors.As(err, &sle) {
 		return

@@ -72,8 +72,7 @@ func (s *memSeries) append(t int64, v float64, now int64) error {
 	}
 	if s.head == nil || s.headN >= maxChunkSamples || len(s.head.Bytes()) >= maxChunkBytes || t-s.headMinT > maxChunkSpan {
 		s.cut()
-		s.head = chunkenc.NewXORChunk()
-		s.app, _ = s.head.Appender() // an empty chunk's appender cannot fail
+		s.head, s.app = newHeadChunk()
 		s.headMinT, s.headOpened = t, now
 	}
 	s.app.Append(0, t, v)
@@ -81,6 +80,19 @@ func (s *memSeries) append(t int64, v float64, now int64) error {
 	s.lastT, s.lastV = t, v
 	s.pending = append(s.pending, Sample{t, v})
 	return nil
+}
+
+// headChunkCap is the bytes an open chunk starts with: room for its
+// first few samples, where chunkenc.NewXORChunk gives 128. Most of a head
+// is open chunks, and a series that gets many samples grows its own.
+const headChunkCap = 32
+
+// newHeadChunk returns an empty XOR chunk of headChunkCap bytes and its appender.
+func newHeadChunk() (*chunkenc.XORChunk, chunkenc.Appender) {
+	c, _ := chunkenc.FromData(chunkenc.EncXOR, make([]byte, 2, headChunkCap)) // two zero bytes: no samples
+	x := c.(*chunkenc.XORChunk)
+	app, _ := x.Appender() // an empty chunk's appender cannot fail
+	return x, app
 }
 
 // orderError tells an idempotent resend (same time, same value) from a conflict.
