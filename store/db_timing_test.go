@@ -56,8 +56,9 @@ func BenchmarkBytesPerSample(b *testing.B) {
 		span = 10 * time.Minute // keeps make test quick; the figure needs the full day to amortise open chunks
 	}
 	for i := 0; i < b.N; i++ {
-		file, ds := writeRealistic(b, 1000, span)
+		live, file, ds := writeRealistic(b, 1000, span)
 		samples := 1000 * span.Seconds()
+		b.ReportMetric(float64(live)/samples, "live-B/sample")
 		b.ReportMetric(float64(file)/samples, "B/sample")
 		b.ReportMetric(float64(ds.Tiers[0].Bytes)/samples, "raw-B/sample")
 		b.ReportMetric(float64(ds.Tiers[1].Bytes+ds.Tiers[2].Bytes)/samples, "rollup-B/sample")
@@ -65,8 +66,11 @@ func BenchmarkBytesPerSample(b *testing.B) {
 	}
 }
 
-// writeRealistic returns the compacted file's size and its contents' figures.
-func writeRealistic(b *testing.B, series int, span time.Duration) (int64, DiskStats) {
+// writeRealistic writes series for span as a server does: a flush every
+// second of data and the block encoder every minute. It returns the
+// file's size as the server leaves it, its size compacted, and its
+// contents' figures.
+func writeRealistic(b *testing.B, series int, span time.Duration) (int64, int64, DiskStats) {
 	b.Helper()
 	rs := newRealisticSeries(series, 2)
 	t0 := baseTime.UnixMilli() - span.Milliseconds()
@@ -82,14 +86,20 @@ func writeRealistic(b *testing.B, series int, span time.Duration) (int64, DiskSt
 		if err := db.Flush(); err != nil {
 			b.Fatal(err)
 		}
+		if t%minuteMs == 0 {
+			if _, err := db.EncodeBlocks(false); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
+	live := fileSize(path)
 	if _, _, err := Compact(path, nil); err != nil {
 		b.Fatal(err)
 	}
-	db, err := Open(path, &Options{FlushInterval: -1, PruneInterval: -1, Now: clk.now})
+	db, err := Open(path, &Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, Now: clk.now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +108,7 @@ func writeRealistic(b *testing.B, series int, span time.Duration) (int64, DiskSt
 	if err != nil {
 		b.Fatal(err)
 	}
-	return fileSize(path), ds
+	return live, fileSize(path), ds
 }
 
 // oneSeries writes a single realistic series (a histogram's _sum, whose

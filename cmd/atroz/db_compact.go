@@ -7,8 +7,9 @@ import (
 	"atroz/store"
 )
 
-// DBCompactCommand rewrites the store file so that it shrinks to the data it
-// holds; bbolt never gives freed pages back to the disk by itself.
+// DBCompactCommand re-encodes the store's closed data into blocks and
+// rewrites the file so that it shrinks to the data it holds; bbolt never
+// gives freed pages back to the disk by itself.
 type DBCompactCommand struct {
 	Env
 }
@@ -37,8 +38,9 @@ func (c *DBCompactCommand) Run(_ context.Context, args []string) error {
 
 // Usage prints the command's help on Stderr, or on Stdout when asked for.
 func (c *DBCompactCommand) Usage() {
-	fmt.Fprint(c.Stderr, `Rewrite the store file without its free pages. Stop the server first: the
-file must not be open elsewhere.
+	fmt.Fprint(c.Stderr, `Re-encode every closed chunk and rollup block of the store into blocks, then
+rewrite the file without its free pages. Stop the server first: the file
+must not be open elsewhere.
 
 Usage:
 
