@@ -23,11 +23,14 @@ const (
 	crashPerBatch = 10
 	// crashCompactEvery batches the child compacts the file.
 	crashCompactEvery = 25
+	// crashStartTimeout bounds the wait for a child's first batch.
+	crashStartTimeout = 30 * time.Second
 )
 
-// crashChild appends a batch to each series, flushes, reports the batch as
-// durable on stdout, and repeats until it is killed. The background flusher
-// and block encoder run too, so kills also land inside their transactions:
+// crashChild appends a batch to each series, flushes, encodes blocks,
+// reports the batch as durable on stdout, and repeats until it is killed.
+// The background flusher and block encoder run too, so kills also land
+// inside their transactions:
 // chunks close after 30 ms and their samples are twelve hours old, so
 // every few flushes close a chunk quiet enough to be encoded at once. Every crashCompactEvery batches it closes
 // the store, compacts it (encoding all of it, then rewriting the file) and
@@ -57,8 +60,12 @@ func crashChild(path, run string) {
 			}
 		}
 		if err := db.Flush(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(5)
+			crashExit(5, err)
+		}
+		// The background encoder may be starved of the writer lock by
+		// flushes on a slow machine; this one runs whatever happens.
+		if _, err := db.EncodeBlocks(false); err != nil {
+			crashExit(8, err)
 		}
 		fmt.Fprintf(out, "%d %d\n", base, batch)
 		_ = out.Flush()
@@ -128,13 +135,23 @@ func runAndKill(t *testing.T, path, run string, d time.Duration) (base int64, la
 		t.Fatal(err)
 	}
 	lines := make(chan string, 1<<16)
+	first := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
+		for n := 0; sc.Scan(); n++ {
 			lines <- sc.Text()
+			if n == 0 {
+				close(first)
+			}
 		}
 		close(lines)
 	}()
+	// d counts from the first durable batch, so a slow start (the race
+	// detector, a busy machine) does not leave the child no time to work.
+	select {
+	case <-first:
+	case <-time.After(crashStartTimeout):
+	}
 	time.Sleep(d)
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
