@@ -152,18 +152,21 @@ func checkRollupStates(tx *bolt.Tx, ids map[uint64]bool, p *problems) {
 }
 
 func checkWAL(tx *bolt.Tx, ids map[uint64]bool, p *problems) {
-	_ = tx.Bucket(bWAL).ForEach(func(k, v []byte) error {
-		err := decodeWALRecord(v, func(e walEntry) error {
+	err := eachWALRecord(tx.Bucket(bWAL), func(seq uint64, rec []byte) error {
+		err := decodeWALRecord(rec, func(e walEntry) error {
 			if !ids[e.id] {
 				return fmt.Errorf("series %d does not exist", e.id)
 			}
 			return nil
 		})
 		if err != nil {
-			p.add(fmt.Errorf("wal record %x: %w", k, err))
+			p.add(fmt.Errorf("wal record %d: %w", seq, err))
 		}
 		return nil
 	})
+	if err != nil {
+		p.add(err)
+	}
 }
 
 func checkHeads(tx *bolt.Tx, ids map[uint64]bool, p *problems) {

@@ -66,8 +66,10 @@ func (db *DB) DiskStats() (DiskStats, error) {
 		for _, tb := range db.tierBuckets() {
 			ds.Tiers = append(ds.Tiers, tierStats(tx.Bucket(tb.bucket), tb.tier))
 		}
-		return tx.Bucket(bWAL).ForEach(func(_, v []byte) error {
-			ds.WALRecords++
+		return tx.Bucket(bWAL).ForEach(func(k, v []byte) error {
+			if len(k) == 8 { // a record's first piece
+				ds.WALRecords++
+			}
 			ds.WALBytes += int64(len(v))
 			return nil
 		})

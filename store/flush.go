@@ -205,7 +205,7 @@ func (db *DB) writeWAL(tx *bolt.Tx, watermark uint64, put bool) error {
 		if !put {
 			break
 		}
-		if err := wb.Put(walKey(r.seq), r.data); err != nil {
+		if err := putWALRecord(wb, r); err != nil {
 			return fmt.Errorf("put wal record %d: %w", r.seq, err)
 		}
 		db.walDelta += int64(len(r.data))
@@ -221,6 +221,38 @@ func (db *DB) writeWAL(tx *bolt.Tx, watermark uint64, put bool) error {
 }
 
 func walKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// walPieceBytes bounds a WAL value. A record of a busy flush (megabytes at
+// hundreds of thousands of samples a second) put whole would take a run of
+// contiguous overflow pages, freed a few seconds later as a run that only a
+// record as large can reuse: the file grew by several records' worth of
+// such runs. In pieces of a quarter page, a record fills ordinary pages
+// that any later write reuses.
+const walPieceBytes = pageSize / 4
+
+// putWALRecord puts a record in pieces of at most walPieceBytes: the first
+// under the record's key, the others under it followed by their index, a
+// 2-byte big-endian number from 1, so they sort after it and before the
+// next record.
+func putWALRecord(wb *bolt.Bucket, r walRecord) error {
+	data := r.data
+	for i := 0; ; i++ {
+		n := min(len(data), walPieceBytes)
+		key := walKey(r.seq)
+		if i > 0 {
+			key = binary.BigEndian.AppendUint16(key, uint16(i)) // #nosec G115 -- a record has at most 65,535 pieces, checked below
+		}
+		if err := wb.Put(key, data[:n]); err != nil {
+			return err
+		}
+		if data = data[n:]; len(data) == 0 {
+			return nil
+		}
+		if i+1 > 0xFFFF {
+			return fmt.Errorf("record of %d bytes: more than 65,535 pieces", len(r.data))
+		}
+	}
+}
 
 // writeChunks puts a series' closed chunks and folds them into its rollups.
 func writeChunks(tx *bolt.Tx, sc seriesChunks, buf []Sample) ([]Sample, error) {

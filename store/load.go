@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -100,14 +99,10 @@ func (db *DB) loadHeads(tx *bolt.Tx) error {
 func (db *DB) replayWAL(tx *bolt.Tx) error {
 	db.walSeq = 1
 	now := db.opts.Now().UnixMilli()
-	return tx.Bucket(bWAL).ForEach(func(k, v []byte) error {
-		if len(k) != 8 {
-			return fmt.Errorf("%w: wal key of %d bytes", ErrCorrupt, len(k))
-		}
-		seq := binary.BigEndian.Uint64(k)
+	return eachWALRecord(tx.Bucket(bWAL), func(seq uint64, rec []byte) error {
 		db.walSeq = seq + 1
-		db.stats.walBytes.Add(int64(len(v)))
-		err := decodeWALRecord(v, func(e walEntry) error { return db.replayEntry(seq, e, now) })
+		db.stats.walBytes.Add(int64(len(rec)))
+		err := decodeWALRecord(rec, func(e walEntry) error { return db.replayEntry(seq, e, now) })
 		if err != nil {
 			return fmt.Errorf("wal record %d: %w", seq, err)
 		}

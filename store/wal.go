@@ -4,10 +4,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The write-ahead log lives in the wal bucket: one record per flush, key the
-// flush sequence number (8-byte big-endian), holding only the samples appended
+// flush sequence number (8-byte big-endian), in pieces of at most
+// walPieceBytes, the pieces after the first keyed by the sequence number and
+// a 2-byte piece index (putWALRecord). A record holds only the samples appended
 // since the previous flush to series' open chunks. Whole chunks are written to
 // the chunks bucket when they close, and records every open chunk has moved
 // past are deleted. Open replays the records into the heads.
@@ -111,3 +115,37 @@ func decodeWALEntry(d *decoder, buf []Sample) (walEntry, error) {
 	}
 	return e, nil
 }
+
+// eachWALRecord calls fn with each record of the wal bucket, its pieces
+// joined, in sequence order. The record is valid only until fn returns.
+func eachWALRecord(wb *bolt.Bucket, fn func(seq uint64, rec []byte) error) error {
+	var rec []byte
+	seq, have := uint64(0), false
+	c := wb.Cursor()
+	for k, v := c.First(); ; k, v = c.Next() {
+		if k != nil && len(k) != 8 && len(k) != 10 {
+			return fmt.Errorf("%w: wal key of %d bytes", ErrCorrupt, len(k))
+		}
+		if have && (k == nil || len(k) == 8) {
+			if err := fn(seq, rec); err != nil {
+				return err
+			}
+		}
+		if k == nil {
+			return nil
+		}
+		if len(k) == 10 {
+			if !have || binary.BigEndian.Uint64(k) != seq || int(binary.BigEndian.Uint16(k[8:])) != pieces(rec) {
+				return fmt.Errorf("%w: wal piece %x out of place", ErrCorrupt, k)
+			}
+			rec = append(rec, v...)
+			continue
+		}
+		seq, have = binary.BigEndian.Uint64(k), true
+		rec = append(rec[:0], v...)
+	}
+}
+
+// pieces returns how many pieces of walPieceBytes a record of len(rec)
+// bytes so far has had, all but the last full.
+func pieces(rec []byte) int { return (len(rec) + walPieceBytes - 1) / walPieceBytes }
