@@ -26,9 +26,10 @@ const (
 	// 0.64 at 7,200) and cost a read that needs a few samples of one more
 	// to decode.
 	encodeRawSamples = 4096
-	// encodeMinutePoints and encodeHourPoints bound a rollup block: a day
-	// of minutes, thirty days of hours.
-	encodeMinutePoints = 1440
+	// encodeMinutePoints and encodeHourPoints bound a rollup block: six
+	// hours of minutes (its warm blocks, until then, take nearly three
+	// times as much), thirty days of hours.
+	encodeMinutePoints = 360
 	encodeHourPoints   = 720
 	// encodeAfter is how old a run's newest sample must be before the run
 	// is encoded while it could still grow.
@@ -56,7 +57,7 @@ func (db *DB) encodeTiers() []encodeTier {
 	day := (24 * time.Hour).Milliseconds()
 	return []encodeTier{
 		{TierRaw, bChunks, encodeRawSamples, min(day/4, db.opts.RawRetention.Milliseconds()/4)},
-		{TierMinute, bRollup1m, encodeMinutePoints, min(day, db.opts.MinuteRetention.Milliseconds()/4)},
+		{TierMinute, bRollup1m, encodeMinutePoints, min(day/4, db.opts.MinuteRetention.Milliseconds()/4)},
 		{TierHour, bRollup1h, encodeHourPoints, min(30*day, db.opts.HourRetention.Milliseconds()/4)},
 	}
 }
@@ -241,7 +242,12 @@ func warmCount(tier Tier, payload []byte) (int, error) {
 // splitRuns cuts the warm payloads into runs of at most the tier's
 // samples and span, and returns those that can grow no more: every one
 // but the last, and the last when its newest sample is older than before.
+//
+// A series' bound is cut by up to half, by its ID, so series scraped alike
+// do not all encode at the same minute: the pages their chunks free come
+// back a few at a time, and the file needs less room for them at once.
 func splitRuns(id uint64, payloads []warmPayload, et encodeTier, before int64) []warmRun {
+	et.samples -= int(id%16) * et.samples / 32 // #nosec G115 -- below 16
 	var runs []warmRun
 	cur := warmRun{id: id}
 	for _, p := range payloads {
@@ -284,6 +290,12 @@ func (db *DB) encodeRuns(et encodeTier, runs []warmRun) (EncodeResult, error) {
 	err = db.update(func(tx *bolt.Tx) error {
 		res = EncodeResult{}
 		b := tx.Bucket(et.bucket)
+		// A block is a third of the chunks it replaces, so the pages it
+		// leaves are mostly empty. bbolt merges a page with its neighbour
+		// when it falls below half of FillPercent: at 1, every page under
+		// half full that this transaction touches, and the merged pages
+		// split only when full.
+		b.FillPercent = 1
 		for i, r := range runs {
 			if blocks[i] == nil || !unchanged(b, r) {
 				continue

@@ -57,7 +57,21 @@ type seriesChunks struct {
 // disk-full state (see Writable) and returns an error wrapping ErrDiskFull;
 // the first flush that commits afterwards ends it.
 func (db *DB) Flush() error {
-	return db.flush(db.checkpointDue(db.stats.walBytes.Load() > db.opts.CheckpointBytes))
+	return db.flush(db.checkpointDue(db.stats.walBytes.Load() > db.checkpointBytes()))
+}
+
+// minCheckpointBytes is the WAL size below which no flush checkpoints.
+const minCheckpointBytes = 1 << 20
+
+// checkpointBytes is the WAL size past which a flush checkpoints: about
+// the size of the open chunks a checkpoint writes (two bytes a sample in
+// memory, where the WAL takes about ten), at least minCheckpointBytes and
+// at most Options.CheckpointBytes. So the WAL never holds much more than
+// the heads, and a checkpoint writes no more than the log it deletes: a
+// small store keeps a small log, where a fixed 16 MiB was most of the live
+// file of a thousand series for hours.
+func (db *DB) checkpointBytes() int64 {
+	return min(db.opts.CheckpointBytes, max(minCheckpointBytes, 2*db.stats.headSamples.Load()))
 }
 
 // checkpointDue returns want, except while the volume is full: a checkpoint
@@ -257,6 +271,12 @@ func putWALRecord(wb *bolt.Bucket, r walRecord) error {
 // writeChunks puts a series' closed chunks and folds them into its rollups.
 func writeChunks(tx *bolt.Tx, sc seriesChunks, buf []Sample) ([]Sample, error) {
 	cb := tx.Bucket(bChunks)
+	// A series' chunks are put after its newest, so once a page splits
+	// the part before the split point takes no more puts: splitting pages
+	// full rather than half full (bbolt's default) leaves them full. The
+	// live file of 24 h of 1,000 series at 1 s: 1.66 to 1.59 times its
+	// compacted size (BenchmarkBytesPerSample).
+	cb.FillPercent = 1
 	for _, c := range sc.chunks {
 		if err := cb.Put(chunkKey(sc.s.id, c.minT), appendBlockValue(nil, c.minT, c.maxT, c.data)); err != nil {
 			return buf, fmt.Errorf("put chunk %d/%d: %w", sc.s.id, c.minT, err)
@@ -317,6 +337,7 @@ func (w *blockWriter) write(tx *bolt.Tx, id uint64) error {
 		blocks [][]Point
 	}{{bRollup1m, w.minute}, {bRollup1h, w.hour}} {
 		b := tx.Bucket(t.bucket)
+		b.FillPercent = 1 // see writeChunks
 		for _, pts := range t.blocks {
 			minT, maxT := pts[0].T, pts[len(pts)-1].T
 			if err := b.Put(chunkKey(id, minT), appendBlockValue(nil, minT, maxT, encodeBlock(nil, pts))); err != nil {
