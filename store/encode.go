@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -38,6 +39,10 @@ const (
 	// flushes interleave and memory stays small (about 40 MiB at most:
 	// the warm payloads copied, their samples decoded, the blocks).
 	encodeTxSamples = 1 << 20
+	// encodeTxPayloads bounds the payloads a read transaction looks at:
+	// a full pass (after Open or an import) reads every key of a tier, at
+	// about a microsecond each.
+	encodeTxPayloads = 50_000
 )
 
 // encodeTier is what EncodeBlocks needs of a tier.
@@ -103,14 +108,15 @@ func (db *DB) EncodeBlocks(all bool) (EncodeResult, error) {
 		slices.SortFunc(list, func(a, b *memSeries) int { return cmpID(a.id, b.id) })
 		for len(list) > 0 && !db.closed.Load() {
 			var runs []warmRun
+			var bad []error
 			err := db.view(func(tx *bolt.Tx) error {
-				var err error
-				runs, list, err = collectRuns(tx.Bucket(et.bucket), et, list, full, now)
-				return err
+				runs, list, bad = collectRuns(tx.Bucket(et.bucket), et, list, full, now)
+				return nil
 			})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("encode %s: %w", et.tier, err))
-				break
+			for _, e := range append(bad, err) {
+				if e != nil {
+					errs = append(errs, fmt.Errorf("encode %s: %w", et.tier, e))
+				}
 			}
 			r, err := db.encodeRuns(et, runs)
 			res.add(r)
@@ -119,7 +125,9 @@ func (db *DB) EncodeBlocks(all bool) (EncodeResult, error) {
 			}
 		}
 	}
-	if len(errs) > 0 && full {
+	// A failed transaction is tried again by a full pass; a corrupt
+	// payload, left as it is for Check to report, would fail every one.
+	if err := errors.Join(errs...); err != nil && full && !errors.Is(err, ErrCorrupt) {
 		db.encodeAll.Store(true)
 	}
 	db.stats.encoded(res)
@@ -153,22 +161,30 @@ type warmRun struct {
 }
 
 // collectRuns finds the runs to encode of the listed series, from the
-// first, until they hold encodeTxSamples samples, copies their values and
-// returns them with the series it did not finish. A series is finished
-// when its runs are all taken; one cut short by the budget is looked at
-// again next, and its runs taken then are skipped, as blocks now.
-func collectRuns(b *bolt.Bucket, et encodeTier, list []*memSeries, full bool, before int64) ([]warmRun, []*memSeries, error) {
+// first, until they hold encodeTxSamples samples or encodeTxPayloads
+// payloads have been read, copies their values and returns them with the
+// series it did not finish, so no read transaction lasts long (one that
+// does holds back a flush that grows the file, and every read after it).
+// A series is finished when its runs are all taken; one cut short by the
+// budget is looked at again next, and its runs taken then are skipped, as
+// blocks now. A series whose payloads do not read is skipped, its error
+// returned with the others.
+func collectRuns(b *bolt.Bucket, et encodeTier, list []*memSeries, full bool, before int64) ([]warmRun, []*memSeries, []error) {
 	var runs []warmRun
-	taken := 0
+	var errs []error
+	taken, read := 0, 0
 	c := b.Cursor()
-	for len(list) > 0 {
+	for len(list) > 0 && read < encodeTxPayloads {
 		payloads, err := warmPayloads(c, list[0].id, et.tier, full)
+		read += len(payloads)
 		if err != nil {
-			return runs, list, err
+			errs = append(errs, err)
+			list = list[1:]
+			continue
 		}
 		for _, r := range splitRuns(list[0].id, payloads, et, before) {
 			if taken > 0 && taken+r.n > encodeTxSamples {
-				return runs, list, nil
+				return runs, list, errs
 			}
 			for i := range r.payloads {
 				r.payloads[i].value = bytes.Clone(b.Get(r.payloads[i].key))
@@ -177,7 +193,7 @@ func collectRuns(b *bolt.Bucket, et encodeTier, list []*memSeries, full bool, be
 		}
 		list = list[1:]
 	}
-	return runs, list, nil
+	return runs, list, errs
 }
 
 // warmPayloads returns the series' warm payloads in time order, a zero
@@ -243,11 +259,13 @@ func warmCount(tier Tier, payload []byte) (int, error) {
 // samples and span, and returns those that can grow no more: every one
 // but the last, and the last when its newest sample is older than before.
 //
-// A series' bound is cut by up to half, by its ID, so series scraped alike
+// A series' raw bound is cut by up to half, by its ID, so series scraped alike
 // do not all encode at the same minute: the pages their chunks free come
 // back a few at a time, and the file needs less room for them at once.
 func splitRuns(id uint64, payloads []warmPayload, et encodeTier, before int64) []warmRun {
-	et.samples -= int(id%16) * et.samples / 32 // #nosec G115 -- below 16
+	if et.tier == TierRaw { // rollup payloads hold 120 points: a cut would halve their blocks
+		et.samples -= int(id%16) * et.samples / 32 // #nosec G115 -- below 16
+	}
 	var runs []warmRun
 	cur := warmRun{id: id}
 	for _, p := range payloads {
@@ -325,7 +343,9 @@ func encodeRun(c *blockCodec, tier Tier, r warmRun) ([]byte, error) {
 		if len(samples) == 0 || samples[0].T != first.start || samples[len(samples)-1].T != last.end {
 			return nil, fmt.Errorf("%w: run holds other times than its keys and headers say", ErrCorrupt)
 		}
-		block, err = c.Encode(nil, samples)
+		if block, err = c.Encode(nil, samples); err == nil {
+			err = sameBlock(c, block, samples)
+		}
 	} else {
 		pts := make([]Point, 0, r.n)
 		for _, p := range r.payloads {
@@ -336,12 +356,52 @@ func encodeRun(c *blockCodec, tier Tier, r warmRun) ([]byte, error) {
 		if len(pts) == 0 || pts[0].T != first.start || pts[len(pts)-1].T != last.end {
 			return nil, fmt.Errorf("%w: run holds other times than its keys and headers say", ErrCorrupt)
 		}
-		block, err = c.EncodePoints(nil, pts)
+		if block, err = c.EncodePoints(nil, pts); err == nil {
+			err = samePointsBlock(c, block, pts)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	return appendBlockValue(nil, first.start, last.end, block), nil
+}
+
+// sameBlock decodes a block just encoded and compares it with its samples,
+// bit for bit, before it replaces them: a fault of the codec would lose
+// data for good, and decoding costs a tenth of encoding.
+func sameBlock(c *blockCodec, block []byte, want []Sample) error {
+	got, err := c.Decode(make([]Sample, 0, len(want)), block)
+	if err != nil {
+		return fmt.Errorf("block does not decode: %w", err)
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("block decodes to %d samples of %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].T != want[i].T || math.Float64bits(got[i].V) != math.Float64bits(want[i].V) {
+			return fmt.Errorf("block decodes sample %d as %v, not %v", i, got[i], want[i])
+		}
+	}
+	return nil
+}
+
+// samePointsBlock is sameBlock for a block of points.
+func samePointsBlock(c *blockCodec, block []byte, want []Point) error {
+	got, err := c.DecodePoints(make([]Point, 0, len(want)), block)
+	if err != nil {
+		return fmt.Errorf("block does not decode: %w", err)
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("block decodes to %d points of %d", len(got), len(want))
+	}
+	for i := range want {
+		for a := Aggregate(0); a < numAggregates; a++ {
+			if got[i].T != want[i].T || math.Float64bits(got[i].Get(a)) != math.Float64bits(want[i].Get(a)) {
+				return fmt.Errorf("block decodes point %d's %s as %v, not %v", i, a, got[i].Get(a), want[i].Get(a))
+			}
+		}
+	}
+	return nil
 }
 
 // payloadOf returns the payload of a warm value read by collectRuns.

@@ -1,26 +1,30 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	bolt "go.etcd.io/bbolt"
 )
 
-// encodeFixture writes eight hours of one-second samples of every value
+// encodeFixture writes ten hours of one-second samples of every value
 // class (counters with resets, decimal and noisy gauges, NaN, staleness
 // markers, ±Inf, a slow series) up to the clock, flushing every minute.
 func encodeFixture(t *testing.T, db *DB) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(3, 5))
-	t0 := baseTime.UnixMilli() - 8*hourMs
+	t0 := baseTime.UnixMilli() - 10*hourMs
 	counter, noisy := 0.0, 1e6
-	for i := range 8 * 3600 {
+	for i := range 10 * 3600 {
 		ts := t0 + int64(i)*1000
 		if i%1500 == 0 {
 			counter = 0
@@ -227,4 +231,63 @@ func limitCountsBlocks(t *testing.T, db *DB, want readings) {
 	}
 	f(n, false)
 	f(n-1, true)
+}
+
+// TestEncodeBlocksSkipsCorrupt: a payload that does not decode is left as
+// it is and reported, and every other series is encoded all the same.
+func TestEncodeBlocksSkipsCorrupt(t *testing.T) {
+	clk := &testClock{baseTime}
+	db := openTest(t, filepath.Join(t.TempDir(), "c.db"), clk, nil)
+	t0 := baseTime.UnixMilli() - hourMs
+	for i := range 3600 {
+		for s := range 3 {
+			mustAppend(t, db, lbl("m", "s", fmt.Sprint(s)), t0+int64(i)*1000, float64(i*s))
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	bad := db.idx.appendAll(nil)[1].id
+	err := db.update(func(tx *bolt.Tx) error {
+		k, v := tx.Bucket(bChunks).Cursor().Seek(chunkKey(bad, minInt64))
+		start, _ := binary.Uvarint(v)
+		return tx.Bucket(bChunks).Put(bytes.Clone(k), append(binary.AppendUvarint(nil, start), 1, 0xE0, 0xFF))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.EncodeBlocks(true)
+	if !errors.Is(err, ErrCorrupt) || res.Blocks == 0 {
+		t.Fatalf("encoding with one corrupt chunk: %+v, %v; want the others encoded and ErrCorrupt", res, err)
+	}
+	err = db.view(func(tx *bolt.Tx) error {
+		for _, s := range db.idx.appendAll(nil) {
+			payloads, err := warmPayloads(tx.Bucket(bChunks).Cursor(), s.id, TierRaw, true)
+			warm := slices.ContainsFunc(payloads, func(p warmPayload) bool { return p.n > 0 })
+			if s.id != bad && (err != nil || warm) {
+				t.Errorf("series %d: %v, warm chunks left %v", s.id, err, warm)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.encodeAll.Load() {
+		t.Error("a corrupt chunk asks for another full pass, which would fail alike")
+	}
+}
+
+// TestIteratorStopsAtCorruptBlock: a block that does not decode ends the
+// iteration with its error, never with the samples after it.
+func TestIteratorStopsAtCorruptBlock(t *testing.T) {
+	good := encodeChunk([]Sample{{10, 1}, {20, 2}})
+	rs := RawSeries{chunks: []rawChunk{
+		{data: []byte{blockV1, 2, 1, 2, 3}, minT: 1, lo: minInt64, hi: 5},
+		{data: good, minT: 10, lo: minInt64, hi: 20},
+	}}
+	it := rs.Iterator(nil)
+	if vt := it.Next(); vt != chunkenc.ValNone || !errors.Is(it.Err(), ErrCorrupt) {
+		t.Fatalf("Next = %v, Err = %v; want ValNone and ErrCorrupt", vt, it.Err())
+	}
 }

@@ -92,7 +92,9 @@ func (it *rawIterator) settle(vt chunkenc.ValueType, target int64) chunkenc.Valu
 			it.at, it.inChunk = false, false
 			return chunkenc.ValNone
 		}
-		vt = it.open(target)
+		if vt = it.open(target); it.err != nil {
+			return chunkenc.ValNone // a block that did not decode
+		}
 	}
 }
 

@@ -179,7 +179,8 @@ func (r *Reader) viewHeads(matched []*memSeries, mint, maxt int64) (bool, error)
 		v.to = len(r.mem)
 		if r.limited {
 			for _, c := range r.mem[v.from:v.to] {
-				if err := r.take(c.data, c.minT, c.lo, c.hi, maxt); err != nil {
+				// A chunk in memory cut at maxt ends past it; one not cut ends at hi.
+				if err := r.take(c.data, c.lo, c.hi, c.minT >= c.lo && c.hi < maxt); err != nil {
 					return false, err
 				}
 			}
@@ -203,7 +204,7 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, min
 				}
 				c := rawChunk{minT: start, lo: mint, hi: min(maxt, v.persistedMaxT, end)}
 				if r.limited {
-					if err := r.take(payload, c.minT, c.lo, c.hi, maxt); err != nil {
+					if err := r.take(payload, c.lo, c.hi, start >= c.lo && c.hi == end); err != nil {
 						return err
 					}
 				}
@@ -224,10 +225,10 @@ func (r *Reader) collect(out []RawSeries, chunks []rawChunk, c *bolt.Cursor, min
 }
 
 // take counts the samples of chunk data in [lo, hi] against the Reader's
-// budget, or returns ErrReadLimit when they pass it. maxt is the Select's
-// end: a chunk whose hi is below it ends at hi.
-func (r *Reader) take(data []byte, minT, lo, hi, maxt int64) error {
-	n, err := r.inRange(data, minT, lo, hi, maxt)
+// budget, or returns ErrReadLimit when they pass it. whole says that every
+// sample of data lies in [lo, hi].
+func (r *Reader) take(data []byte, lo, hi int64, whole bool) error {
+	n, err := r.inRange(data, lo, hi, whole)
 	if err != nil {
 		return err
 	}
@@ -239,9 +240,10 @@ func (r *Reader) take(data []byte, minT, lo, hi, maxt int64) error {
 
 // inRange is the number of chunk data's samples in [lo, hi]: its header's
 // count when the chunk lies wholly in range, else what decoding it finds,
-// which only the chunks at a range's two ends need.
-func (r *Reader) inRange(data []byte, minT, lo, hi, maxt int64) (int, error) {
-	if minT >= lo && hi < maxt {
+// which only the chunks at a range's two ends need (and a block that a
+// flush made newer than the memory the Select took).
+func (r *Reader) inRange(data []byte, lo, hi int64, whole bool) (int, error) {
+	if whole {
 		return payloadSamples(data)
 	}
 	it, err := r.decoder(data)
