@@ -24,9 +24,13 @@
 # its directory's bytes per sample after it stopped (for AtroZ also after
 # db compact; Prometheus' is its WAL).
 #
+# Paced: the same, but at PACED_RATE samples/s (20,000) in an open model
+# (`atroz load -rate`, requests due on a schedule whether or not earlier
+# ones were answered): the latency a steady sender sees.
+#
 # ROUNDS rounds (3) interleave the tools, each round in a different order;
-# the tables give medians. DURATION=10m LIVE_DURATION=5s ROUNDS=1 is a quick
-# smoke run.
+# the tables give medians. PARTS ("import live paced") picks the parts to
+# run. DURATION=10m LIVE_DURATION=5s ROUNDS=1 is a quick smoke run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -38,6 +42,12 @@ live_duration="${LIVE_DURATION:-30s}"
 series="${SERIES:-10000}"
 batch="${BATCH:-2000}"
 senders="${SENDERS:-4}"
+paced_rate="${PACED_RATE:-20000}"
+parts="${PARTS:-import live paced}"
+# mode names the live part running ("live" or "paced"), its rows' file in
+# $work; load_flags are what its load generator is given.
+mode=live
+load_flags=(-senders "$senders")
 port="${PORT_BASE:-18400}"
 
 need() {
@@ -156,7 +166,7 @@ import_atroz() {
 live_load() {
 	local name="$1" url="$2" token="$3" c0 c1 rss
 	c0="$(cpu "$server")"
-	ATROZ_TOKEN="$token" "$work/atroz" load -target "$url" -kind remote-write -senders "$senders" -series "$series" \
+	ATROZ_TOKEN="$token" "$work/atroz" load -target "$url" -kind remote-write "${load_flags[@]}" -series "$series" \
 		-batch "$batch" -duration "$live_duration" -verify=false -json >"$work/load.json" 2>"$work/load.log" || {
 		cat "$work/load.log" "$work/load.json" >&2
 		exit 1
@@ -176,7 +186,7 @@ live_row() {
 		echo "bench-peers: $tool refused $rejected remote-write requests; see $work/load.json" >&2
 	fi
 	awk -v t="$tool" -v s="$sps" -v p="$p99" -v c="$cpm" -v r="$rss" -v n="$accepted" -v b="$1" -v k="${2:-0}" \
-		'BEGIN { printf "%s %.0f %.1f %.2f %d %.2f %.2f\n", t, s, p, c, r, b / n, k / n }' >>"$work/live"
+		'BEGIN { printf "%s %.0f %.1f %.2f %d %.2f %.2f\n", t, s, p, c, r, b / n, k / n }' >>"$work/$mode"
 }
 
 live_vm() {
@@ -250,31 +260,62 @@ table() {
 		}' "$file"
 }
 
-go run ./scripts/genopenmetrics -routes "$routes" -step "$step" -duration "$duration" -o "$work/bench.om"
-samples="$(grep -vc '^#' "$work/bench.om")"
-echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples; $(dpkg-query -W -f 'victoria-metrics ${Version}' victoria-metrics 2>/dev/null || echo victoria-metrics); $(promtool --version 2>&1 | head -1)"
-orders=("import_vm import_promtool import_atroz" "import_atroz import_vm import_promtool" "import_promtool import_atroz import_vm")
-for round in $(seq "$rounds"); do
-	for step_fn in ${orders[$(((round - 1) % 3))]}; do
-		"$step_fn"
+echo "$(dpkg-query -W -f 'victoria-metrics ${Version}' victoria-metrics 2>/dev/null || echo victoria-metrics); $(promtool --version 2>&1 | head -1)"
+if [[ " $parts " == *" import "* ]]; then
+	go run ./scripts/genopenmetrics -routes "$routes" -step "$step" -duration "$duration" -o "$work/bench.om"
+	samples="$(grep -vc '^#' "$work/bench.om")"
+	echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples"
+fi
+run_import() {
+	orders=("import_vm import_promtool import_atroz" "import_atroz import_vm import_promtool" "import_promtool import_atroz import_vm")
+	for round in $(seq "$rounds"); do
+		for step_fn in ${orders[$(((round - 1) % 3))]}; do
+			"$step_fn"
+		done
+		echo "import round $round done" >&2
 	done
-	echo "import round $round done" >&2
-done
-echo
-echo "Import of $samples samples, medians of $rounds rounds (ratio to VictoriaMetrics):"
-echo
-table "$work/import" "| | samples/s | CPU s | bytes/sample on disk | peak RSS MiB |
+	echo
+	echo "Import of $samples samples, medians of $rounds rounds (ratio to VictoriaMetrics):"
+	echo
+	table "$work/import" "| | samples/s | CPU s | bytes/sample on disk | peak RSS MiB |
 |---|---|---|---|---|" "samples:x" "cpu:x" "bytes:x" "rss:x"
+}
 
-orders=("live_vm live_prometheus live_atroz" "live_atroz live_vm live_prometheus" "live_prometheus live_atroz live_vm")
-for round in $(seq "$rounds"); do
-	for step_fn in ${orders[$(((round - 1) % 3))]}; do
-		"$step_fn"
+# run_live runs the live part as $mode with $load_flags.
+run_live() {
+	orders=("live_vm live_prometheus live_atroz" "live_atroz live_vm live_prometheus" "live_prometheus live_atroz live_vm")
+	for round in $(seq "$rounds"); do
+		for step_fn in ${orders[$(((round - 1) % 3))]}; do
+			"$step_fn"
+		done
+		echo "$mode round $round done" >&2
 	done
-	echo "live round $round done" >&2
-done
-echo
-echo "Live remote write, $series series, $batch-sample requests, $senders senders, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
-echo
-table "$work/live" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
+}
+
+for part in $parts; do
+	case "$part" in
+	import) run_import ;;
+	live)
+		mode=live load_flags=(-senders "$senders")
+		run_live
+		echo
+		echo "Live remote write, $series series, $batch-sample requests, $senders senders, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
+		echo
+		table "$work/live" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
 |---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
+		;;
+	paced)
+		mode=paced load_flags=(-rate "$((paced_rate / batch))")
+		run_live
+		echo
+		echo "Paced remote write, $paced_rate samples/s in $batch-sample requests over $series series, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
+		echo
+		table "$work/paced" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
+|---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
+		;;
+	*)
+		echo "bench-peers: unknown part $part in PARTS (import, live, paced)" >&2
+		exit 2
+		;;
+	esac
+done
