@@ -102,10 +102,13 @@ func (db *DB) flush(checkpoint bool) error {
 		// bbolt rolled the transaction back. The closed chunks are still in
 		// their heads and the WAL record in db.carry: the next flush writes
 		// them again.
+		b.release()
 		return db.flushFailed(err)
 	}
 	db.commit(b)
 	db.stats.walBytes.Add(db.walDelta)
+	b.release()
+	clear(db.carry) // the records' bytes: a busy flush's are megabytes
 	db.carry = db.carry[:0]
 	if len(db.forward) > 0 {
 		// A failed flush keeps them here, with its WAL record, for the next.
@@ -115,6 +118,16 @@ func (db *DB) flush(checkpoint bool) error {
 	db.flushSucceeded()
 	db.stats.flushed(start)
 	return nil
+}
+
+// release drops what the batch holds of a flush once it is over: the
+// checkpoint's copies of every open chunk (tens of megabytes at 100,000
+// series) and the closed chunks, which the reused slices' spare capacity
+// would otherwise keep alive until later flushes overwrite them.
+func (b *flushBatch) release() {
+	clear(b.heads)
+	clear(b.chunks)
+	b.heads, b.chunks = b.heads[:0], b.chunks[:0]
 }
 
 // collect takes new series, closed chunks and pending samples out of every head.
