@@ -27,8 +27,8 @@ type index struct {
 	// postings lists the series of each label name and value, so a
 	// matcher like {svc="billing"} reads its series, not every series.
 	postings map[string]map[string][]*memSeries
-	// names holds each label name of postings once, so every series with
-	// a label shares its name's string.
+	// names holds each label name two series or more have, once, so they
+	// share its string; it loses a name with the name's last series.
 	names map[string]string
 }
 
@@ -122,30 +122,51 @@ func (ix *index) add(s *memSeries) {
 	}
 }
 
-// intern copies ls into memory of its own: the values in one string, the
-// names shared through ix.names. The caller holds ix.mu.
+// intern copies ls into memory of its own: the values, and the names no
+// other series has, in one string; the names other series have too shared
+// through ix.names. A name enters ix.names at its second series, so a name
+// one series alone has (the costliest labels an attacker can send) costs
+// no map entry. The caller holds ix.mu.
 func (ix *index) intern(ls Labels) Labels {
+	out := make(Labels, len(ls))
 	n := 0
-	for _, l := range ls {
+	for i, l := range ls {
+		out[i].Name = ix.sharedName(l.Name)
+		if out[i].Name == "" {
+			n += len(l.Name)
+		}
 		n += len(l.Value)
 	}
 	var b strings.Builder
 	b.Grow(n)
-	for _, l := range ls {
+	for i, l := range ls {
+		if out[i].Name == "" {
+			b.WriteString(l.Name)
+		}
 		b.WriteString(l.Value)
 	}
-	values := b.String()
-	out := make(Labels, len(ls))
+	own := b.String()
 	for i, l := range ls {
-		name, ok := ix.names[l.Name]
-		if !ok {
-			name = strings.Clone(l.Name)
-			ix.names[name] = name
+		if out[i].Name == "" {
+			out[i].Name, own = own[:len(l.Name)], own[len(l.Name):]
 		}
-		out[i] = Label{Name: name, Value: values[:len(l.Value)]}
-		values = values[len(l.Value):]
+		out[i].Value, own = own[:len(l.Value)], own[len(l.Value):]
 	}
 	return out
+}
+
+// sharedName returns the shared copy of a label name some series already
+// has, making it at the name's second series; "" for a name no series has.
+func (ix *index) sharedName(name string) string {
+	if s, ok := ix.names[name]; ok {
+		return s
+	}
+	if _, ok := ix.postings[name]; !ok {
+		return ""
+	}
+	s := strings.Clone(name)
+	ix.names[s] = s
+	return s
 }
 
 // remove drops a series whose data has all expired.
