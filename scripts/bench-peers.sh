@@ -44,7 +44,7 @@ batch="${BATCH:-2000}"
 senders="${SENDERS:-4}"
 paced_rate="${PACED_RATE:-20000}"
 parts="${PARTS:-import live paced}"
-# mode names the live part running ("live" or "paced"), its rows' file in
+# mode names the part running ("import", "live" or "paced"), its rows' file in
 # $work; load_flags are what its load generator is given.
 mode=live
 load_flags=(-senders "$senders")
@@ -266,52 +266,48 @@ if [[ " $parts " == *" import "* ]]; then
 	samples="$(grep -vc '^#' "$work/bench.om")"
 	echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples"
 fi
-run_import() {
-	orders=("import_vm import_promtool import_atroz" "import_atroz import_vm import_promtool" "import_promtool import_atroz import_vm")
+# run_rounds PREFIX TOOLS... runs the three steps of a part ROUNDS times, each round in
+# another order: TOOLS name them without their part's prefix.
+run_rounds() {
+	local prefix="$1" a="$2" b="$3" c="$4"
+	orders=("$a $b $c" "$c $a $b" "$b $c $a")
 	for round in $(seq "$rounds"); do
-		for step_fn in ${orders[$(((round - 1) % 3))]}; do
-			"$step_fn"
-		done
-		echo "import round $round done" >&2
-	done
-	echo
-	echo "Import of $samples samples, medians of $rounds rounds (ratio to VictoriaMetrics):"
-	echo
-	table "$work/import" "| | samples/s | CPU s | bytes/sample on disk | peak RSS MiB |
-|---|---|---|---|---|" "samples:x" "cpu:x" "bytes:x" "rss:x"
-}
-
-# run_live runs the live part as $mode with $load_flags.
-run_live() {
-	orders=("live_vm live_prometheus live_atroz" "live_atroz live_vm live_prometheus" "live_prometheus live_atroz live_vm")
-	for round in $(seq "$rounds"); do
-		for step_fn in ${orders[$(((round - 1) % 3))]}; do
-			"$step_fn"
+		for tool in ${orders[$(((round - 1) % 3))]}; do
+			"${prefix}_$tool"
 		done
 		echo "$mode round $round done" >&2
 	done
 }
 
+# live_table TITLE prints the rows of $work/$mode.
+live_table() {
+	echo
+	echo "$1, medians of $rounds rounds (ratio to VictoriaMetrics):"
+	echo
+	table "$work/$mode" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
+|---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
+}
+
 for part in $parts; do
 	case "$part" in
-	import) run_import ;;
+	import)
+		mode=import
+		run_rounds import vm promtool atroz
+		echo
+		echo "Import of $samples samples, medians of $rounds rounds (ratio to VictoriaMetrics):"
+		echo
+		table "$work/import" "| | samples/s | CPU s | bytes/sample on disk | peak RSS MiB |
+|---|---|---|---|---|" "samples:x" "cpu:x" "bytes:x" "rss:x"
+		;;
 	live)
 		mode=live load_flags=(-senders "$senders")
-		run_live
-		echo
-		echo "Live remote write, $series series, $batch-sample requests, $senders senders, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
-		echo
-		table "$work/live" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
-|---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
+		run_rounds live vm prometheus atroz
+		live_table "Live remote write, $series series, $batch-sample requests, $senders senders, $live_duration"
 		;;
 	paced)
 		mode=paced load_flags=(-rate "$((paced_rate / batch))")
-		run_live
-		echo
-		echo "Paced remote write, $paced_rate samples/s in $batch-sample requests over $series series, $live_duration, medians of $rounds rounds (ratio to VictoriaMetrics):"
-		echo
-		table "$work/paced" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | bytes/sample after the run | after db compact |
-|---|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "bytes:x" "compacted"
+		run_rounds live vm prometheus atroz
+		live_table "Paced remote write, $paced_rate samples/s in $batch-sample requests over $series series, $live_duration"
 		;;
 	*)
 		echo "bench-peers: unknown part $part in PARTS (import, live, paced)" >&2
