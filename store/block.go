@@ -16,6 +16,7 @@ import (
 //
 //	byte     blockV1
 //	uvarint  n, the number of samples
+//	float64  the last value, little-endian bits, when n > 0
 //	zstd frame of:
 //	  varint   t0, then t1-t0, then each delta of deltas    (timestamps)
 //	  byte     the value column's kind, valDecimal, valXOR or valBits
@@ -34,9 +35,10 @@ import (
 //
 // The first byte tells a block from an XOR chunk, which starts with its
 // sample count as a big-endian uint16: a chunk holds at most 480 samples
-// (maxChunkSamples), so its first byte is 0 or 1. The count stands before
-// the zstd frame so that a read counts a block's samples without
-// decompressing it.
+// (maxChunkSamples), so its first byte is 0 or 1. The count and the last
+// value stand before the zstd frame so that a read counts a block's
+// samples, and Open finds a series' last sample (its time is the block's
+// end), without decompressing it.
 const (
 	blockV1 byte = 0xC1
 
@@ -125,6 +127,9 @@ func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
 	raw = s.appendValues(raw, samples)
 	s.raw = raw
 	dst = appendBlockHeader(dst, blockV1, len(samples))
+	if len(samples) > 0 {
+		dst = appendFloat(dst, samples[len(samples)-1].V)
+	}
 	if raw[kindAt] != valDecimal {
 		// Noise hardly compresses: zstd's best level takes three times
 		// as long as its default on a noisy _sum to save 0.1%.
@@ -148,6 +153,19 @@ func blockHeader(payload []byte) (int, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: block header", ErrCorrupt)
 	}
 	return int(n), payload[1+k:], nil
+}
+
+// rawBlockHeader returns the sample count of a raw block, its last value
+// and its zstd frame.
+func rawBlockHeader(payload []byte) (int, float64, []byte, error) {
+	n, frame, err := blockHeader(payload)
+	if err != nil || n == 0 {
+		return n, 0, frame, err
+	}
+	if len(frame) < 8 {
+		return 0, 0, nil, fmt.Errorf("%w: block header", ErrCorrupt)
+	}
+	return n, math.Float64frombits(binary.LittleEndian.Uint64(frame)), frame[8:], nil
 }
 
 // appendTimes appends the timestamps' column. Deltas wrap around int64

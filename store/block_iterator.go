@@ -23,7 +23,7 @@ func (c *blockCodec) decode(raw []byte, dst []Sample, block []byte) ([]byte, []S
 	if !isBlock(block) {
 		return raw, dst, fmt.Errorf("%w: block of %d bytes: unknown format", ErrCorrupt, len(block))
 	}
-	n, frame, err := blockHeader(block)
+	n, last, frame, err := rawBlockHeader(block)
 	if err != nil {
 		return raw, dst, err
 	}
@@ -46,6 +46,9 @@ func (c *blockCodec) decode(raw []byte, dst []Sample, block []byte) ([]byte, []S
 	}
 	if !d.done() {
 		return raw, dst[:base], fmt.Errorf("%w: block has %d bytes past its samples", ErrCorrupt, len(d.b))
+	}
+	if n > 0 && math.Float64bits(out[n-1].V) != math.Float64bits(last) {
+		return raw, dst[:base], fmt.Errorf("%w: block's last value %v, its header says %v", ErrCorrupt, out[n-1].V, last)
 	}
 	return raw, dst, nil
 }

@@ -24,7 +24,7 @@ func testCodec(tb testing.TB) *blockCodec {
 // blockValueKind returns the kind of a block's value column.
 func blockValueKind(tb testing.TB, c *blockCodec, block []byte) byte {
 	tb.Helper()
-	n, frame, err := blockHeader(block)
+	n, _, frame, err := rawBlockHeader(block)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -219,7 +219,11 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 		for _, p := range parts {
 			b = append(b, p...)
 		}
-		return c.enc.EncodeAll(b, appendBlockHeader(nil, blockV1, n))
+		header := appendBlockHeader(nil, blockV1, n)
+		if n > 0 {
+			header = appendFloat(header, 0)
+		}
+		return c.enc.EncodeAll(b, header)
 	}
 	f := func(name string, block []byte) {
 		t.Helper()
@@ -234,6 +238,10 @@ func TestBlockDecodeCorrupt(t *testing.T) {
 	f("empty", nil)
 	f("unknown version", append([]byte{2}, good[1:]...))
 	f("an XOR chunk", encodeChunk(at1s(1, 2)))
+	f("header cut in its last value", good[:4])
+	lastOff := append([]byte{}, good...)
+	lastOff[2] ^= 1 // the header's last value, after the format byte and the count
+	f("last value not the header's", lastOff)
 	f("truncated", good[:len(good)-3])
 	f("not zstd", []byte{blockV1, 1, 2, 3})
 	f("count past data", raw(200, []byte{1}))

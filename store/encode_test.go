@@ -170,14 +170,21 @@ func TestEncodeBlocksKeepsEveryRead(t *testing.T) {
 		t.Fatalf("second background encoding: %+v, %v; want nothing to do", res, err)
 	}
 
-	clk.t = clk.t.Add(encodeAfter + time.Second) // every series is quiet now
+	// Every series is quiet now: a flush closes the open chunks, past
+	// MaxChunkAge, and the next pass encodes them with everything else,
+	// so each series' newest sample is in a block.
+	clk.t = clk.t.Add(encodeAfter + time.Second)
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	closed, _ := db.DiskStats()
 	if _, err := db.EncodeBlocks(false); err != nil {
 		t.Fatal(err)
 	}
 	cold, _ := db.DiskStats()
 	for _, ts := range cold.Tiers {
-		if ts.Warm.Blocks != 0 || ts.Samples != warm.Tiers[tierIndex(ts.Name)].Samples {
-			t.Fatalf("tier %s after encoding the quiet series: %+v; want no warm blocks and %d samples", ts.Name, ts, warm.Tiers[tierIndex(ts.Name)].Samples)
+		if want := closed.Tiers[tierIndex(ts.Name)].Samples; ts.Warm.Blocks != 0 || ts.Samples != want {
+			t.Fatalf("tier %s after encoding the quiet series: %+v; want no warm blocks and %d samples", ts.Name, ts, want)
 		}
 	}
 	for i, tier := range []string{"raw", "1m"} {
@@ -196,6 +203,18 @@ func TestEncodeBlocksKeepsEveryRead(t *testing.T) {
 	}
 	db = openTest(t, path, clk, nil)
 	sameReadings(t, "after reopening", readEverything(t, db), want)
+	// Open took each series' last sample from its newest block's header:
+	// an identical resend is accepted, another value at its time refused.
+	for _, name := range []string{"requests_total", "noisy", "special"} {
+		all := want["select 0 "+lbl(name).String()]
+		end := all[len(all)-1]
+		if err := db.Append(lbl(name), end.T, end.V); err != nil && !math.IsNaN(end.V) {
+			t.Errorf("%s: resending the last sample %v: %v", name, end, err)
+		}
+		if err := db.Append(lbl(name), end.T, end.V+1); !errors.Is(err, ErrDuplicateSample) {
+			t.Errorf("%s: another value at the last sample's time: %v, want ErrDuplicateSample", name, err)
+		}
+	}
 	last := baseTime.UnixMilli() - 1000
 	if err := db.Append(lbl("requests_total"), last-5000, 1); err == nil {
 		t.Fatal("append before the newest block's end: no error")

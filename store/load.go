@@ -67,7 +67,7 @@ func (db *DB) loadPersisted(tx *bolt.Tx) {
 			continue
 		}
 		s.persistedMaxT = maxT
-		if last, err := lastRawSample(payload); err == nil && last.T == maxT {
+		if last, err := lastRawSample(payload, maxT); err == nil && last.T == maxT {
 			s.lastT, s.lastV = last.T, last.V
 		}
 	}

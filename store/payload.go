@@ -55,16 +55,17 @@ func payloadSamples(payload []byte) (int, error) {
 	return int(chunkSamples(payload)), nil
 }
 
-// lastRawSample returns the last sample of a raw-tier payload.
-func lastRawSample(payload []byte) (Sample, error) {
+// lastRawSample returns the last sample of a raw-tier payload whose span
+// ends at maxT. A block's is in its header, at maxT, so it is not decoded.
+func lastRawSample(payload []byte, maxT int64) (Sample, error) {
 	if !isBlock(payload) {
 		return lastSample(payload)
 	}
-	s, err := rawSamples(nil, payload, minInt64, maxInt64)
-	if err != nil || len(s) == 0 {
-		return Sample{}, fmt.Errorf("%w: last sample of a block of %d: %v", ErrCorrupt, len(s), err)
+	n, last, _, err := rawBlockHeader(payload)
+	if err != nil || n == 0 {
+		return Sample{}, fmt.Errorf("%w: last sample of a block of %d: %v", ErrCorrupt, n, err)
 	}
-	return s[len(s)-1], nil
+	return Sample{maxT, last}, nil
 }
 
 // rollupPoints appends the points of a rollup-tier payload to dst.
