@@ -25,8 +25,9 @@ bench-import: ; scripts/bench-import.sh
 # needs victoria-metrics, promtool and prometheus on the PATH, installs nothing.
 bench-peers: ; scripts/bench-peers.sh
 # vet's stdmethods wants every Seek to be io.Seeker's; Prometheus'
-# chunkenc.Iterator, which store/iterator.go implements, has its own, so only
-# the store package is vetted without that one check.
+# chunkenc.Iterator, which store/iterator.go and store/block_iterator.go
+# implement, has its own, so only the store package is vetted without that
+# one check.
 lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet $$(go list ./... | grep -vx atroz/store) && go vet -stdmethods=false ./store && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...
 clean: ; rm -rf bin
 ui-vendor: ; cd ui && npm install --no-save --ignore-scripts && cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE static/vendor/

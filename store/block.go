@@ -112,13 +112,8 @@ func (c *blockCodec) Close() {
 // Encode appends the block of samples to dst. Timestamps must increase
 // strictly, as the store keeps them; otherwise it returns ErrOutOfOrder.
 func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
-	if len(samples) > maxBlockSamples {
-		return dst, fmt.Errorf("encode block of %d samples: more than %d", len(samples), maxBlockSamples)
-	}
-	for i := 1; i < len(samples); i++ {
-		if samples[i].T <= samples[i-1].T {
-			return dst, fmt.Errorf("encode block: sample %d: %w", i, ErrOutOfOrder)
-		}
+	if err := checkBlockTimes(len(samples), func(i int) int64 { return samples[i].T }, "sample"); err != nil {
+		return dst, err
 	}
 	s := c.scratch.Get().(*blockScratch)
 	defer c.scratch.Put(s)
@@ -136,6 +131,21 @@ func (c *blockCodec) Encode(dst []byte, samples []Sample) ([]byte, error) {
 		return c.fast.EncodeAll(raw, dst), nil
 	}
 	return c.enc.EncodeAll(raw, dst), nil
+}
+
+// checkBlockTimes refuses a block of n entries (each a what), entry i at
+// t(i), that holds more than a block may or whose times do not increase
+// strictly (ErrOutOfOrder).
+func checkBlockTimes(n int, t func(int) int64, what string) error {
+	if n > maxBlockSamples {
+		return fmt.Errorf("encode block of %d %ss: more than %d", n, what, maxBlockSamples)
+	}
+	for i := 1; i < n; i++ {
+		if t(i) <= t(i-1) {
+			return fmt.Errorf("encode block: %s %d: %w", what, i, ErrOutOfOrder)
+		}
+	}
+	return nil
 }
 
 // appendBlockHeader appends a block's format byte and sample count.

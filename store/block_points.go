@@ -36,13 +36,8 @@ func isPointsBlock(payload []byte) bool { return len(payload) > 0 && payload[0] 
 // EncodePoints appends the block of points to dst. Times must increase
 // strictly; otherwise it returns ErrOutOfOrder.
 func (c *blockCodec) EncodePoints(dst []byte, pts []Point) ([]byte, error) {
-	if len(pts) > maxBlockSamples {
-		return dst, fmt.Errorf("encode block of %d points: more than %d", len(pts), maxBlockSamples)
-	}
-	for i := 1; i < len(pts); i++ {
-		if pts[i].T <= pts[i-1].T {
-			return dst, fmt.Errorf("encode block: point %d: %w", i, ErrOutOfOrder)
-		}
+	if err := checkBlockTimes(len(pts), func(i int) int64 { return pts[i].T }, "point"); err != nil {
+		return dst, err
 	}
 	s := c.scratch.Get().(*blockScratch)
 	defer c.scratch.Put(s)

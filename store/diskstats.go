@@ -83,7 +83,7 @@ func tierStats(b *bolt.Bucket, tier Tier) TierStats {
 		n, cold := 0, false
 		if _, start, err := parseChunkKey(k); err == nil {
 			if _, payload, err := parseBlockValue(start, v); err == nil {
-				n, cold = payloadCount(tier, payload)
+				n, cold, _ = payloadCount(tier, payload) // a corrupt one counts 0: Check reports it
 			}
 		}
 		ts.add(len(k)+len(v), n)
@@ -95,15 +95,4 @@ func tierStats(b *bolt.Bucket, tier Tier) TierStats {
 		return nil
 	})
 	return ts
-}
-
-// payloadCount returns the samples or points of a tier's payload, from its
-// header (0 when it is corrupt), and whether it is a block.
-func payloadCount(tier Tier, payload []byte) (int, bool) {
-	if tier == TierRaw {
-		n, _ := payloadSamples(payload)
-		return n, isBlock(payload)
-	}
-	n, _ := payloadPoints(payload)
-	return n, isPointsBlock(payload)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -105,7 +106,7 @@ func (db *DB) EncodeBlocks(all bool) (EncodeResult, error) {
 	var errs []error
 	for _, et := range db.encodeTiers() {
 		list := db.idx.appendAll(nil)
-		slices.SortFunc(list, func(a, b *memSeries) int { return cmpID(a.id, b.id) })
+		slices.SortFunc(list, func(a, b *memSeries) int { return cmp.Compare(a.id, b.id) })
 		for len(list) > 0 && !db.closed.Load() {
 			var runs []warmRun
 			var bad []error
@@ -134,16 +135,6 @@ func (db *DB) EncodeBlocks(all bool) (EncodeResult, error) {
 	return res, errors.Join(errs...)
 }
 
-func cmpID(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // warmPayload is one warm block value of a run: its key, its times and
 // count, and a copy of the value once the run is to be encoded.
 type warmPayload struct {
@@ -151,6 +142,7 @@ type warmPayload struct {
 	start, end int64
 	n          int
 	value      []byte
+	header     int // the span header's bytes: value[header:] is the payload
 }
 
 // warmRun is consecutive warm payloads of one series that become one block.
@@ -234,25 +226,19 @@ func readWarm(k, v []byte, id uint64, tier Tier) (warmPayload, bool, error) {
 	if err != nil {
 		return warmPayload{}, false, fmt.Errorf("series %d block %d: %w", id, start, err)
 	}
-	p := warmPayload{key: bytes.Clone(k), start: start, end: end}
-	if isBlock(payload) || isPointsBlock(payload) {
+	p := warmPayload{key: bytes.Clone(k), start: start, end: end, header: len(v) - len(payload)}
+	n, block, err := payloadCount(tier, payload)
+	if block {
 		return p, true, nil
 	}
-	if p.n, err = warmCount(tier, payload); err == nil && p.n == 0 {
+	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: empty", ErrCorrupt)
 	}
 	if err != nil {
 		return p, false, fmt.Errorf("series %d block %d: %w", id, start, err)
 	}
+	p.n = n
 	return p, true, nil
-}
-
-// warmCount returns the samples or points of a tier's warm payload.
-func warmCount(tier Tier, payload []byte) (int, error) {
-	if tier == TierRaw {
-		return payloadSamples(payload)
-	}
-	return payloadPoints(payload)
 }
 
 // splitRuns cuts the warm payloads into runs of at most the tier's
@@ -336,7 +322,7 @@ func encodeRun(c *blockCodec, tier Tier, r warmRun) ([]byte, error) {
 	if tier == TierRaw {
 		samples := make([]Sample, 0, r.n)
 		for _, p := range r.payloads {
-			if samples, err = rawSamples(samples, payloadOf(p), minInt64, maxInt64); err != nil {
+			if samples, err = rawSamples(samples, p.value[p.header:], minInt64, maxInt64); err != nil {
 				return nil, err
 			}
 		}
@@ -349,7 +335,7 @@ func encodeRun(c *blockCodec, tier Tier, r warmRun) ([]byte, error) {
 	} else {
 		pts := make([]Point, 0, r.n)
 		for _, p := range r.payloads {
-			if pts, err = rollupPoints(pts, payloadOf(p)); err != nil {
+			if pts, err = rollupPoints(pts, p.value[p.header:]); err != nil {
 				return nil, err
 			}
 		}
@@ -402,12 +388,6 @@ func samePointsBlock(c *blockCodec, block []byte, want []Point) error {
 		}
 	}
 	return nil
-}
-
-// payloadOf returns the payload of a warm value read by collectRuns.
-func payloadOf(p warmPayload) []byte {
-	_, payload, _ := parseBlockValue(p.start, p.value) // parsed once already
-	return payload
 }
 
 // unchanged reports whether each of the run's keys still holds what was read.

@@ -93,3 +93,14 @@ func payloadPoints(payload []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// payloadCount returns the samples or points of a tier's payload, from its
+// header, and whether it is a block.
+func payloadCount(tier Tier, payload []byte) (int, bool, error) {
+	if tier == TierRaw {
+		n, err := payloadSamples(payload)
+		return n, isBlock(payload), err
+	}
+	n, err := payloadPoints(payload)
+	return n, isPointsBlock(payload), err
+}

@@ -46,9 +46,8 @@ type Reader struct {
 	// before copying any chunk; see LimitedReader.
 	limited bool
 	left    int
-	xor     chunkenc.XORChunk // decodes the chunks a range cuts, to count their samples
-	dec     chunkenc.Iterator
-	blk     blockIterator // decodes the blocks a range cuts
+	count   rawIterator // decodes the chunks and blocks a range cuts, to count their samples
+	one     [1]rawChunk // the chunk count iterates
 }
 
 // readBufSize is the size of the buffers chunks are copied into. A chunk
@@ -246,36 +245,17 @@ func (r *Reader) inRange(data []byte, lo, hi int64, whole bool) (int, error) {
 	if whole {
 		return payloadSamples(data)
 	}
-	it, err := r.decoder(data)
-	if err != nil {
-		return 0, err
+	if len(data) < 2 {
+		return 0, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(data))
 	}
+	// The series' own iterator, over this chunk alone, keeps to its bounds.
+	r.one[0] = rawChunk{data: data, minT: minInt64, lo: lo, hi: hi}
+	r.count.reset(r.one[:])
 	n := 0
-	for vt := it.Seek(lo); vt != chunkenc.ValNone; vt = it.Next() {
-		if it.AtT() > hi {
-			break
-		}
+	for r.count.Next() == chunkenc.ValFloat {
 		n++
 	}
-	return n, it.Err()
-}
-
-// decoder returns an iterator over a raw-tier payload, chunk or block,
-// reusing the Reader's.
-func (r *Reader) decoder(data []byte) (chunkenc.Iterator, error) {
-	if isBlock(data) {
-		c, err := codec()
-		if err != nil {
-			return nil, err
-		}
-		return &r.blk, r.blk.reset(c, data)
-	}
-	if len(data) < 2 {
-		return nil, fmt.Errorf("%w: chunk of %d bytes", ErrCorrupt, len(data))
-	}
-	r.xor.Reset(data)
-	r.dec = r.xor.Iterator(r.dec)
-	return r.dec, nil
+	return n, r.count.Err()
 }
 
 // keep copies b into the Reader's buffer and returns the copy.

@@ -82,7 +82,7 @@ func TestWALPieceOutOfPlace(t *testing.T) {
 		err = db.view(func(tx *bolt.Tx) error {
 			return eachWALRecord(tx.Bucket(bWAL), func(uint64, []byte) error { return nil })
 		})
-		if !errorIsCorrupt(err) {
+		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
 	}
@@ -90,5 +90,3 @@ func TestWALPieceOutOfPlace(t *testing.T) {
 	f("piece 2 after 0", []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 2})
 	f("key of 9 bytes", []byte{0, 0, 0, 0, 0, 0, 0, 1, 0})
 }
-
-func errorIsCorrupt(err error) bool { return errors.Is(err, ErrCorrupt) }
