@@ -2,7 +2,10 @@ package store
 
 import (
 	"path/filepath"
+	"strconv"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // abandon closes the file the way a crash would: no final flush.
@@ -74,4 +77,133 @@ func TestCheckpointBoundsWALAndSurvivesCrash(t *testing.T) {
 	if len(got[0].Samples) != n+1 || got[0].Samples[n] != (Sample{t0 + n*1000, 1}) {
 		t.Fatalf("after reopen: %d samples, last %+v; want %d, last t=%d v=1", len(got[0].Samples), got[0].Samples[len(got[0].Samples)-1], n+1, t0+n*1000)
 	}
+}
+
+// TestCheckpointInParts: past the threshold, a flush checkpoints the open
+// chunks of one part of the series, in ID order, and the WAL keeps only the
+// records a series not yet reached needs; a checkpoint whose chunk has
+// closed is deleted; a crash in the middle of a round loses nothing; Close
+// checkpoints every part and leaves no WAL.
+func TestCheckpointInParts(t *testing.T) {
+	clk := &testClock{baseTime}
+	path := filepath.Join(t.TempDir(), "parts.db")
+	db := openTest(t, path, clk, func(o *Options) { o.CheckpointBytes = 4096 })
+	const series = 3 * minPartSeries // parts of minPartSeries: three a round
+	t0 := baseTime.UnixMilli() - hourMs
+	name := func(s int) Labels { return lbl("parts", "s", strconv.Itoa(s)) }
+	appendRound := func(i int) {
+		t.Helper()
+		for s := range series {
+			mustAppend(t, db, name(s), t0+int64(i)*1000, float64(i+s))
+		}
+	}
+	// checkpointed counts the series whose open chunk is in the heads
+	// bucket as it is now, and the bucket's keys.
+	checkpointed := func(db *DB) (current, keys int) {
+		t.Helper()
+		for _, s := range db.idx.appendAll(nil) {
+			if s.headSaved && s.walSeq == 0 && s.headN > 0 {
+				current++
+			}
+		}
+		if err := db.view(func(tx *bolt.Tx) error { keys = tx.Bucket(bHeads).Stats().KeyN; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return current, keys
+	}
+	appendRound(0)
+	if err := db.Flush(); err != nil { // the first record is past 4096 bytes
+		t.Fatal(err)
+	}
+	appendRound(1)
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if cur, keys := checkpointed(db); cur != minPartSeries || keys != minPartSeries {
+		t.Fatalf("after one part: %d series checkpointed as they are, %d checkpoints; want %d", cur, keys, minPartSeries)
+	}
+	walAfterPart := db.Stats().WALBytes
+	appendRound(2)
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The second part's checkpoint: the first part's series need records
+	// from round 2 on, the third's every record.
+	ds, err := db.DiskStats()
+	if err != nil || ds.WALRecords != 3 {
+		t.Fatalf("WAL holds %d records after two parts (%v), want 3", ds.WALRecords, err)
+	}
+	appendRound(3)
+	if err := db.Flush(); err != nil { // the third part ends the round
+		t.Fatal(err)
+	}
+	ds, err = db.DiskStats()
+	if err != nil || ds.WALRecords != 2 {
+		t.Fatalf("WAL holds %d records after a round (%v), want 2: from the first part's checkpoint on", ds.WALRecords, err)
+	}
+	if db.Stats().WALBytes >= walAfterPart+walAfterPart/2 {
+		t.Fatalf("WAL of %d bytes after a round, %d after its first part: the round freed nothing", db.Stats().WALBytes, walAfterPart)
+	}
+	// Close the chunks of the second part's series, while the round begins
+	// again with the first part: their checkpoints go.
+	for i := 4; i < maxChunkSamples+1; i++ {
+		for s := minPartSeries; s < 2*minPartSeries; s++ {
+			mustAppend(t, db, name(s), t0+int64(i)*1000, float64(i+s))
+		}
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, keys := checkpointed(db); keys != 2*minPartSeries {
+		t.Fatalf("%d checkpoints after %d series' chunks closed, want %d", keys, minPartSeries, 2*minPartSeries)
+	}
+	appendRound(maxChunkSamples + 1)
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	abandon(t, db)
+
+	check := func(db *DB) {
+		t.Helper()
+		if err := db.Check(); err != nil {
+			t.Fatal(err)
+		}
+		got := selectRaw(t, db, eq(MetricName, "parts"))
+		if len(got) != series {
+			t.Fatalf("%d series, want %d", len(got), series)
+		}
+		for _, sr := range got {
+			s, _ := strconv.Atoi(sr.Labels.Get("s"))
+			want := 5
+			if s >= minPartSeries && s < 2*minPartSeries {
+				want = maxChunkSamples + 2
+			}
+			if len(sr.Samples) != want {
+				t.Fatalf("%s: %d samples, want %d", sr.Labels, len(sr.Samples), want)
+			}
+			for j, smp := range sr.Samples {
+				i := j
+				if j == len(sr.Samples)-1 {
+					i = maxChunkSamples + 1
+				}
+				if smp != (Sample{t0 + int64(i)*1000, float64(i + s)}) {
+					t.Fatalf("%s sample %d = %+v", sr.Labels, j, smp)
+				}
+			}
+		}
+	}
+	db2 := openTest(t, path, clk, nil)
+	check(db2)
+	if err := db2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db3 := openTest(t, path, clk, nil)
+	ds, err = db3.DiskStats()
+	if err != nil || ds.WALRecords != 0 {
+		t.Fatalf("%d WAL records after Close (%v), want 0", ds.WALRecords, err)
+	}
+	if _, keys := checkpointed(db3); keys != series {
+		t.Fatalf("%d checkpoints after Close, want one a series: %d", keys, series)
+	}
+	check(db3)
 }

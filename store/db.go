@@ -39,6 +39,8 @@ type DB struct {
 	// walDelta is how much the flush under way grows the WAL.
 	walDelta int64
 	batch    flushBatch
+	// nextPart is the series ID where the next part checkpoint begins.
+	nextPart uint64
 
 	// encodeAll asks the next EncodeBlocks to walk every series' blocks,
 	// not only their newest: set at Open, for files written before blocks
@@ -223,7 +225,12 @@ func (db *DB) Close() error {
 		db.wg.Wait()
 		// A checkpoint, so the next Open has no WAL to replay; on a full
 		// volume a plain flush, which needs less room.
-		err := db.flush(db.checkpointDue(true))
+		var err error
+		if db.checkpointDue(true) {
+			err = db.checkpointAll()
+		} else {
+			err = db.Flush()
+		}
 		if errors.Is(err, ErrDiskFull) {
 			err = fmt.Errorf("close: the samples appended since the last flush that committed are lost: %w", err)
 		}

@@ -14,9 +14,10 @@ the new samples of open chunks as one write-ahead-log record, and chunks that
 closed (at 480 samples, 4 KiB, or two hours) written whole, with their
 rollups. Log records that every open chunk has moved past are deleted in the
 same transaction, and Open replays the rest, so a crash loses at most what was
-appended since the last Flush that returned. Once the log passes
-Options.CheckpointBytes, and at Close, a flush checkpoints instead: it writes
-every open chunk and deletes the whole log.
+appended since the last Flush that returned. While the log is larger than
+Options.CheckpointBytes, each flush also checkpoints a part of the series:
+it writes their open chunks, and the log keeps only the records the others
+need. Close checkpoints every part and leaves no log.
 
 A full volume. When a flush fails because the data volume is full (ENOSPC or
 EDQUOT), bbolt rolls its transaction back and the DB enters the disk-full

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
 	"path/filepath"
 	"slices"
@@ -18,6 +20,8 @@ func FuzzWALRecord(f *testing.F) {
 	w.add(7, []Sample{{-5, 0}})
 	w.add(9, []Sample{{10, 1}, {20, staleNaN}, {30, math.NaN()}})
 	f.Add(w.record())
+	v1 := appendWALEntryV1(binary.AppendUvarint(nil, 1), 3, []Sample{{1000, 1.5}, {2000, math.NaN()}})
+	f.Add(binary.LittleEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli)))
 	f.Add([]byte{})
 	f.Add([]byte{1, 2, 3, 4, 5, 6})
 	f.Fuzz(func(t *testing.T, rec []byte) {

@@ -86,6 +86,7 @@ func (db *DB) loadHeads(tx *bolt.Tx) error {
 		if s == nil {
 			return fmt.Errorf("%w: checkpoint of series %d, which does not exist", ErrCorrupt, id)
 		}
+		s.headSaved = true // even if stale: the next flush that checkpoints it, or writes its chunk, deletes it
 		n, err := s.restoreHead(v, now)
 		if err != nil {
 			return fmt.Errorf("checkpoint of series %d: %w", id, err)

@@ -88,12 +88,12 @@ type Options struct {
 	// at a flush, so slow or idle series do not pin the write-ahead log. Default 1h.
 	MaxChunkAge time.Duration
 
-	// CheckpointBytes bounds the WAL size past which a flush checkpoints:
-	// it writes every open chunk, compressed, and deletes the WAL. A flush
-	// checkpoints once the WAL reaches about the size of the open chunks
-	// (at least 1 MiB), or this, whichever is smaller. Larger means fewer
-	// rewrites of open chunks, smaller a smaller file and a faster Open.
-	// Default 16 MiB.
+	// CheckpointBytes bounds the WAL size past which flushes checkpoint:
+	// each writes the open chunks of a part of the series, compressed, and
+	// deletes the WAL records no other series needs. Flushes checkpoint
+	// while the WAL is larger than about the open chunks (at least 1 MiB),
+	// or this, whichever is smaller. Larger means fewer rewrites of open
+	// chunks, smaller a smaller file and a faster Open. Default 16 MiB.
 	CheckpointBytes int64
 
 	// Now is the clock; tests inject one. Default time.Now.

@@ -25,7 +25,7 @@ func (db *DB) DeleteSeries(ms ...*labels.Matcher) (int, error) {
 		db.idx.remove(s)
 	}
 	db.appendMu.RUnlock()
-	if err := db.flush(true); err != nil {
+	if err := db.checkpointAll(); err != nil {
 		return 0, fmt.Errorf("delete series: %w", err)
 	}
 	// One transaction, and so one fsync, per batch of series, not per series.

@@ -197,7 +197,7 @@ func TestReaderSeriesOutliveFlushes(t *testing.T) {
 	}
 	mustFlush(t, db)
 	grow(t, db)
-	if err := db.flush(true); err != nil {
+	if err := db.checkpointAll(); err != nil {
 		t.Fatalf("checkpoint: %v", err)
 	}
 	var it chunkenc.Iterator

@@ -41,6 +41,7 @@ type memSeries struct {
 	// persistedMaxT is the newest sample in the chunks bucket.
 	persistedMaxT int64
 	written       bool // the series record is on disk
+	headSaved     bool // the heads bucket holds a checkpoint of it
 	removed       bool // expired and dropped from the index; appends must look again
 }
 
