@@ -31,6 +31,9 @@ type flushBatch struct {
 	heads []headCopy
 	// nextPart is the series ID where the next part checkpoint begins.
 	nextPart uint64
+	// allSeries: the part is every series, so the heads bucket is
+	// rebuilt rather than updated.
+	allSeries bool
 }
 
 // SeriesSamples are one series' samples of a flush, for Options.OnFlush.
@@ -229,6 +232,7 @@ func (db *DB) collect(b *flushBatch) {
 // chunks the flush checkpoints: none, or the next part of a round that goes
 // through the series in ID order; it sets where the next part begins.
 func (db *DB) checkpointPart(b *flushBatch) (lo, hi int) {
+	b.allSeries = false
 	if !b.checkpoint {
 		return 0, 0
 	}
@@ -238,6 +242,7 @@ func (db *DB) checkpointPart(b *flushBatch) (lo, hi int) {
 		lo = 0
 	}
 	hi = min(n, lo+max(minPartSeries, (n+checkpointParts-1)/checkpointParts))
+	b.allSeries = lo == 0 && hi == n
 	b.nextPart = 0
 	if hi < n {
 		b.nextPart = b.list[hi].id
@@ -253,7 +258,7 @@ func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
 			return fmt.Errorf("put series %d: %w", s.id, err)
 		}
 	}
-	if err := writeHeads(tx, b.heads); err != nil {
+	if err := writeHeads(tx, b.heads, b.allSeries); err != nil {
 		return err
 	}
 	if err := db.writeWAL(tx, b.watermark); err != nil {
@@ -270,17 +275,30 @@ func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
 }
 
 // writeHeads puts the open chunks in hs into the heads bucket and deletes
-// the stale checkpoints hs names.
-func writeHeads(tx *bolt.Tx, hs []headCopy) error {
+// the stale checkpoints hs names. With all, hs checkpoints every series (a
+// store of up to minPartSeries does so in each checkpoint) and the bucket
+// is made anew: appending to an empty bucket reads no page, where
+// replacing a value reads its leaf.
+func writeHeads(tx *bolt.Tx, hs []headCopy, all bool) error {
 	hb := tx.Bucket(bHeads)
+	if all {
+		if err := tx.DeleteBucket(bHeads); err != nil {
+			return fmt.Errorf("clear heads: %w", err)
+		}
+		var err error
+		if hb, err = tx.CreateBucket(bHeads); err != nil {
+			return fmt.Errorf("create heads: %w", err)
+		}
+	}
 	// Pages full: bbolt rewrites a page whole when it changes anyway, and
 	// a part's heads are put in key order.
 	hb.FillPercent = 1
 	for _, h := range hs {
 		var err error
-		if h.data != nil {
+		switch {
+		case h.data != nil:
 			err = hb.Put(seriesKey(h.s.id), h.data)
-		} else {
+		case !all:
 			err = hb.Delete(seriesKey(h.s.id))
 		}
 		if err != nil {
