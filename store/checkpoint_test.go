@@ -87,14 +87,17 @@ func TestCheckpointBoundsWALAndSurvivesCrash(t *testing.T) {
 func TestCheckpointInParts(t *testing.T) {
 	clk := &testClock{baseTime}
 	path := filepath.Join(t.TempDir(), "parts.db")
-	db := openTest(t, path, clk, func(o *Options) { o.CheckpointBytes = 4096 })
-	const series = 3 * minPartSeries // parts of minPartSeries: three a round
+	db := openTest(t, path, clk, nil)
+	const series = 3 * minPartSeries
 	t0 := baseTime.UnixMilli() - hourMs
 	name := func(s int) Labels { return lbl("parts", "s", strconv.Itoa(s)) }
 	appendRound := func(i int) {
 		t.Helper()
 		for s := range series {
 			mustAppend(t, db, name(s), t0+int64(i)*1000, float64(i+s))
+		}
+		if err := db.Flush(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// checkpointed counts the series whose open chunk is in the heads
@@ -111,42 +114,45 @@ func TestCheckpointInParts(t *testing.T) {
 		}
 		return current, keys
 	}
-	appendRound(0)
-	if err := db.Flush(); err != nil { // the first record is past 4096 bytes
-		t.Fatal(err)
+	records := func() int {
+		t.Helper()
+		ds, err := db.DiskStats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds.WALRecords
 	}
-	appendRound(1)
-	if err := db.Flush(); err != nil {
-		t.Fatal(err)
+	appendRound(0)
+	// A threshold of three and a half records: a round of three parts, of
+	// minPartSeries series each.
+	db.opts.CheckpointBytes = db.Stats().WALBytes * 7 / 2
+	rounds := 1
+	for cur, _ := checkpointed(db); cur == 0; cur, _ = checkpointed(db) {
+		appendRound(rounds)
+		rounds++
 	}
 	if cur, keys := checkpointed(db); cur != minPartSeries || keys != minPartSeries {
 		t.Fatalf("after one part: %d series checkpointed as they are, %d checkpoints; want %d", cur, keys, minPartSeries)
 	}
+	if n := records(); n != rounds {
+		t.Fatalf("WAL holds %d records after %d flushes and a part, want every one", n, rounds)
+	}
 	walAfterPart := db.Stats().WALBytes
-	appendRound(2)
-	if err := db.Flush(); err != nil {
-		t.Fatal(err)
+	appendRound(rounds) // the second part: the third's series still need every record
+	if n := records(); n != rounds+1 {
+		t.Fatalf("WAL holds %d records after two parts, want %d", n, rounds+1)
 	}
-	// The second part's checkpoint: the first part's series need records
-	// from round 2 on, the third's every record.
-	ds, err := db.DiskStats()
-	if err != nil || ds.WALRecords != 3 {
-		t.Fatalf("WAL holds %d records after two parts (%v), want 3", ds.WALRecords, err)
+	appendRound(rounds + 1) // the third part ends the round
+	if n := records(); n != 2 {
+		t.Fatalf("WAL holds %d records after a round, want 2: from the first part's checkpoint on", n)
 	}
-	appendRound(3)
-	if err := db.Flush(); err != nil { // the third part ends the round
-		t.Fatal(err)
+	if db.Stats().WALBytes >= walAfterPart/2 {
+		t.Fatalf("WAL of %d bytes after a round, %d after its first part: the round freed too little", db.Stats().WALBytes, walAfterPart)
 	}
-	ds, err = db.DiskStats()
-	if err != nil || ds.WALRecords != 2 {
-		t.Fatalf("WAL holds %d records after a round (%v), want 2: from the first part's checkpoint on", ds.WALRecords, err)
-	}
-	if db.Stats().WALBytes >= walAfterPart+walAfterPart/2 {
-		t.Fatalf("WAL of %d bytes after a round, %d after its first part: the round freed nothing", db.Stats().WALBytes, walAfterPart)
-	}
+	rounds += 2
 	// Close the chunks of the second part's series, while the round begins
 	// again with the first part: their checkpoints go.
-	for i := 4; i < maxChunkSamples+1; i++ {
+	for i := rounds; i < maxChunkSamples+1; i++ {
 		for s := minPartSeries; s < 2*minPartSeries; s++ {
 			mustAppend(t, db, name(s), t0+int64(i)*1000, float64(i+s))
 		}
@@ -158,9 +164,6 @@ func TestCheckpointInParts(t *testing.T) {
 		t.Fatalf("%d checkpoints after %d series' chunks closed, want %d", keys, minPartSeries, 2*minPartSeries)
 	}
 	appendRound(maxChunkSamples + 1)
-	if err := db.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	abandon(t, db)
 
 	check := func(db *DB) {
@@ -174,7 +177,7 @@ func TestCheckpointInParts(t *testing.T) {
 		}
 		for _, sr := range got {
 			s, _ := strconv.Atoi(sr.Labels.Get("s"))
-			want := 5
+			want := rounds + 1
 			if s >= minPartSeries && s < 2*minPartSeries {
 				want = maxChunkSamples + 2
 			}
@@ -198,7 +201,7 @@ func TestCheckpointInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	db3 := openTest(t, path, clk, nil)
-	ds, err = db3.DiskStats()
+	ds, err := db3.DiskStats()
 	if err != nil || ds.WALRecords != 0 {
 		t.Fatalf("%d WAL records after Close (%v), want 0", ds.WALRecords, err)
 	}
@@ -206,4 +209,26 @@ func TestCheckpointInParts(t *testing.T) {
 		t.Fatalf("%d checkpoints after Close, want one a series: %d", keys, series)
 	}
 	check(db3)
+}
+
+// TestPartSize: a round has as many parts as records of the last flush's
+// size fit in the threshold, one to eight, and a part no fewer than
+// minPartSeries series.
+func TestPartSize(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "parts.db"), &testClock{baseTime}, func(o *Options) { o.CheckpointBytes = 16 << 20 })
+	db.stats.headSamples.Store(1 << 30) // the threshold is CheckpointBytes
+	f := func(n int, record int64, want int) {
+		t.Helper()
+		db.lastRecord = record
+		if got := db.partSize(n); got != want {
+			t.Errorf("partSize(%d) after a record of %d bytes = %d, want %d", n, record, got, want)
+		}
+	}
+	f(100_000, 1<<20, 12_500)   // sixteen records fit: eight parts
+	f(100_000, 8<<20, 50_000)   // two records
+	f(100_000, 5<<20, 33_334)   // three
+	f(100_000, 32<<20, 100_000) // not one: every series at once
+	f(100_000, 0, 12_500)
+	f(3_000, 1<<20, minPartSeries)
+	f(500, 1<<20, minPartSeries)
 }

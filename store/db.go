@@ -41,6 +41,8 @@ type DB struct {
 	batch    flushBatch
 	// nextPart is the series ID where the next part checkpoint begins.
 	nextPart uint64
+	// lastRecord is the size of the last flush's WAL record.
+	lastRecord int64
 
 	// encodeAll asks the next EncodeBlocks to walk every series' blocks,
 	// not only their newest: set at Open, for files written before blocks

@@ -88,16 +88,28 @@ func (db *DB) checkpointAll() error {
 	}
 }
 
-// checkpointParts and minPartSeries size a part checkpoint: an eighth of
-// the series, and no fewer than minPartSeries. Writing every open chunk at
-// once took, at 100,000 series, a copy of each (40 MB) and as many dirty
-// pages in the transaction: a transient that set the process's peak
-// memory. In parts a flush holds an eighth of it. The WAL keeps the records
-// since the oldest part's checkpoint: a round of checkpointParts flushes.
+// checkpointParts and minPartSeries bound a part checkpoint (partSize):
+// at most eight parts a round, of no fewer than minPartSeries series.
+// Writing every open chunk at once took, at 100,000 series, a copy of each
+// (40 MB) and as many dirty pages in the transaction: a transient that set
+// the process's peak memory. In eight parts a flush holds an eighth of it.
 const (
 	checkpointParts = 8
 	minPartSeries   = 1024
 )
+
+// partSize is how many of n series a part checkpoint writes. The WAL keeps
+// the records since the oldest part's checkpoint, a round's worth, so a
+// round has as many parts as records of the last flush's size fit in the
+// checkpoint threshold, from one to checkpointParts: the WAL stays within
+// about twice the threshold. Where a record is large against the heads
+// (10,000 series at 70 samples a second each), parts are few and large,
+// and the heads they copy small; at 100,000 series it is the heads that
+// are large, and the parts are eight.
+func (db *DB) partSize(n int) int {
+	parts := int(min(checkpointParts, max(1, db.checkpointBytes()/max(1, db.lastRecord))))
+	return max(minPartSeries, (n+parts-1)/parts)
+}
 
 // minCheckpointBytes is the WAL size below which no flush checkpoints.
 const minCheckpointBytes = 1 << 20
@@ -128,6 +140,7 @@ func (db *DB) flush(checkpoint bool) error {
 	db.collect(b)
 	if data := b.wal.record(); data != nil {
 		db.carry = append(db.carry, walRecord{seq: db.walSeq, data: data})
+		db.lastRecord = int64(len(data))
 		db.walSeq++
 	}
 	if checkpoint {
@@ -241,7 +254,7 @@ func (db *DB) checkpointPart(b *flushBatch) (lo, hi int) {
 	if lo == n {
 		lo = 0
 	}
-	hi = min(n, lo+max(minPartSeries, (n+checkpointParts-1)/checkpointParts))
+	hi = min(n, lo+db.partSize(n))
 	b.allSeries = lo == 0 && hi == n
 	b.nextPart = 0
 	if hi < n {
