@@ -169,6 +169,16 @@ func LoadRules(path string, disabled []string, log *slog.Logger) ([]RuleGroup, e
 	return append([]RuleGroup{g}, user...), nil
 }
 
+// ParseRules parses and builds the groups of a Prometheus rule file's
+// content, as LoadRules does a file's; name is what its errors call it.
+// The SLO rules (package slo) come this way.
+func ParseRules(b []byte, name string, log *slog.Logger) ([]RuleGroup, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return parseRules(b, name, log)
+}
+
 // parseRules parses and validates Prometheus rule-file YAML with rulefmt,
 // as Prometheus and promtool do, and builds its rules. Its error lists
 // every problem of the file, one per line, each at its place.

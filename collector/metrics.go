@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -52,6 +53,11 @@ var (
 	fpsBuckets       = []float64{5, 10, 20, 30, 40, 50, 55, 58, 60, 90, 120, 144, 240}
 	wsLifetimeBucket = []float64{1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}
 )
+
+// DurationBuckets returns the bounds, in seconds, of the request-duration
+// histogram (http_request_duration_seconds): a latency SLO's threshold
+// must be one of them.
+func DurationBuckets() []float64 { return slices.Clone(durationBuckets) }
 
 // name builds a metric name with labels in the Prometheus text format:
 // name{k1="v1",k2="v2"}, label values escaped.

@@ -161,6 +161,8 @@ type Config struct {
 
 	// Alerting: see alert.go for the settings of rules and receivers.
 	Alert AlertConfig
+	// SLOs: see slo.go for service-level objectives.
+	SLO SLOConfig
 	// RemoteWrite: see remote.go for forwarding samples to a cluster.
 	RemoteWrite RemoteWriteConfig
 	// Security: see security.go for logins, TLS and rate limits.
@@ -204,6 +206,7 @@ func DefaultConfig() Config {
 
 		ExternalURL: "http://localhost:8080",
 		Alert:       defaultAlertConfig(),
+		SLO:         SLOConfig{Defaults: true},
 		RemoteWrite: defaultRemoteWriteConfig(),
 		Security:    defaultSecurityConfig(),
 		GDPREnabled: true,
@@ -256,6 +259,7 @@ func (c *Config) settings() []setting {
 		{"admin-password-file", "file holding the password of the admin created on a first start (required in production without users)", &c.AdminPasswordFile},
 	}
 	list = append(list, c.Alert.settings()...)
+	list = append(list, c.SLO.settings()...)
 	list = append(list, c.RemoteWrite.settings()...)
 	return append(list, c.Security.settings()...)
 }

@@ -81,6 +81,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&VersionCommand{m.Env}).Run(ctx, args)
 	case "rules":
 		return (&RulesCommand{m.Env}).Run(ctx, args)
+	case "slo":
+		return (&SLOCommand{m.Env}).Run(ctx, args)
 	case "user":
 		return (&UserCommand{Env: m.Env}).Run(ctx, args)
 	case "demo":
@@ -126,6 +128,7 @@ Commands:
 	db         import into, inspect, check and compact the store file
 	token      create, list and revoke API tokens (scopes read, ingest, admin)
 	rules      check alert rule files ("atroz rules check FILE")
+	slo        check SLO files and print the rules they make ("atroz slo check FILE")
 	user       add, list, change the password of, or remove dashboard users
 	demo       send realistic traffic to a running server, so charts move and alerts fire
 	load       send constant-rate load to a server and check what it stored

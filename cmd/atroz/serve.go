@@ -252,6 +252,11 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 	if err != nil {
 		return nil, nil, err
 	}
+	sloGroups, err := cfg.SLO.ruleGroups(log)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups = append(groups, sloGroups...)
 	receivers, err := cfg.Alert.receivers(cfg.ExternalURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("alert receivers: %w", err)

@@ -1,0 +1,201 @@
+package slo
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"go.yaml.in/yaml/v3"
+)
+
+// Names of the recorded series and the alerts.
+const (
+	ErrorsRate = "slo:sli_errors:rate5m" // bad events a second over 5 minutes
+	EventsRate = "slo:sli_events:rate5m" // all events a second over 5 minutes
+	// RatioPrefix begins the error ratio's name over a window: RatioPrefix+"1h".
+	RatioPrefix = "slo:sli_error:ratio_rate"
+	PageAlert   = "SLOErrorBudgetBurnPage"
+	TicketAlert = "SLOErrorBudgetBurnTicket"
+)
+
+// burn is one condition of a multiwindow, multi-burn-rate alert: it fires
+// when the budget burns at factor times the sustainable rate over both
+// windows. share is the part of a window's budget that burn spends over
+// long, from which the factor is found for any window.
+type burn struct {
+	long, short time.Duration
+	share       float64
+}
+
+var (
+	pageBurns   = []burn{{time.Hour, 5 * time.Minute, 0.02}, {6 * time.Hour, 30 * time.Minute, 0.05}}
+	ticketBurns = []burn{{24 * time.Hour, 2 * time.Hour, 0.10}, {72 * time.Hour, 6 * time.Hour, 0.10}}
+)
+
+// factor is how many times faster than sustainable the budget burns when
+// b.share of it goes in b.long: 14.4 for 2 % in 1 h of 30 days.
+func (b burn) factor(window time.Duration) float64 {
+	return round(b.share * float64(window) / float64(b.long))
+}
+
+// rawWindows are the ratios computed from the raw counters; the longer
+// ones are computed from the recorded 5-minute rates.
+var rawWindows = []time.Duration{5 * time.Minute, 30 * time.Minute}
+
+// Rules renders the SLOs of f, and the built-in ones unless f drops them,
+// as a Prometheus rule file: a group per SLO, named slo:NAME.
+func Rules(f *File) ([]byte, error) {
+	list := f.SLOs
+	if f.Defaults {
+		list = append(Defaults(), list...)
+	}
+	var rf rulefmt.RuleGroups
+	for i := range list {
+		rf.Groups = append(rf.Groups, list[i].group())
+	}
+	b, err := yaml.Marshal(rf)
+	if err != nil {
+		return nil, fmt.Errorf("slo rules: %w", err)
+	}
+	return b, nil
+}
+
+// group returns the SLO's rules.
+func (s *SLO) group() rulefmt.RuleGroup {
+	g := rulefmt.RuleGroup{Name: "slo:" + s.Name}
+	labels := map[string]string{"slo": s.Name}
+	if !s.perService {
+		labels["service"] = s.Service
+	}
+	bad, all := s.events()
+	g.Rules = append(g.Rules,
+		rulefmt.Rule{Record: ErrorsRate, Expr: bad(5 * time.Minute), Labels: labels},
+		rulefmt.Rule{Record: EventsRate, Expr: all(5 * time.Minute), Labels: labels},
+	)
+	sel := fmt.Sprintf("{slo=%q}", s.Name)
+	for _, w := range s.windows() {
+		r := rulefmt.Rule{Record: RatioName(w), Labels: labels}
+		switch {
+		case w == 5*time.Minute:
+			r.Expr = ErrorsRate + sel + " / " + EventsRate + sel
+		case w < time.Hour:
+			r.Expr = "(" + bad(w) + ") / (" + all(w) + ")"
+		default:
+			d := model.Duration(w).String()
+			r.Expr = fmt.Sprintf("sum_over_time(%s%s[%s]) / sum_over_time(%s%s[%s])", ErrorsRate, sel, d, EventsRate, sel, d)
+		}
+		g.Rules = append(g.Rules, r)
+	}
+	g.Rules = append(g.Rules,
+		s.alert(PageAlert, "critical", "page", pageBurns),
+		s.alert(TicketAlert, "warning", "ticket", ticketBurns),
+	)
+	return g
+}
+
+// windows returns the windows whose error ratio is recorded: the alerts'
+// and the SLO's own, shortest first.
+func (s *SLO) windows() []time.Duration {
+	ws := append([]time.Duration(nil), rawWindows...)
+	seen := map[time.Duration]bool{}
+	for _, b := range append(append([]burn(nil), pageBurns...), ticketBurns...) {
+		for _, w := range []time.Duration{b.short, b.long} {
+			if !seen[w] && w >= time.Hour {
+				seen[w] = true
+				ws = append(ws, w)
+			}
+		}
+	}
+	if w := time.Duration(s.Window); !seen[w] {
+		ws = append(ws, w)
+	}
+	sortDurations(ws)
+	return ws
+}
+
+func sortDurations(ws []time.Duration) {
+	for i := 1; i < len(ws); i++ {
+		for j := i; j > 0 && ws[j] < ws[j-1]; j-- {
+			ws[j], ws[j-1] = ws[j-1], ws[j]
+		}
+	}
+}
+
+// RatioName is the recorded error ratio's name over window w.
+func RatioName(w time.Duration) string { return RatioPrefix + model.Duration(w).String() }
+
+// alert returns a multiwindow, multi-burn-rate alert over the burns.
+func (s *SLO) alert(name, severity, urgency string, burns []burn) rulefmt.Rule {
+	sel := fmt.Sprintf("{slo=%q}", s.Name)
+	budget := s.Budget()
+	var conds, factors []string
+	for _, b := range burns {
+		f := b.factor(time.Duration(s.Window))
+		t := formatFloat(round(f * budget))
+		conds = append(conds, fmt.Sprintf("(%s%s > %s and %s%s > %s)", RatioName(b.long), sel, t, RatioName(b.short), sel, t))
+		factors = append(factors, fmt.Sprintf("%s× the sustainable rate over %s and %s", formatFloat(f), model.Duration(b.long), model.Duration(b.short)))
+	}
+	return rulefmt.Rule{
+		Alert:  name,
+		Expr:   strings.Join(conds, "\nor\n"),
+		Labels: map[string]string{"severity": severity, "urgency": urgency},
+		Annotations: map[string]string{
+			"summary": fmt.Sprintf("{{ $labels.service }} spends the error budget of SLO %s (%s%% over %s) too fast: over %s",
+				s.Name, formatFloat(s.Objective), s.Window, strings.Join(factors, ", or over ")),
+			"description": "error ratio {{ $value | humanizePercentage }} over the long window, against a budget of " + formatFloat(budget*100) + "%",
+		},
+	}
+}
+
+// events returns the PromQL of the rate of bad and of all events over a window.
+func (s *SLO) events() (bad, all func(time.Duration) string) {
+	m := s.matchers()
+	sum := "sum"
+	if s.perService {
+		sum = "sum by (service)"
+	}
+	rate := func(metric, extra string) func(time.Duration) string {
+		return func(w time.Duration) string {
+			return fmt.Sprintf("%s (rate(%s{%s%s}[%s]))", sum, metric, m, extra, model.Duration(w))
+		}
+	}
+	switch s.Indicator {
+	case Availability:
+		return rate("http_requests_total", `, code=~"5.."`), rate("http_requests_total", "")
+	case Latency:
+		all = rate("http_request_duration_seconds_count", "")
+		good := rate("http_request_duration_seconds_bucket", fmt.Sprintf(", le=%q", formatFloat(time.Duration(s.Threshold).Seconds())))
+		return func(w time.Duration) string { return all(w) + " - " + good(w) }, all
+	default: // FrameRate
+		return rate("frontend_fps_bucket", fmt.Sprintf(", le=%q", formatFloat(minFPS))), rate("frontend_fps_count", "")
+	}
+}
+
+// matchers selects the SLO's series.
+func (s *SLO) matchers() string {
+	if s.perService {
+		return fmt.Sprintf("service!~%q", OwnServices)
+	}
+	m := "service=" + strconv.Quote(s.Service)
+	if len(s.Routes) > 0 {
+		quoted := make([]string, len(s.Routes))
+		for i, r := range s.Routes {
+			quoted[i] = regexp.QuoteMeta(r)
+		}
+		m += ", route=~" + strconv.Quote(strings.Join(quoted, "|"))
+	}
+	return m
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// round drops the binary noise of a product of decimals: 14.4 * 0.001 is
+// 0.014400000000000001.
+func round(f float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 10, 64), 64)
+	return r
+}
