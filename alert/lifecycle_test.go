@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"atroz/alert/notify"
 )
 
 // queue writes queue_length: 150 from t0 for 5 minutes, 50 otherwise.
@@ -86,7 +88,7 @@ func TestRestartKeepsFiringAlert(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.db")
 	r := newRig(t, path, "testdata/rules.yml")
 	r.run(t0.Add(-time.Minute), t0.Add(2*time.Minute), func(ts time.Time) { queue(r, ts) })
-	if ns := r.notified(1); ns[0].Status != StatusFiring {
+	if ns := r.notified(1); ns[0].Status != notify.StatusFiring {
 		t.Fatalf("before restart: %+v", ns)
 	}
 	r.close()
@@ -99,7 +101,7 @@ func TestRestartKeepsFiringAlert(t *testing.T) {
 		t.Fatalf("transitions across the restart %s, want %s", got, want)
 	}
 	ns := r2.notified(1)
-	if len(ns) != 1 || ns[0].Status != StatusResolved || !ns[0].StartsAt.Equal(t0.Add(time.Minute)) {
+	if len(ns) != 1 || ns[0].Status != notify.StatusResolved || !ns[0].StartsAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("after restart, notifications %+v; want only the resolution, of the alert fired at 1m", ns)
 	}
 }

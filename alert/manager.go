@@ -1,7 +1,8 @@
 // Package alert evaluates Prometheus rule files over the store with the
 // PromQL engine: recording rules append their results to the store as
 // series; alerting rules keep each alert's state across restarts, record
-// every transition, honour silences, and hand notifications to receivers.
+// every transition, honour silences, and hand notifications to a
+// notify.Dispatcher, which delivers them.
 package alert
 
 import (
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"atroz/alert/notify"
 	"atroz/query"
 	"atroz/store"
 
@@ -62,7 +64,7 @@ type Manager struct {
 	opts   Options
 	db     *store.DB
 	query  rules.QueryFunc // the rules' expressions over raw samples
-	disp   *Dispatcher
+	disp   *notify.Dispatcher
 	extURL *url.URL
 	groups []*group
 
@@ -92,7 +94,7 @@ type group struct {
 // NewManager returns a Manager over db evaluating groups; disp may be nil
 // (transitions are then only logged and recorded). It loads each alert's
 // last known state and the silences from the store.
-func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *Dispatcher, opts *Options) (*Manager, error) {
+func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *notify.Dispatcher, opts *Options) (*Manager, error) {
 	o := opts.withDefaults()
 	ext, err := url.Parse(o.ExternalURL)
 	if err != nil {
@@ -211,4 +213,22 @@ func (m *Manager) evalRule(ctx context.Context, g *group, r *rules.AlertingRule,
 	}
 	r.SetHealth(rules.HealthGood)
 	m.reconcile(g, r, ts)
+}
+
+// Receivers returns the names of the receivers notifications go to; none
+// when the manager has no dispatcher.
+func (m *Manager) Receivers() []string {
+	if m.disp == nil {
+		return []string{}
+	}
+	return m.disp.ReceiverNames()
+}
+
+// SendTestNotification sends a test notification through the receiver
+// called name (see notify.Dispatcher.SendTest).
+func (m *Manager) SendTestNotification(ctx context.Context, name, by string) error {
+	if m.disp == nil {
+		return fmt.Errorf("%w: %q", notify.ErrReceiverNotFound, name)
+	}
+	return m.disp.SendTest(ctx, name, by)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"atroz/alert/notify"
 	"atroz/query"
 	"atroz/store"
 )
@@ -22,18 +23,18 @@ type rig struct {
 	m    *Manager
 	now  time.Time
 	rec  *captureReceiver
-	disp *Dispatcher
+	disp *notify.Dispatcher
 	path string
 }
 
 type captureReceiver struct {
 	mu   sync.Mutex
-	got  []*Notification
+	got  []*notify.Notification
 	sent chan struct{}
 }
 
 func (c *captureReceiver) Name() string { return "capture" }
-func (c *captureReceiver) Send(_ context.Context, ns []*Notification) error {
+func (c *captureReceiver) Send(_ context.Context, ns []*notify.Notification) error {
 	c.mu.Lock()
 	c.got = append(c.got, ns...)
 	c.mu.Unlock()
@@ -43,7 +44,7 @@ func (c *captureReceiver) Send(_ context.Context, ns []*Notification) error {
 	return nil
 }
 
-func newRig(t *testing.T, path string, rulesFile string, extra ...Receiver) *rig {
+func newRig(t *testing.T, path string, rulesFile string, extra ...notify.Receiver) *rig {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "a.db")
@@ -58,7 +59,7 @@ func newRig(t *testing.T, path string, rulesFile string, extra ...Receiver) *rig
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.disp = NewDispatcher(append([]Receiver{r.rec}, extra...), nil)
+	r.disp = notify.NewDispatcher(append([]notify.Receiver{r.rec}, extra...), nil)
 	r.m, err = NewManager(r.db, query.New(r.db, &query.Options{CacheBytes: -1}), groups, r.disp, &Options{Now: func() time.Time { return r.now }, RepeatInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func (r *rig) close() {
 }
 
 // notified waits for n notifications and returns them.
-func (r *rig) notified(n int) []*Notification {
+func (r *rig) notified(n int) []*notify.Notification {
 	r.t.Helper()
 	for range n {
 		select {
@@ -84,7 +85,7 @@ func (r *rig) notified(n int) []*Notification {
 	}
 	r.rec.mu.Lock()
 	defer r.rec.mu.Unlock()
-	return append([]*Notification(nil), r.rec.got...)
+	return append([]*notify.Notification(nil), r.rec.got...)
 }
 
 // run writes data every 15 s from `from` to `to` and evaluates after each write.
@@ -216,7 +217,7 @@ func TestDefaultRules(t *testing.T) {
 				t.Errorf("resolved at %s, want within %s of the condition ending at 20m", resolved.Sub(t0), c.window)
 			}
 			ns := r.notified(2)
-			if len(ns) != 2 || ns[0].Status != StatusFiring || ns[1].Status != StatusResolved || ns[0].Labels["alertname"] != c.alert {
+			if len(ns) != 2 || ns[0].Status != notify.StatusFiring || ns[1].Status != notify.StatusResolved || ns[0].Labels["alertname"] != c.alert {
 				t.Fatalf("notifications %+v", ns)
 			}
 			if !c.valueCheck(ns[0].Value) || ns[0].Labels["severity"] == "" || ns[0].Annotations["summary"] == "" {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"atroz/alert/notify"
 	"atroz/store"
 
 	"github.com/prometheus/prometheus/rules"
@@ -16,7 +17,7 @@ import (
 type change struct {
 	rule   *rules.AlertingRule
 	event  *Event
-	notify *Notification
+	notify *notify.Notification
 	save   *known // nil with drop: forget the alert
 	key    string
 	drop   bool
@@ -73,10 +74,10 @@ func (m *Manager) transition(r *rules.AlertingRule, a *rules.Alert, key string, 
 	c := change{rule: r, key: key, save: next, event: m.event(r, a, state, ts)}
 	switch {
 	case state == StateFiring && !c.event.Silenced:
-		c.notify = m.notification(r, a, StatusFiring, false)
+		c.notify = m.notification(r, a, notify.StatusFiring, false)
 		next.LastSent, next.Notified = ts, true
 	case state == StateResolved && next.Notified:
-		c.notify = m.notification(r, a, StatusResolved, false)
+		c.notify = m.notification(r, a, notify.StatusResolved, false)
 		next.Notified = false
 	}
 	return c, true
@@ -89,7 +90,7 @@ func (m *Manager) reminder(r *rules.AlertingRule, a *rules.Alert, k *known, key 
 	}
 	next := *k
 	next.LastSent, next.Notified = ts, true
-	return change{rule: r, key: key, save: &next, notify: m.notification(r, a, StatusFiring, true)}, true
+	return change{rule: r, key: key, save: &next, notify: m.notification(r, a, notify.StatusFiring, true)}, true
 }
 
 // vanished handles alerts the rule no longer reports: a pending alert whose
@@ -194,8 +195,8 @@ func eventJSON(e *Event) any {
 }
 
 // notification builds what receivers get for an alert.
-func (m *Manager) notification(r *rules.AlertingRule, a *rules.Alert, status string, reminder bool) *Notification {
-	n := &Notification{
+func (m *Manager) notification(r *rules.AlertingRule, a *rules.Alert, status string, reminder bool) *notify.Notification {
+	n := &notify.Notification{
 		Status: status, Labels: a.Labels.Map(), Annotations: a.Annotations.Map(),
 		StartsAt: a.FiredAt, EndsAt: a.ResolvedAt, Value: a.Value,
 		Fingerprint: fingerprint(a.Labels), Reminder: reminder,

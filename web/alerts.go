@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/alert/notify"
 	"atroz/query"
 
 	"github.com/gin-gonic/gin"
@@ -51,9 +52,9 @@ func (s *Server) testReceiver(c *gin.Context, m *alert.Manager) {
 	name := c.Param("name")
 	err := m.SendTestNotification(c.Request.Context(), name, actor(principalOf(c)))
 	switch {
-	case errors.Is(err, alert.ErrReceiverNotFound):
+	case errors.Is(err, notify.ErrReceiverNotFound):
 		abortWithError(c, http.StatusNotFound, ErrorNotFound, err)
-	case errors.Is(err, alert.ErrTestInFlight):
+	case errors.Is(err, notify.ErrTestInFlight):
 		abortWithError(c, http.StatusConflict, ErrorBadData, err)
 	case err != nil:
 		success(c, gin.H{"receiver": name, "delivered": false, "error": err.Error()}, nil)

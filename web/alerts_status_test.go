@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/alert/notify"
 	"atroz/auth"
 	"atroz/store"
 )
@@ -47,7 +48,7 @@ func appendSteps(t *testing.T, db *store.DB, name string, from, to time.Duration
 
 // alertStatusServer is a server whose manager has the built-in rules,
 // statusRules and the receivers given.
-func alertStatusServer(t *testing.T, receivers ...alert.Receiver) (*ingestServer, *alert.Manager) {
+func alertStatusServer(t *testing.T, receivers ...notify.Receiver) (*ingestServer, *alert.Manager) {
 	t.Helper()
 	is := newIngestServer(t, Config{Development: true})
 	path := filepath.Join(t.TempDir(), "rules.yml")
@@ -58,7 +59,7 @@ func alertStatusServer(t *testing.T, receivers ...alert.Receiver) (*ingestServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp := alert.NewDispatcher(receivers, &alert.DispatcherOptions{MaxRetries: -1, Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	disp := notify.NewDispatcher(receivers, &notify.DispatcherOptions{MaxRetries: -1, Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(disp.Close)
 	m, err := alert.NewManager(is.db, is.s.Query(), groups, disp, &alert.Options{Now: func() time.Time { return ingestNow }})
 	if err != nil {
@@ -155,9 +156,9 @@ func hookServer(t *testing.T, code int) (*httptest.Server, func() []string) {
 	}
 }
 
-func webhook(t *testing.T, name, url string) alert.Receiver {
+func webhook(t *testing.T, name, url string) notify.Receiver {
 	t.Helper()
-	r, err := alert.NewWebhookReceiver(alert.WebhookConfig{Name: name, URL: url}, http.DefaultClient)
+	r, err := notify.NewWebhookReceiver(notify.WebhookConfig{Name: name, URL: url}, http.DefaultClient)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/alert/notify"
 	"atroz/auth"
 	"atroz/internal/extserver"
 	"atroz/store"
@@ -74,7 +75,7 @@ func TestAlertsPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp := alert.NewDispatcher([]alert.Receiver{webhook(t, "ops", hook.URL)}, &alert.DispatcherOptions{MaxRetries: -1, Logger: slog.New(slog.DiscardHandler)})
+	disp := notify.NewDispatcher([]notify.Receiver{webhook(t, "ops", hook.URL)}, &notify.DispatcherOptions{MaxRetries: -1, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(disp.Close)
 	am, err := alert.NewManager(ls.db, ls.s.Query(), groups, disp, &alert.Options{OnEvent: func(e alert.Event) { ls.s.AlertEvent(e) }})
 	if err != nil {
@@ -121,7 +122,7 @@ func TestAlertsPageInBrowser(t *testing.T) {
 		poll(`document.querySelector('.test-result')?.textContent === 'Delivered'`, 8*time.Second))
 	found := false
 	for _, b := range bodies() {
-		found = found || strings.Contains(b, alert.TestAlertName)
+		found = found || strings.Contains(b, notify.TestAlertName)
 	}
 	if !found {
 		t.Errorf("the webhook never got the test notification: %q", bodies())

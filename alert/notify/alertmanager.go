@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -90,7 +90,7 @@ func (r *AlertmanagerReceiver) postable(n *Notification) postableAlert {
 		}
 	}
 	return postableAlert{
-		Labels: notifyMap(n.Labels), Annotations: n.Annotations,
+		Labels: nonNilMap(n.Labels), Annotations: n.Annotations,
 		StartsAt: n.StartsAt.UTC(), EndsAt: end.UTC(), GeneratorURL: n.GeneratorURL,
 	}
 }

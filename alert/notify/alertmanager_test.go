@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -6,79 +6,17 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"atroz/internal/extserver"
 )
 
-// alertmanagerBin is where Debian's prometheus-alertmanager package puts it.
-const alertmanagerBin = "/usr/bin/prometheus-alertmanager"
-
-// alertmanagerConfig routes every alert to a receiver that notifies nobody.
-const alertmanagerConfig = `route:
-  receiver: "null"
-receivers:
-  - name: "null"
-`
-
-// amGettableAlert is the part of Alertmanager's models.GettableAlert the
-// test checks.
-type amGettableAlert struct {
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       time.Time         `json:"endsAt"`
-	GeneratorURL string            `json:"generatorURL"`
-	Status       struct {
-		State string `json:"state"`
-	} `json:"status"`
-}
-
-// startAlertmanager runs Debian's Alertmanager on a free loopback port,
-// without clustering, and returns its base URL once it is ready.
-func startAlertmanager(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(alertmanagerConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := extserver.FreeAddr(t)
-	extserver.Start(t, alertmanagerBin, "prometheus-alertmanager", "http://"+addr+"/-/ready", "--web.listen-address="+addr,
-		"--cluster.listen-address=", "--storage.path="+filepath.Join(dir, "data"), "--config.file="+cfg)
-	return "http://" + addr
-}
-
-// amAlerts lists the alerts Alertmanager's API returns by default (active,
-// silenced, inhibited and unprocessed; resolved ones are never listed)
-// whose labels are labels.
-func amAlerts(t *testing.T, client *http.Client, base string, labels map[string]string) []amGettableAlert {
-	t.Helper()
-	resp, err := client.Get(base + "/api/v2/alerts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var all, matching []amGettableAlert
-	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range all {
-		if maps.Equal(a.Labels, labels) {
-			matching = append(matching, a)
-		}
-	}
-	return matching
-}
-
 func TestAlertmanagerReceiver(t *testing.T) {
 	tr := &http.Transport{}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	t.Cleanup(tr.CloseIdleConnections)
-	base := startAlertmanager(t)
+	base := extserver.Alertmanager(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	r, err := NewAlertmanagerReceiver(AlertmanagerConfig{URL: base + "/", Now: func() time.Time { return now }}, client)
 	if err != nil {
@@ -90,9 +28,9 @@ func TestAlertmanagerReceiver(t *testing.T) {
 	if err := r.Send(context.Background(), []*Notification{n}); err != nil {
 		t.Fatal(err)
 	}
-	var got []amGettableAlert
+	var got []extserver.AlertmanagerAlert
 	extserver.Eventually(t, 10*time.Second, "firing alert listed", func() bool {
-		got = amAlerts(t, client, base, n.Labels)
+		got = extserver.AlertmanagerAlerts(t, client, base, n.Labels)
 		return len(got) == 1
 	})
 	a := got[0]
@@ -108,7 +46,7 @@ func TestAlertmanagerReceiver(t *testing.T) {
 	}
 	// Alertmanager drops a resolved alert from its API's list at once.
 	extserver.Eventually(t, 10*time.Second, "resolved alert gone", func() bool {
-		return len(amAlerts(t, client, base, n.Labels)) == 0
+		return len(extserver.AlertmanagerAlerts(t, client, base, n.Labels)) == 0
 	})
 }
 
@@ -126,7 +64,7 @@ func TestAlertmanagerPostable(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := receiveRequest(t, reqs)
-	var got []amGettableAlert
+	var got []extserver.AlertmanagerAlert
 	if err := json.Unmarshal(req.Body, &got); err != nil {
 		t.Fatal(err)
 	}

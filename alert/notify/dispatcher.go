@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -78,14 +78,14 @@ func (o *DispatcherOptions) withDefaults() DispatcherOptions {
 	if o != nil {
 		c = *o
 	}
-	notifyDefault(&c.Timeout, 10*time.Second)
+	setDefault(&c.Timeout, 10*time.Second)
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 5
 	}
-	notifyDefault(&c.BackoffBase, 500*time.Millisecond)
-	notifyDefault(&c.BackoffMax, 30*time.Second)
-	notifyDefault(&c.QueueSize, 1000)
-	notifyDefault(&c.DrainTimeout, 5*time.Second)
+	setDefault(&c.BackoffBase, 500*time.Millisecond)
+	setDefault(&c.BackoffMax, 30*time.Second)
+	setDefault(&c.QueueSize, 1000)
+	setDefault(&c.DrainTimeout, 5*time.Second)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -93,20 +93,20 @@ func (o *DispatcherOptions) withDefaults() DispatcherOptions {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = notifySleep
+		c.Sleep = sleepCtx
 	}
 	return c
 }
 
-// notifyDefault sets *v to def unless *v is positive.
-func notifyDefault[T int | time.Duration](v *T, def T) {
+// setDefault sets *v to def unless *v is positive.
+func setDefault[T int | time.Duration](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}
 }
 
-// notifySleep waits d or until ctx is done.
-func notifySleep(ctx context.Context, d time.Duration) error {
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -122,7 +122,7 @@ func notifySleep(ctx context.Context, d time.Duration) error {
 // neither the caller nor the other receivers.
 type Dispatcher struct {
 	opts    DispatcherOptions
-	workers []*notifyWorker
+	workers []*worker
 	ctx     context.Context // cancelled when draining times out
 	cancel  context.CancelFunc
 	stop    chan struct{} // closed by Close: workers drain and return
@@ -137,7 +137,7 @@ func NewDispatcher(receivers []Receiver, opts *DispatcherOptions) *Dispatcher {
 	d := &Dispatcher{opts: opts.withDefaults(), stop: make(chan struct{})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, r := range receivers {
-		w := newNotifyWorker(r, &d.opts)
+		w := newWorker(r, &d.opts)
 		d.workers = append(d.workers, w)
 		d.wg.Add(1)
 		go func() {

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"bytes"
@@ -98,7 +98,7 @@ func testWebhook(t *testing.T, name string, srv *httptest.Server) *WebhookReceiv
 func testDispatcherOptions(buf *bytes.Buffer, waits *[]time.Duration) *DispatcherOptions {
 	var mu sync.Mutex
 	return &DispatcherOptions{
-		Logger:       slog.New(slog.NewJSONHandler(&notifySyncWriter{w: buf}, nil)),
+		Logger:       slog.New(slog.NewJSONHandler(&syncWriter{w: buf}, nil)),
 		DrainTimeout: 2 * time.Second,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
@@ -109,13 +109,13 @@ func testDispatcherOptions(buf *bytes.Buffer, waits *[]time.Duration) *Dispatche
 	}
 }
 
-// notifySyncWriter serialises writes from the workers to a buffer.
-type notifySyncWriter struct {
+// syncWriter serialises writes from the workers to a buffer.
+type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-func (s *notifySyncWriter) Write(p []byte) (int, error) {
+func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
@@ -153,7 +153,7 @@ func TestDispatcherRetries(t *testing.T) {
 }
 
 func TestDispatcherBackoff(t *testing.T) {
-	w := newNotifyWorker(nil, &DispatcherOptions{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second})
+	w := newWorker(nil, &DispatcherOptions{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second})
 	f := func(attempt int, err error, lo, hi time.Duration) {
 		t.Helper()
 		for range 100 {
@@ -354,19 +354,19 @@ func TestDispatcherRetriesNetworkErrors(t *testing.T) {
 func TestNotifyFormat(t *testing.T) {
 	n, m := notifyFiring(), notifyFiring()
 	m.Labels = map[string]string{"alertname": "HighMemory"}
-	if got, want := notifyTitle([]*Notification{n, notifyResolved(m)}), "[FIRING:2] HighLatency, HighMemory"; got != want {
+	if got, want := batchTitle([]*Notification{n, notifyResolved(m)}), "[FIRING:2] HighLatency, HighMemory"; got != want {
 		t.Errorf("title %q, want %q", got, want)
 	}
-	if got, want := notifyTitle([]*Notification{notifyResolved(n)}), "[RESOLVED] HighLatency"; got != want {
+	if got, want := batchTitle([]*Notification{notifyResolved(n)}), "[RESOLVED] HighLatency"; got != want {
 		t.Errorf("title %q, want %q", got, want)
 	}
-	if got := notifyLabelNames(map[string]string{"z": "", "alertname": "", "a": ""}); strings.Join(got, ",") != "alertname,a,z" {
+	if got := sortedLabelNames(map[string]string{"z": "", "alertname": "", "a": ""}); strings.Join(got, ",") != "alertname,a,z" {
 		t.Errorf("label names %v", got)
 	}
-	if got := notifyTruncate("éééé", 6); got != "é..." {
+	if got := truncate("éééé", 6); got != "é..." {
 		t.Errorf("truncate %q", got)
 	}
-	if got := notifyJSONValue(math.Inf(1)); got != "+Inf" {
+	if got := jsonValue(math.Inf(1)); got != "+Inf" {
 		t.Errorf("json value %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func NewEmailReceiver(cfg EmailConfig) (*EmailReceiver, error) {
 
 // newEmailReceiver fills in cfg's defaults and parses its addresses.
 func newEmailReceiver(cfg EmailConfig) (*EmailReceiver, error) {
-	notifyDefault(&cfg.Port, 587)
+	setDefault(&cfg.Port, 587)
 	if cfg.Hello == "" {
 		cfg.Hello = "localhost"
 	}

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"bytes"
@@ -60,16 +60,16 @@ type emailLabel struct{ Name, Value string }
 
 // newEmailData formats ns for the templates.
 func newEmailData(ns []*Notification) emailData {
-	d := emailData{Title: notifyTitle(ns), Alerts: make([]emailAlert, len(ns))}
+	d := emailData{Title: batchTitle(ns), Alerts: make([]emailAlert, len(ns))}
 	for i, n := range ns {
 		a := emailAlert{
 			Status: strings.ToUpper(n.Status), Name: n.Labels["alertname"], Summary: n.Annotations["summary"],
-			Value: notifyValue(n.Value), StartsAt: emailTime(n.StartsAt), URL: n.GeneratorURL, Firing: n.Firing(),
+			Value: formatValue(n.Value), StartsAt: emailTime(n.StartsAt), URL: n.GeneratorURL, Firing: n.Firing(),
 		}
 		if !n.Firing() {
 			a.EndsAt = emailTime(n.EndsAt)
 		}
-		for _, name := range notifyLabelNames(n.Labels) {
+		for _, name := range sortedLabelNames(n.Labels) {
 			a.Labels = append(a.Labels, emailLabel{name, n.Labels[name]})
 		}
 		d.Alerts[i] = a

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"maps"
@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// notifyStatus is the status of a batch: firing when any of it fires.
-func notifyStatus(ns []*Notification) string {
+// batchStatus is the status of a batch: firing when any of it fires.
+func batchStatus(ns []*Notification) string {
 	for _, n := range ns {
 		if n.Firing() {
 			return StatusFiring
@@ -19,10 +19,10 @@ func notifyStatus(ns []*Notification) string {
 	return StatusResolved
 }
 
-// notifyTitle is a batch's one-line title, as Alertmanager's default
+// batchTitle is a batch's one-line title, as Alertmanager's default
 // templates write it: "[FIRING:2] HighLatency".
-func notifyTitle(ns []*Notification) string {
-	status := strings.ToUpper(notifyStatus(ns))
+func batchTitle(ns []*Notification) string {
+	status := strings.ToUpper(batchStatus(ns))
 	if len(ns) > 1 {
 		status += ":" + strconv.Itoa(len(ns))
 	}
@@ -35,9 +35,9 @@ func notifyTitle(ns []*Notification) string {
 	return "[" + status + "] " + strings.Join(names, ", ")
 }
 
-// notifySummary is the notification's summary annotation, else its
+// summaryText is the notification's summary annotation, else its
 // description, else its alert name.
-func notifySummary(n *Notification) string {
+func summaryText(n *Notification) string {
 	for _, k := range []string{"summary", "description"} {
 		if s := n.Annotations[k]; s != "" {
 			return s
@@ -46,23 +46,23 @@ func notifySummary(n *Notification) string {
 	return n.Labels["alertname"]
 }
 
-// notifyValue formats the alert's value in as few digits as round-trip.
-func notifyValue(v float64) string {
+// formatValue formats the alert's value in as few digits as round-trip.
+func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-// notifyJSONValue is v as a JSON number, or as a string ("NaN", "+Inf",
+// jsonValue is v as a JSON number, or as a string ("NaN", "+Inf",
 // "-Inf") where JSON has no number for it.
-func notifyJSONValue(v float64) any {
+func jsonValue(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return notifyValue(v)
+		return formatValue(v)
 	}
 	return v
 }
 
-// notifyTruncate shortens s to at most limit bytes, ending in "..." when
+// truncate shortens s to at most limit bytes, ending in "..." when
 // cut, without splitting a character.
-func notifyTruncate(s string, limit int) string {
+func truncate(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}
@@ -73,8 +73,8 @@ func notifyTruncate(s string, limit int) string {
 	return s[:cut] + "..."
 }
 
-// notifyLabelNames returns the label names sorted, alertname first.
-func notifyLabelNames(labels map[string]string) []string {
+// sortedLabelNames returns the label names sorted, alertname first.
+func sortedLabelNames(labels map[string]string) []string {
 	names := slices.Sorted(maps.Keys(labels))
 	if i := slices.Index(names, "alertname"); i > 0 {
 		copy(names[1:i+1], names[:i])
@@ -83,22 +83,22 @@ func notifyLabelNames(labels map[string]string) []string {
 	return names
 }
 
-// notifyCommon returns the name/value pairs every map in ms shares.
-func notifyCommon(ms []map[string]string) map[string]string {
+// commonLabels returns the name/value pairs every map in ms shares.
+func commonLabels(ms []map[string]string) map[string]string {
 	common := map[string]string{}
 	if len(ms) == 0 {
 		return common
 	}
 	for k, v := range ms[0] {
-		if notifyAllHave(ms[1:], k, v) {
+		if allHave(ms[1:], k, v) {
 			common[k] = v
 		}
 	}
 	return common
 }
 
-// notifyAllHave reports whether every map in ms maps k to v.
-func notifyAllHave(ms []map[string]string, k, v string) bool {
+// allHave reports whether every map in ms maps k to v.
+func allHave(ms []map[string]string, k, v string) bool {
 	for _, m := range ms {
 		if w, ok := m[k]; !ok || w != v {
 			return false
@@ -107,8 +107,8 @@ func notifyAllHave(ms []map[string]string, k, v string) bool {
 	return true
 }
 
-// notifyMap returns m, or an empty map when m is nil, so that JSON gets {}.
-func notifyMap(m map[string]string) map[string]string {
+// nonNilMap returns m, or an empty map when m is nil, so that JSON gets {}.
+func nonNilMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"net/url"
 )
 
-// notifyDefaultVersion is the version in the User-Agent when the caller gives none.
-const notifyDefaultVersion = "dev"
+// defaultVersion is the version in the User-Agent when the caller gives none.
+const defaultVersion = "dev"
 
 // httpTarget is what the HTTP receivers share: where to post, with which
 // client, and the User-Agent to post as.
@@ -36,7 +36,7 @@ func newHTTPTarget(rawURL string, client *http.Client, version string) (httpTarg
 		client = &http.Client{}
 	}
 	if version == "" {
-		version = notifyDefaultVersion
+		version = defaultVersion
 	}
 	return httpTarget{url: rawURL, client: client, userAgent: "AtroZ/" + version}, nil
 }

@@ -1,7 +1,8 @@
-package alert
+package notify
 
 import (
 	"io"
+	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
 )
@@ -34,6 +35,9 @@ func (d *Dispatcher) Stats() []ReceiverStats {
 	}
 	return stats
 }
+
+// labelEscaper applies the text format's three escapes to a label value.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WriteMetrics writes the receivers' counters to w in Prometheus text
 // format: alert_notifications_total{receiver,result} with result sent,

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -98,15 +98,15 @@ func (r *PagerDutyReceiver) event(n *Notification) pagerDutyEvent {
 	if !n.Firing() {
 		action = "resolve"
 	}
-	summary := notifyTitle([]*Notification{n}) + " " + notifySummary(n)
-	summary = notifyTruncate(summary, pagerDutySummaryLimit)
+	summary := batchTitle([]*Notification{n}) + " " + summaryText(n)
+	summary = truncate(summary, pagerDutySummaryLimit)
 	return pagerDutyEvent{
 		RoutingKey: r.cfg.RoutingKey, EventAction: action, DedupKey: n.Fingerprint,
 		Client: "AtroZ", ClientURL: n.GeneratorURL,
 		Payload: pagerDutyPayload{
 			Summary: summary, Source: r.source(n), Severity: pagerDutySeverity(n.Labels["severity"]),
 			Timestamp: pagerDutyTime(n.StartsAt), Component: n.Labels["service"], Class: n.Labels["alertname"],
-			CustomDetails: map[string]any{"labels": notifyMap(n.Labels), "annotations": notifyMap(n.Annotations), "value": notifyJSONValue(n.Value)},
+			CustomDetails: map[string]any{"labels": nonNilMap(n.Labels), "annotations": nonNilMap(n.Annotations), "value": jsonValue(n.Value)},
 		},
 	}
 }

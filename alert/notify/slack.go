@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (r *SlackReceiver) Name() string { return r.cfg.Name }
 // Send posts ns as one message.
 func (r *SlackReceiver) Send(ctx context.Context, ns []*Notification) error {
 	msg := slackMessage{
-		Text: slackEscape(notifyTitle(ns)), Channel: r.cfg.Channel, Username: r.cfg.Username,
+		Text: slackEscape(batchTitle(ns)), Channel: r.cfg.Channel, Username: r.cfg.Username,
 		Mrkdwn: false, Attachments: make([]slackAttachment, len(ns)),
 	}
 	for i, n := range ns {
@@ -95,11 +95,11 @@ type slackField struct {
 // newSlackAttachment shows n: its status and name, summary, value and
 // labels, linked to its dashboard view.
 func newSlackAttachment(n *Notification) slackAttachment {
-	title := slackEscape(notifyTitle([]*Notification{n}))
+	title := slackEscape(batchTitle([]*Notification{n}))
 	a := slackAttachment{
 		Fallback: title, Color: "good", Title: title, TitleLink: n.GeneratorURL,
-		Text:     slackEscape(notifySummary(n)),
-		Fields:   []slackField{{Title: "value", Value: notifyValue(n.Value), Short: true}},
+		Text:     slackEscape(summaryText(n)),
+		Fields:   []slackField{{Title: "value", Value: formatValue(n.Value), Short: true}},
 		MrkdwnIn: []string{},
 	}
 	at := n.StartsAt
@@ -111,7 +111,7 @@ func newSlackAttachment(n *Notification) slackAttachment {
 	if !at.IsZero() {
 		a.Ts = at.Unix()
 	}
-	for _, name := range notifyLabelNames(n.Labels) {
+	for _, name := range sortedLabelNames(n.Labels) {
 		a.Fields = append(a.Fields, slackField{Title: slackEscape(name), Value: slackEscape(n.Labels[name]), Short: true})
 	}
 	return a

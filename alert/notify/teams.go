@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -96,13 +96,13 @@ type teamsTarget struct {
 
 // newTeamsCard builds the card of ns.
 func newTeamsCard(ns []*Notification) *teamsCard {
-	title := notifyTitle(ns)
+	title := batchTitle(ns)
 	c := &teamsCard{
 		Type: "MessageCard", Context: "https://schema.org/extensions",
 		ThemeColor: teamsColorResolved, Summary: title, Title: teamsEscape(title),
-		Text: teamsEscape(notifySummary(ns[0])), Sections: make([]teamsSection, len(ns)),
+		Text: teamsEscape(summaryText(ns[0])), Sections: make([]teamsSection, len(ns)),
 	}
-	if notifyStatus(ns) == StatusFiring {
+	if batchStatus(ns) == StatusFiring {
 		c.ThemeColor = teamsColorFiring
 	}
 	for i, n := range ns {
@@ -117,10 +117,10 @@ func newTeamsCard(ns []*Notification) *teamsCard {
 // newTeamsSection lists n's status, value and labels as facts.
 func newTeamsSection(n *Notification) teamsSection {
 	s := teamsSection{
-		ActivityTitle: teamsEscape(notifyTitle([]*Notification{n})), Text: teamsEscape(notifySummary(n)),
-		Facts: []teamsFact{{Name: "status", Value: n.Status}, {Name: "value", Value: notifyValue(n.Value)}},
+		ActivityTitle: teamsEscape(batchTitle([]*Notification{n})), Text: teamsEscape(summaryText(n)),
+		Facts: []teamsFact{{Name: "status", Value: n.Status}, {Name: "value", Value: formatValue(n.Value)}},
 	}
-	for _, name := range notifyLabelNames(n.Labels) {
+	for _, name := range sortedLabelNames(n.Labels) {
 		s.Facts = append(s.Facts, teamsFact{Name: teamsEscape(name), Value: teamsEscape(n.Labels[name])})
 	}
 	return s

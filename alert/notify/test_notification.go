@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -68,22 +68,4 @@ func (d *Dispatcher) SendTest(ctx context.Context, name, by string) error {
 		return err
 	}
 	return fmt.Errorf("%w: %q", ErrReceiverNotFound, name)
-}
-
-// Receivers returns the names of the receivers notifications go to; none
-// when the manager has no dispatcher.
-func (m *Manager) Receivers() []string {
-	if m.disp == nil {
-		return []string{}
-	}
-	return m.disp.ReceiverNames()
-}
-
-// SendTestNotification sends a test notification through the receiver
-// called name (see Dispatcher.SendTest).
-func (m *Manager) SendTestNotification(ctx context.Context, name, by string) error {
-	if m.disp == nil {
-		return fmt.Errorf("%w: %q", ErrReceiverNotFound, name)
-	}
-	return m.disp.SendTest(ctx, name, by)
 }

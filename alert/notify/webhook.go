@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -131,7 +131,7 @@ type webhookAlert struct {
 // the alert name, as Alertmanager's default route groups.
 func newWebhookMessage(receiver, externalURL string, ns []*Notification) *webhookMessage {
 	m := &webhookMessage{
-		Receiver: receiver, Status: notifyStatus(ns), ExternalURL: externalURL,
+		Receiver: receiver, Status: batchStatus(ns), ExternalURL: externalURL,
 		Version: "4", Alerts: make([]webhookAlert, len(ns)),
 	}
 	labels := make([]map[string]string, len(ns))
@@ -140,8 +140,8 @@ func newWebhookMessage(receiver, externalURL string, ns []*Notification) *webhoo
 		m.Alerts[i] = newWebhookAlert(n)
 		labels[i], annotations[i] = m.Alerts[i].Labels, m.Alerts[i].Annotations
 	}
-	m.CommonLabels = notifyCommon(labels)
-	m.CommonAnnotations = notifyCommon(annotations)
+	m.CommonLabels = commonLabels(labels)
+	m.CommonAnnotations = commonLabels(annotations)
 	m.GroupLabels = map[string]string{}
 	if name, ok := m.CommonLabels["alertname"]; ok {
 		m.GroupLabels["alertname"] = name
@@ -153,7 +153,7 @@ func newWebhookMessage(receiver, externalURL string, ns []*Notification) *webhoo
 // newWebhookAlert converts n; times are UTC, EndsAt zero while firing.
 func newWebhookAlert(n *Notification) webhookAlert {
 	a := webhookAlert{
-		Status: n.Status, Labels: notifyMap(n.Labels), Annotations: notifyMap(n.Annotations),
+		Status: n.Status, Labels: nonNilMap(n.Labels), Annotations: nonNilMap(n.Annotations),
 		StartsAt: n.StartsAt.UTC(), GeneratorURL: n.GeneratorURL, Fingerprint: n.Fingerprint,
 	}
 	if !n.Firing() {
@@ -166,7 +166,7 @@ func newWebhookAlert(n *Notification) webhookAlert {
 // the root route: the route's matchers, a colon, the group's labels.
 func webhookGroupKey(groupLabels map[string]string) string {
 	key := "{}:{"
-	for i, name := range notifyLabelNames(groupLabels) {
+	for i, name := range sortedLabelNames(groupLabels) {
 		if i > 0 {
 			key += ", "
 		}

@@ -1,4 +1,4 @@
-package alert
+package notify
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// notifyWorker owns one receiver's queue and sends its batches in order.
-type notifyWorker struct {
+// worker owns one receiver's queue and sends its batches in order.
+type worker struct {
 	r     Receiver
 	opts  *DispatcherOptions
 	queue chan []*Notification
@@ -19,12 +19,12 @@ type notifyWorker struct {
 	testing                        atomic.Bool // a test notification is being sent
 }
 
-func newNotifyWorker(r Receiver, opts *DispatcherOptions) *notifyWorker {
-	return &notifyWorker{r: r, opts: opts, queue: make(chan []*Notification, opts.QueueSize)}
+func newWorker(r Receiver, opts *DispatcherOptions) *worker {
+	return &worker{r: r, opts: opts, queue: make(chan []*Notification, opts.QueueSize)}
 }
 
 // enqueue adds ns to the queue, or drops it when the queue is full.
-func (w *notifyWorker) enqueue(ns []*Notification) {
+func (w *worker) enqueue(ns []*Notification) {
 	select {
 	case w.queue <- ns:
 	default:
@@ -33,7 +33,7 @@ func (w *notifyWorker) enqueue(ns []*Notification) {
 }
 
 // drop counts and logs a batch that will never be sent.
-func (w *notifyWorker) drop(ns []*Notification, reason string) {
+func (w *worker) drop(ns []*Notification, reason string) {
 	w.dropped.Add(uint64(len(ns)))
 	w.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "alert notification dropped",
 		slog.String("event_type", "alert_delivery"),
@@ -44,7 +44,7 @@ func (w *notifyWorker) drop(ns []*Notification, reason string) {
 }
 
 // run sends queued batches until stop is closed, then drains the queue.
-func (w *notifyWorker) run(ctx context.Context, stop <-chan struct{}) {
+func (w *worker) run(ctx context.Context, stop <-chan struct{}) {
 	for {
 		select {
 		case ns := <-w.queue:
@@ -57,7 +57,7 @@ func (w *notifyWorker) run(ctx context.Context, stop <-chan struct{}) {
 }
 
 // drain sends what is left in the queue.
-func (w *notifyWorker) drain(ctx context.Context) {
+func (w *worker) drain(ctx context.Context) {
 	for {
 		select {
 		case ns := <-w.queue:
@@ -69,7 +69,7 @@ func (w *notifyWorker) drain(ctx context.Context) {
 }
 
 // handle delivers ns, or drops it once ctx is done (Close gave up waiting).
-func (w *notifyWorker) handle(ctx context.Context, ns []*Notification) {
+func (w *worker) handle(ctx context.Context, ns []*Notification) {
 	if ctx.Err() != nil {
 		w.drop(ns, "shutdown")
 		return
@@ -78,7 +78,7 @@ func (w *notifyWorker) handle(ctx context.Context, ns []*Notification) {
 }
 
 // deliver sends ns, retrying retryable failures with backoff.
-func (w *notifyWorker) deliver(ctx context.Context, ns []*Notification) {
+func (w *worker) deliver(ctx context.Context, ns []*Notification) {
 	count := uint64(len(ns))
 	for attempt := 1; ; attempt++ {
 		start := w.opts.Now()
@@ -98,7 +98,7 @@ func (w *notifyWorker) deliver(ctx context.Context, ns []*Notification) {
 }
 
 // attempt makes one Send bounded by the timeout.
-func (w *notifyWorker) attempt(ctx context.Context, ns []*Notification) error {
+func (w *worker) attempt(ctx context.Context, ns []*Notification) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 	defer cancel()
 	return w.r.Send(ctx, ns)
@@ -106,7 +106,7 @@ func (w *notifyWorker) attempt(ctx context.Context, ns []*Notification) error {
 
 // logFailure logs one failed attempt: a warning when it will be retried, an
 // error when it is final.
-func (w *notifyWorker) logFailure(ns []*Notification, attempt int, err error, retry bool, took time.Duration) {
+func (w *worker) logFailure(ns []*Notification, attempt int, err error, retry bool, took time.Duration) {
 	level := slog.LevelError
 	if retry {
 		level = slog.LevelWarn
@@ -125,7 +125,7 @@ func (w *notifyWorker) logFailure(ns []*Notification, attempt int, err error, re
 
 // backoff is the wait before retry number attempt: full jitter over an
 // exponentially growing cap, or the server's Retry-After when longer.
-func (w *notifyWorker) backoff(attempt int, err error) time.Duration {
+func (w *worker) backoff(attempt int, err error) time.Duration {
 	ceiling := w.opts.BackoffMax
 	if shift := attempt - 1; shift < 32 && w.opts.BackoffBase<<shift < ceiling && w.opts.BackoffBase<<shift > 0 {
 		ceiling = w.opts.BackoffBase << shift
@@ -139,7 +139,7 @@ func (w *notifyWorker) backoff(attempt int, err error) time.Duration {
 }
 
 // stats reads the worker's counters.
-func (w *notifyWorker) stats() ReceiverStats {
+func (w *worker) stats() ReceiverStats {
 	return ReceiverStats{
 		Name:        w.r.Name(),
 		Sent:        w.sent.Load(),

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"atroz/alert"
+	"atroz/alert/notify"
 )
 
 // AlertConfig holds the settings of alert rules and receivers.
@@ -84,38 +84,38 @@ func (a *AlertConfig) validate() []error {
 }
 
 // receivers builds the configured receivers.
-func (a *AlertConfig) receivers(externalURL string) ([]alert.Receiver, error) {
+func (a *AlertConfig) receivers(externalURL string) ([]notify.Receiver, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
-	var out []alert.Receiver
-	add := func(r alert.Receiver, err error) {
+	var out []notify.Receiver
+	add := func(r notify.Receiver, err error) {
 		if err == nil {
 			out = append(out, r)
 		}
 	}
 	var errs []error
-	collect := func(r alert.Receiver, err error) {
+	collect := func(r notify.Receiver, err error) {
 		errs = append(errs, err)
 		add(r, err)
 	}
 	for i, u := range splitList(a.WebhookURL) {
-		collect(alert.NewWebhookReceiver(alert.WebhookConfig{Name: fmt.Sprintf("webhook-%d", i+1), URL: u, Secret: a.WebhookSecret, ExternalURL: externalURL, Version: version}, client))
+		collect(notify.NewWebhookReceiver(notify.WebhookConfig{Name: fmt.Sprintf("webhook-%d", i+1), URL: u, Secret: a.WebhookSecret, ExternalURL: externalURL, Version: version}, client))
 	}
 	for i, u := range splitList(a.AlertmanagerURL) {
 		// A firing alert is sent again every RepeatInterval: its endsAt must
 		// lie beyond that, or Alertmanager resolves it while it still fires.
-		collect(alert.NewAlertmanagerReceiver(alert.AlertmanagerConfig{Name: fmt.Sprintf("alertmanager-%d", i+1), URL: u, ResendInterval: a.RepeatInterval, Version: version}, client))
+		collect(notify.NewAlertmanagerReceiver(notify.AlertmanagerConfig{Name: fmt.Sprintf("alertmanager-%d", i+1), URL: u, ResendInterval: a.RepeatInterval, Version: version}, client))
 	}
 	if a.SlackWebhookURL != "" {
-		collect(alert.NewSlackReceiver(alert.SlackConfig{Name: "slack", URL: a.SlackWebhookURL, Version: version}, client))
+		collect(notify.NewSlackReceiver(notify.SlackConfig{Name: "slack", URL: a.SlackWebhookURL, Version: version}, client))
 	}
 	if a.TeamsWebhookURL != "" {
-		collect(alert.NewTeamsReceiver(alert.TeamsConfig{Name: "teams", URL: a.TeamsWebhookURL, Version: version}, client))
+		collect(notify.NewTeamsReceiver(notify.TeamsConfig{Name: "teams", URL: a.TeamsWebhookURL, Version: version}, client))
 	}
 	if a.PagerDutyRoutingKey != "" {
-		collect(alert.NewPagerDutyReceiver(alert.PagerDutyConfig{Name: "pagerduty", RoutingKey: a.PagerDutyRoutingKey, Source: "atroz", Version: version}, client))
+		collect(notify.NewPagerDutyReceiver(notify.PagerDutyConfig{Name: "pagerduty", RoutingKey: a.PagerDutyRoutingKey, Source: "atroz", Version: version}, client))
 	}
 	if a.SMTPHost != "" {
-		collect(alert.NewEmailReceiver(alert.EmailConfig{Name: "email", Host: a.SMTPHost, Port: a.SMTPPort, From: a.SMTPFrom, To: splitList(a.SMTPTo), Username: a.SMTPUsername, Password: a.SMTPPassword}))
+		collect(notify.NewEmailReceiver(notify.EmailConfig{Name: "email", Host: a.SMTPHost, Port: a.SMTPPort, From: a.SMTPFrom, To: splitList(a.SMTPTo), Username: a.SMTPUsername, Password: a.SMTPPassword}))
 	}
 	return out, errors.Join(errs...)
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"atroz/alert"
+	"atroz/alert/notify"
 	"atroz/store"
 )
 
@@ -96,7 +96,7 @@ func TestAlertmanagerEndsAtOutlastsRepeats(t *testing.T) {
 		t.Fatalf("receivers: %v, %d", err, len(rs))
 	}
 	sent := time.Now()
-	if err := rs[0].Send(t.Context(), []*alert.Notification{{Status: alert.StatusFiring, Labels: map[string]string{"alertname": "X"}, StartsAt: sent}}); err != nil {
+	if err := rs[0].Send(t.Context(), []*notify.Notification{{Status: notify.StatusFiring, Labels: map[string]string{"alertname": "X"}, StartsAt: sent}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].EndsAt.Before(sent.Add(a.RepeatInterval)) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/alert/notify"
 	"atroz/auth"
 	"atroz/collector"
 	"atroz/query"
@@ -247,7 +248,7 @@ Usage:
 
 // startAlerting loads the rules, builds the receivers and the alert
 // manager, and attaches it to the server and the metrics.
-func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *alert.Dispatcher, error) {
+func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *notify.Dispatcher, error) {
 	groups, err := alert.LoadRules(cfg.Alert.RulesFile, splitList(cfg.Alert.DisabledRules), log)
 	if err != nil {
 		return nil, nil, err
@@ -261,7 +262,7 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 	if err != nil {
 		return nil, nil, fmt.Errorf("alert receivers: %w", err)
 	}
-	disp := alert.NewDispatcher(receivers, &alert.DispatcherOptions{Logger: log})
+	disp := notify.NewDispatcher(receivers, &notify.DispatcherOptions{Logger: log})
 	m, err := alert.NewManager(db, engine, groups, disp, &alert.Options{
 		EvalInterval: cfg.Alert.EvalInterval, RepeatInterval: cfg.Alert.RepeatInterval,
 		ExternalURL: cfg.ExternalURL, Logger: log, OnEvent: func(e alert.Event) { srv.AlertEvent(eventForBrowser(e)) },
