@@ -182,13 +182,18 @@ func (s *SLO) matchers() string {
 	}
 	m := "service=" + strconv.Quote(s.Service)
 	if len(s.Routes) > 0 {
-		quoted := make([]string, len(s.Routes))
-		for i, r := range s.Routes {
-			quoted[i] = regexp.QuoteMeta(r)
-		}
-		m += ", route=~" + strconv.Quote(strings.Join(quoted, "|"))
+		m += ", route=~" + strconv.Quote(routesRegexp(s.Routes))
 	}
 	return m
+}
+
+// routesRegexp matches exactly the routes given.
+func routesRegexp(routes []string) string {
+	quoted := make([]string, len(routes))
+	for i, r := range routes {
+		quoted[i] = regexp.QuoteMeta(r)
+	}
+	return strings.Join(quoted, "|")
 }
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

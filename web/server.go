@@ -19,6 +19,7 @@ import (
 	"atroz/auth"
 	"atroz/collector"
 	"atroz/query"
+	"atroz/slo"
 	"atroz/store"
 )
 
@@ -174,6 +175,7 @@ type Server struct {
 	col     *collector.Collector
 	query   *query.Engine
 	alerts  atomic.Pointer[alert.Manager]
+	slos    atomic.Pointer[slo.File]
 	access  *auth.Service
 	auth    *sessions
 	events  *SecurityEvents
@@ -345,6 +347,7 @@ func (s *Server) routes() *gin.Engine {
 	s.promAPI(viewer)
 	e.GET("/federate", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead), s.federate) // Prometheus' path, beside its API
 	s.alertAPI(viewer, admin)
+	s.sloAPI(viewer)
 	s.tokenAPI(admin)
 	s.userAPI(admin)
 	s.sourceAPI(viewer, admin)

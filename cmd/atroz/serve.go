@@ -253,7 +253,11 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	sloGroups, err := cfg.SLO.ruleGroups(log)
+	slos, err := cfg.SLO.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	sloGroups, err := sloRuleGroups(slos, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -272,6 +276,7 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 		return nil, nil, err
 	}
 	srv.SetAlerts(m)
+	srv.SetSLOs(slos)
 	col.AddWriter(m.WriteMetrics)
 	return m, disp, nil
 }

@@ -46,6 +46,11 @@ func (s *SLOConfig) ruleGroups(log *slog.Logger) ([]alert.RuleGroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sloRuleGroups(f, log)
+}
+
+// sloRuleGroups returns the rule groups of the SLOs of f.
+func sloRuleGroups(f *slo.File, log *slog.Logger) ([]alert.RuleGroup, error) {
 	b, err := slo.Rules(f)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,235 @@
+package slo
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"atroz/store"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Counts are the events an SLO counted in a span: how many were bad, of
+// how many in all.
+type Counts struct {
+	Bad float64 `json:"bad"`
+	All float64 `json:"all"`
+}
+
+// Status is where an SLO stands for one service, computed exactly from the
+// stored counters: no extrapolation, no averaging.
+type Status struct {
+	Name      string  `json:"name"`
+	Service   string  `json:"service"`
+	Indicator string  `json:"indicator"`
+	Objective float64 `json:"objective"` // percent
+	// Window is the SLO's window in seconds.
+	Window float64 `json:"window_seconds"`
+	// Events are the window's; LastHour the last hour's.
+	Events   Counts `json:"events"`
+	LastHour Counts `json:"last_hour"`
+	// SLI is the good share over the window, 1 - bad/all; null without events.
+	SLI *float64 `json:"sli"`
+	// BudgetRemaining is the share of the window's error budget left: 1
+	// unspent, 0 spent, below 0 overspent; null without events.
+	BudgetRemaining *float64 `json:"budget_remaining"`
+	// BudgetRemainingSeconds is that share of the window: how long a total
+	// outage the rest of the budget would still allow.
+	BudgetRemainingSeconds *float64 `json:"budget_remaining_seconds"`
+	// BurnRate is the last hour's error ratio over the budget: 1 spends it
+	// exactly over the window; null without events in the hour.
+	BurnRate *float64 `json:"burn_rate"`
+	// ExhaustedInSeconds is when the budget runs out at the last hour's
+	// burn; null when it does not burn or is spent.
+	ExhaustedInSeconds *float64 `json:"exhausted_in_seconds"`
+}
+
+// Statuses returns the status of each SLO of f (and of each service for
+// the built-in ones) at now, sorted by name and service.
+func Statuses(db *store.DB, f *File, now time.Time) ([]Status, error) {
+	list := f.SLOs
+	if f.Defaults {
+		list = append(Defaults(), list...)
+	}
+	var out []Status
+	for i := range list {
+		st, err := list[i].statuses(db, now)
+		if err != nil {
+			return nil, fmt.Errorf("slo %s: %w", list[i].Name, err)
+		}
+		out = append(out, st...)
+	}
+	slices.SortFunc(out, func(a, b Status) int {
+		if a.Name != b.Name {
+			return compare(a.Name, b.Name)
+		}
+		return compare(a.Service, b.Service)
+	})
+	return out, nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// statuses counts the SLO's events per service over its window and the last hour.
+func (s *SLO) statuses(db *store.DB, now time.Time) ([]Status, error) {
+	window, err := s.Count(db, now.Add(-time.Duration(s.Window)), now)
+	if err != nil {
+		return nil, err
+	}
+	hour, err := s.Count(db, now.Add(-time.Hour), now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(window))
+	for svc, c := range window {
+		out = append(out, s.status(svc, c, hour[svc]))
+	}
+	return out, nil
+}
+
+// status derives the budget figures from the counts.
+func (s *SLO) status(service string, window, hour Counts) Status {
+	st := Status{Name: s.Name, Service: service, Indicator: s.Indicator, Objective: s.Objective,
+		Window: time.Duration(s.Window).Seconds(), Events: window, LastHour: hour}
+	budget := s.Budget()
+	if window.All > 0 {
+		st.SLI = ptr(1 - window.Bad/window.All)
+		st.BudgetRemaining = ptr(1 - window.Bad/(window.All*budget))
+		st.BudgetRemainingSeconds = ptr(*st.BudgetRemaining * st.Window)
+	}
+	if hour.All > 0 {
+		st.BurnRate = ptr(hour.Bad / hour.All / budget)
+		if st.BudgetRemaining != nil && *st.BudgetRemaining > 0 && *st.BurnRate > 0 {
+			// At burn rate b the budget goes b times faster than it would
+			// evenly over the window.
+			st.ExhaustedInSeconds = ptr(*st.BudgetRemaining * st.Window / *st.BurnRate)
+		}
+	}
+	return st
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// Count returns the SLO's bad and all events in (from, to], per service:
+// each counter's increases between consecutive samples whose later one is
+// in the span, a drop counted as a reset from zero. A series' first sample
+// in the span counts nothing unless one at or before from precedes it, as
+// rate() does not either; a gap in the data counts what the counter grew
+// across it. Where the raw tier no longer covers from, the 1-minute or
+// 1-hour tier's reset-adjusted counter is read instead, exact at its points.
+func (s *SLO) Count(db *store.DB, from, to time.Time) (map[string]Counts, error) {
+	bad, all, good := s.selectors()
+	out := map[string]Counts{}
+	add := func(ms []*labels.Matcher, f func(c *Counts, v float64)) error {
+		sums, err := increases(db, ms, from, to)
+		if err != nil {
+			return err
+		}
+		for svc, v := range sums {
+			c := out[svc]
+			f(&c, v)
+			out[svc] = c
+		}
+		return nil
+	}
+	if err := add(all, func(c *Counts, v float64) { c.All += v }); err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		if err := add(bad, func(c *Counts, v float64) { c.Bad += v }); err != nil {
+			return nil, err
+		}
+	}
+	if good != nil { // latency: bad = all - good
+		if err := add(good, func(c *Counts, v float64) { c.Bad -= v }); err != nil {
+			return nil, err
+		}
+		for svc, c := range out {
+			c.Bad += c.All
+			c.Bad = max(c.Bad, 0) // a bucket read a moment after its _count
+			out[svc] = c
+		}
+	}
+	if !s.perService {
+		c := out[s.Service]
+		return map[string]Counts{s.Service: c}, nil
+	}
+	return out, nil
+}
+
+// selectors returns the matchers of the bad, all and (for latency) good
+// events' counters.
+func (s *SLO) selectors() (bad, all, good []*labels.Matcher) {
+	base := []*labels.Matcher{}
+	if s.perService {
+		base = append(base, labels.MustNewMatcher(labels.MatchNotRegexp, "service", OwnServices))
+	} else {
+		base = append(base, labels.MustNewMatcher(labels.MatchEqual, "service", s.Service))
+		if len(s.Routes) > 0 {
+			base = append(base, labels.MustNewMatcher(labels.MatchRegexp, "route", routesRegexp(s.Routes)))
+		}
+	}
+	with := func(name string, more ...*labels.Matcher) []*labels.Matcher {
+		ms := append(slices.Clone(base), labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, name))
+		return append(ms, more...)
+	}
+	switch s.Indicator {
+	case Availability:
+		return with("http_requests_total", labels.MustNewMatcher(labels.MatchRegexp, "code", "5..")), with("http_requests_total"), nil
+	case Latency:
+		le := labels.MustNewMatcher(labels.MatchEqual, "le", formatFloat(time.Duration(s.Threshold).Seconds()))
+		return nil, with("http_request_duration_seconds_count"), with("http_request_duration_seconds_bucket", le)
+	default:
+		le := labels.MustNewMatcher(labels.MatchEqual, "le", strconv.Itoa(minFPS))
+		return with("frontend_fps_bucket", le), with("frontend_fps_count"), nil
+	}
+}
+
+// lookback is how far before a span Count looks for each counter's value
+// at its start.
+const lookback = time.Hour
+
+// increases sums, per service, the increases of the counters ms selects in (from, to].
+func increases(db *store.DB, ms []*labels.Matcher, from, to time.Time) (map[string]float64, error) {
+	series, err := db.Select(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli(), Matchers: ms, Aggregate: store.AggregateCounter})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, sr := range series {
+		out[sr.Labels.Get("service")] += increase(sr.Samples, from.UnixMilli())
+	}
+	return out, nil
+}
+
+// increase is a counter's growth over the samples after `after`, from the
+// one before them (see Count). A staleness marker (NaN) is skipped: the
+// counter's next value is compared with its last before it.
+func increase(samples []store.Sample, after int64) float64 {
+	inc, prev, have := 0.0, 0.0, false
+	for _, smp := range samples {
+		if math.IsNaN(smp.V) {
+			continue
+		}
+		if have && smp.T > after {
+			if d := smp.V - prev; d >= 0 {
+				inc += d
+			} else {
+				inc += smp.V // a reset: the counter began again from zero
+			}
+		}
+		prev, have = smp.V, true
+	}
+	return inc
+}
