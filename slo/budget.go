@@ -181,7 +181,7 @@ func (s *SLO) selectors() (bad, all, good []*labels.Matcher) {
 		}
 	}
 	with := func(name string, more ...*labels.Matcher) []*labels.Matcher {
-		ms := append(slices.Clone(base), labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, name))
+		ms := append(slices.Clone(base), labels.MustNewMatcher(labels.MatchEqual, store.MetricName, name))
 		return append(ms, more...)
 	}
 	switch s.Indicator {

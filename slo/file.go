@@ -69,7 +69,7 @@ func Parse(b []byte, name string, buckets []float64) (*File, error) {
 		return nil, &Problem{File: name, Err: err}
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, &Problem{File: name, Line: root.Line, Err: errors.New("not a mapping with slos: and defaults:")}
+		return nil, &Problem{File: name, Line: root.Line, Err: errors.New("not a mapping of slos and defaults")}
 	}
 	f := &File{Defaults: true}
 	var errs []error
