@@ -19,9 +19,10 @@ loads like any rule file, so the alerts are delivered like every other:
     (slo:sli_error:ratio_rate5m ... _rate3d) and over the SLO's window.
     The 5m and 30m ratios are computed from the raw counters; longer ones
     from the recorded rates, sum_over_time of bad over sum_over_time of
-    all, so a 30-day window reads one series of 8,640 points per SLO and
-    service rather than every raw sample, and it weighs each five minutes
-    by its traffic, which an average of ratios would not;
+    all, so a 30-day window reads two recorded series per SLO and service,
+    a point per evaluation, rather than every raw sample of every route and
+    code, and it weighs each five minutes by its traffic, which an
+    average of ratios would not;
   - the multiwindow, multi-burn-rate alerts of the Google SRE workbook:
     SLOErrorBudgetBurnPage fires when the budget burns 14.4 times too fast
     over 1 h and over 5 m, or 6 times over 6 h and over 30 m;
