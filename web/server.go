@@ -202,6 +202,9 @@ type Server struct {
 	summary accessSummary
 	// usersMu orders the user routes' changes (users.go).
 	usersMu userChanges
+
+	// sloCache holds the last count of GET /api/v1/slos.
+	sloCache sloCache
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"atroz/slo"
@@ -9,13 +10,30 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// sloMaxAge is how long GET /api/v1/slos answers from its last count.
+// Counting reads every matching counter over the SLO's window (30 days of
+// the 1-minute tier for every route and code of every service, for the
+// built-in SLOs), so dashboards polling it share one count, and no viewer
+// can make the server recount more often than this.
+const sloMaxAge = 30 * time.Second
+
+// sloCache holds the last count; its lock makes concurrent requests wait
+// for one count rather than each run its own.
+type sloCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	f   *slo.File
+	sts []slo.Status
+}
+
 // SetSLOs makes GET /api/v1/slos report the SLOs of f, the built-in ones
 // included unless f drops them.
 func (s *Server) SetSLOs(f *slo.File) { s.slos.Store(f) }
 
 // sloAPI serves GET /api/v1/slos: each SLO's (and each service's, for the
 // built-in ones) events over its window and the last hour, counted exactly
-// from the stored counters, its SLI, error budget left and burn rate.
+// from the stored counters, its SLI, error budget left and burn rate, as
+// of at most sloMaxAge ago.
 func (s *Server) sloAPI(api *gin.RouterGroup) {
 	api.GET("/slos", func(c *gin.Context) {
 		f := s.slos.Load()
@@ -23,11 +41,28 @@ func (s *Server) sloAPI(api *gin.RouterGroup) {
 			success(c, gin.H{"slos": []slo.Status{}}, nil)
 			return
 		}
-		sts, err := slo.Statuses(s.db, f, time.Now())
+		sts, at, err := s.sloCache.statuses(s, f)
 		if err != nil {
 			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 			return
 		}
-		success(c, gin.H{"slos": nonNil(sts)}, nil)
+		success(c, gin.H{"slos": nonNil(sts), "computed_at": at.UTC().Format(time.RFC3339)}, nil)
 	})
+}
+
+// statuses returns the last count of f's SLOs, counting again when it is
+// older than sloMaxAge or of other SLOs.
+func (sc *sloCache) statuses(s *Server, f *slo.File) ([]slo.Status, time.Time, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	now := time.Now()
+	if sc.f == f && now.Sub(sc.at) < sloMaxAge {
+		return sc.sts, sc.at, nil
+	}
+	sts, err := slo.Statuses(s.db, f, now)
+	if err != nil {
+		return nil, now, err
+	}
+	sc.f, sc.at, sc.sts = f, now, sts
+	return sts, now, nil
 }

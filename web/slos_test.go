@@ -17,17 +17,20 @@ import (
 func TestSLOsAPI(t *testing.T) {
 	s, _ := newTestServer(t)
 	viewer := login(t, s, "watcher", auth.RoleViewer)
+	var computedAt string
 	get := func() []slo.Status {
 		t.Helper()
 		w := asLogin(s, viewer, "GET", "/api/v1/slos", "")
 		var out struct {
 			Data struct {
-				SLOs []slo.Status `json:"slos"`
+				SLOs       []slo.Status `json:"slos"`
+				ComputedAt string       `json:"computed_at"`
 			} `json:"data"`
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &out); w.Code != http.StatusOK || err != nil {
 			t.Fatalf("GET /api/v1/slos: %d %s", w.Code, w.Body)
 		}
+		computedAt = out.Data.ComputedAt
 		return out.Data.SLOs
 	}
 	if got := get(); len(got) != 0 {
@@ -56,6 +59,17 @@ func TestSLOsAPI(t *testing.T) {
 	// 2 % bad against a 1 % budget: spent twice over, burning twice too fast.
 	if st.SLI == nil || *st.SLI != 0.98 || st.BudgetRemaining == nil || *st.BudgetRemaining != -1 || st.BurnRate == nil || *st.BurnRate != 2 || st.ExhaustedInSeconds != nil {
 		t.Errorf("status %+v: want SLI 0.98, budget -1, burn 2, no exhaustion time", st)
+	}
+	// Within sloMaxAge of the count, another request gets the same count,
+	// though a minute more of errors was stored since.
+	first := computedAt
+	ls := store.Labels{{Name: "__name__", Value: "http_requests_total"}, {Name: "code", Value: "502"}, {Name: "service", Value: "shop"}}
+	if err := s.db.Append(ls, time.Now().UnixMilli(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	again := get()
+	if computedAt == first && again[0].Events != st.Events {
+		t.Errorf("a second request within %s counted again: %+v", sloMaxAge, again[0].Events)
 	}
 	if w := serveRec(s, httptest.NewRequest("GET", "/api/v1/slos", nil)); w.Code != http.StatusUnauthorized {
 		t.Errorf("without a login: %d, want 401", w.Code)
