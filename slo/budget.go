@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -63,22 +64,9 @@ func Statuses(db *store.DB, f *File, now time.Time) ([]Status, error) {
 		out = append(out, st...)
 	}
 	slices.SortFunc(out, func(a, b Status) int {
-		if a.Name != b.Name {
-			return compare(a.Name, b.Name)
-		}
-		return compare(a.Service, b.Service)
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Service, b.Service))
 	})
 	return out, nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // statuses counts the SLO's events per service over its window and the last hour.
@@ -200,17 +188,72 @@ func (s *SLO) selectors() (bad, all, good []*labels.Matcher) {
 // at its start.
 const lookback = time.Hour
 
-// increases sums, per service, the increases of the counters ms selects in (from, to].
+// increases sums, per service, the increases of the counters ms selects
+// in (from, to]. Within the raw retention it reads raw samples. Beyond it,
+// it reads the rollup tier up to an hour before to, whose points hold the
+// counter's exact raw value at their last sample (Point.Last, and the
+// reset-adjusted Point.Counter), and raw samples after each series' last
+// point, from that value: so the rollup tier's last, unfinished minutes
+// are never read, and the two parts meet at a sample.
 func increases(db *store.DB, ms []*labels.Matcher, from, to time.Time) (map[string]float64, error) {
-	series, err := db.Select(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli(), Matchers: ms, Aggregate: store.AggregateCounter})
+	out := map[string]float64{}
+	seam := to.Add(-lookback).Truncate(time.Minute)
+	if db.TierFor(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli()}) == store.TierRaw || !seam.After(from) {
+		raw, err := db.SelectTier(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli(), Matchers: ms}, store.TierRaw)
+		if err != nil {
+			return nil, err
+		}
+		for _, sr := range raw {
+			out[sr.Labels.Get("service")] += increase(sr.Samples, from.UnixMilli())
+		}
+		return out, nil
+	}
+	rolled, err := db.Select(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: seam.UnixMilli(), Matchers: ms, Resolution: time.Minute, Aggregate: store.AggregateCounter})
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]float64{}
-	for _, sr := range series {
-		out[sr.Labels.Get("service")] += increase(sr.Samples, from.UnixMilli())
+	last := map[string]store.Sample{} // each series' value at its last point
+	for _, sr := range rolled {
+		out[sr.Labels.Get("service")] += increase(counterSamples(sr), from.UnixMilli())
+		if n := len(sr.Points); n > 0 {
+			last[sr.Labels.String()] = store.Sample{T: sr.Points[n-1].T, V: sr.Points[n-1].Last}
+		}
+	}
+	raw, err := db.SelectTier(store.Query{MinT: seam.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli(), Matchers: ms}, store.TierRaw)
+	if err != nil {
+		return nil, err
+	}
+	for _, sr := range raw {
+		after, samples := seam.UnixMilli(), sr.Samples
+		if p, ok := last[sr.Labels.String()]; ok {
+			after = p.T
+			samples = append([]store.Sample{p}, samplesAfter(samples, p.T)...)
+		}
+		out[sr.Labels.Get("service")] += increase(samples, after)
 	}
 	return out, nil
+}
+
+// counterSamples returns a rollup read's reset-adjusted counter values, or
+// its samples when the raw tier served it.
+func counterSamples(sr store.Series) []store.Sample {
+	if len(sr.Points) == 0 {
+		return sr.Samples
+	}
+	out := make([]store.Sample, len(sr.Points))
+	for i, p := range sr.Points {
+		out[i] = store.Sample{T: p.T, V: p.Counter}
+	}
+	return out
+}
+
+// samplesAfter returns the samples later than t.
+func samplesAfter(samples []store.Sample, t int64) []store.Sample {
+	i, found := slices.BinarySearchFunc(samples, t, func(s store.Sample, t int64) int { return cmp.Compare(s.T, t) })
+	if found {
+		i++
+	}
+	return samples[i:]
 }
 
 // increase is a counter's growth over the samples after `after`, from the

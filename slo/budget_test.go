@@ -23,10 +23,18 @@ import (
 // Over the whole window: 12,070 requests, 120 bad: an SLI of 1 - 120/12,070,
 // and of the 1 % budget (120.7 requests) 0.7 left. Over the last hour
 // (i = 61..120): 5,950 + 60 requests, 60 bad: a burn rate of 60/6,010/0.01.
+//
+// The counts are the same when the window reaches past the raw retention
+// (90 minutes here), so that its first hour is read from the 1-minute tier.
 func TestCountExact(t *testing.T) {
+	t.Run("raw", func(t *testing.T) { testCountExact(t, 0) })
+	t.Run("rollup then raw", func(t *testing.T) { testCountExact(t, 90*time.Minute) })
+}
+
+func testCountExact(t *testing.T, rawRetention time.Duration) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	now := t0.Add(120 * time.Minute)
-	db, err := store.Open(filepath.Join(t.TempDir(), "b.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, Now: func() time.Time { return now }})
+	now := t0
+	db, err := store.Open(filepath.Join(t.TempDir(), "b.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, RawRetention: rawRetention, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +47,7 @@ func TestCountExact(t *testing.T) {
 		}
 	}
 	for i := 0; i <= 120; i++ {
+		now = t0.Add(time.Duration(i) * time.Minute)
 		ok := 100 * float64(i)
 		if i >= 61 {
 			ok = 50 + 100*float64(i-61)
@@ -48,6 +57,14 @@ func TestCountExact(t *testing.T) {
 			put(i, float64(i), "shop", "500")
 		}
 		put(i, 1000*float64(i), "other", "503")
+		if i%10 == 0 {
+			if err := db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if rawRetention > 0 && db.TierFor(store.Query{MinT: t0.UnixMilli(), MaxT: now.UnixMilli()}) == store.TierRaw {
+		t.Fatal("the window does not reach past the raw retention")
 	}
 	s := SLO{Name: "shop", Service: "shop", Objective: 99, Window: DefaultWindow, Indicator: Availability}
 	got, err := s.Count(db, now.Add(-24*time.Hour), now)
