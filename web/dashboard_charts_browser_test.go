@@ -95,6 +95,9 @@ type rect struct{ Left, Top, Width, Height float64 }
 
 func plotRect(t *testing.T, ctx context.Context, panel string) rect {
 	t.Helper()
+	// A panel redrawn after a range change replaces its plot: wait for the
+	// drawn one rather than measure between the two.
+	run(t, ctx, 30*time.Second, poll(fmt.Sprintf(`!!document.querySelector('[data-panel=%q][data-drawn="true"] .u-over')`, panel), 30*time.Second))
 	return js[rect](t, ctx, fmt.Sprintf(`(() => { const o = document.querySelector('[data-panel=%q] .u-over');
 		o.scrollIntoView({block: 'center'});
 		const r = o.getBoundingClientRect();
