@@ -3,6 +3,7 @@ package slo
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,16 +114,8 @@ func (s *SLO) windows() []time.Duration {
 	if w := time.Duration(s.Window); !seen[w] {
 		ws = append(ws, w)
 	}
-	sortDurations(ws)
+	slices.Sort(ws)
 	return ws
-}
-
-func sortDurations(ws []time.Duration) {
-	for i := 1; i < len(ws); i++ {
-		for j := i; j > 0 && ws[j] < ws[j-1]; j-- {
-			ws[j], ws[j-1] = ws[j-1], ws[j]
-		}
-	}
 }
 
 // RatioName is the recorded error ratio's name over window w.

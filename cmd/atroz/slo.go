@@ -40,15 +40,6 @@ func (s *SLOConfig) load() (*slo.File, error) {
 	return f, nil
 }
 
-// ruleGroups returns the rule groups of the SLOs, for the alert manager.
-func (s *SLOConfig) ruleGroups(log *slog.Logger) ([]alert.RuleGroup, error) {
-	f, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	return sloRuleGroups(f, log)
-}
-
 // sloRuleGroups returns the rule groups of the SLOs of f.
 func sloRuleGroups(f *slo.File, log *slog.Logger) ([]alert.RuleGroup, error) {
 	b, err := slo.Rules(f)

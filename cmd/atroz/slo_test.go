@@ -52,7 +52,7 @@ func TestSLORuleGroups(t *testing.T) {
 	_ = os.WriteFile(file, []byte(checkoutSLO), 0o600)
 	f := func(cfg SLOConfig, want ...string) {
 		t.Helper()
-		groups, err := cfg.ruleGroups(nil)
+		groups, err := ruleGroups(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestSLORuleGroups(t *testing.T) {
 	f(SLOConfig{File: file, Defaults: true}, "slo:availability", "slo:latency", "slo:frame-rate", "slo:checkout-latency")
 	f(SLOConfig{File: file, Defaults: false}, "slo:checkout-latency")
 	var page *alert.RuleGroup
-	groups, _ := (&SLOConfig{File: file}).ruleGroups(nil)
+	groups, _ := ruleGroups(SLOConfig{File: file})
 	for i := range groups {
 		page = &groups[i]
 	}
@@ -88,4 +88,13 @@ func TestSLORuleGroups(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), file+`:2: slo "x": service: is required`) {
 		t.Fatalf("serve with a bad SLO file: %v", err)
 	}
+}
+
+// ruleGroups loads cfg's SLOs and returns their rule groups, as serve does.
+func ruleGroups(cfg SLOConfig) ([]alert.RuleGroup, error) {
+	f, err := cfg.load()
+	if err != nil {
+		return nil, err
+	}
+	return sloRuleGroups(f, nil)
 }
