@@ -12,7 +12,7 @@ import (
 )
 
 // Current is the schema version this build writes.
-const Current = 5
+const Current = 6
 
 // Bucket names of the data file.
 var (
@@ -29,6 +29,7 @@ var (
 	BucketHeads      = []byte("heads")
 	BucketAlertState = []byte("alert_state")
 	BucketSilences   = []byte("silences")
+	BucketSLOs       = []byte("slos")
 )
 
 // Keys of the meta bucket.
@@ -60,6 +61,7 @@ var steps = []step{
 	// buckets may hold blocks, which a build of version 4 cannot read.
 	// The blocks come later, from the background encoder or db compact.
 	{5, "blocks: closed chunks and rollup blocks re-encoded", func(*bolt.Tx) error { return nil }},
+	{6, "SLOs created in the dashboard", createBuckets(BucketSLOs)},
 }
 
 // Version reads the schema version of the open file: 0 for an empty file.

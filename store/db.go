@@ -300,4 +300,5 @@ var (
 	bAlerts     = migrations.BucketAlerts
 	bSilences   = migrations.BucketSilences
 	bAlertState = migrations.BucketAlertState
+	bSLOs       = migrations.BucketSLOs
 )

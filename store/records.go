@@ -25,6 +25,9 @@ const (
 	// RecordToken holds API tokens, keyed by name, in the tokens bucket
 	// that data files have always had.
 	RecordToken
+	// RecordSLO holds the SLOs created in the dashboard, keyed by name:
+	// each a versioned JSON record (package slo).
+	RecordSLO
 )
 
 func (k RecordKind) bucket() []byte {
@@ -35,6 +38,8 @@ func (k RecordKind) bucket() []byte {
 		return bUsers
 	case RecordToken:
 		return bTokens
+	case RecordSLO:
+		return bSLOs
 	}
 	return bAlertState
 }

@@ -110,3 +110,18 @@ func TestDeleteRecordsAndAlertEvents(t *testing.T) {
 		t.Errorf("events left: %v", got)
 	}
 }
+
+// TestSLORecords checks that the dashboard's SLOs land in the slos bucket,
+// which schema 6 adds.
+func TestSLORecords(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "r.db"), &testClock{baseTime}, nil)
+	if err := db.PutRecord(RecordSLO, "checkout", []byte(`{"version":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.view(func(tx *bolt.Tx) error {
+		if got := string(tx.Bucket(bSLOs).Get([]byte("checkout"))); got != `{"version":1}` {
+			t.Errorf("slos bucket holds %q", got)
+		}
+		return nil
+	})
+}
