@@ -66,7 +66,13 @@ type Manager struct {
 	query  rules.QueryFunc // the rules' expressions over raw samples
 	disp   *notify.Dispatcher
 	extURL *url.URL
+
+	// gmu guards groups, which SetGroups replaces whole (so a reader may
+	// range over the slice it got after unlocking), and the running loops.
+	gmu    sync.Mutex
 	groups []*group
+	runCtx context.Context // Run's, while it runs; nil before and after
+	loops  sync.WaitGroup  // the groups' evaluation loops
 
 	mu       sync.Mutex
 	known    map[string]*known            // by fingerprint
@@ -83,6 +89,9 @@ type group struct {
 
 	evalMu sync.Mutex                // one evaluation of the group at a time
 	prev   []map[string]store.Labels // per rule, the series its last evaluation recorded
+
+	stop context.CancelFunc // ends its evaluation loop; set under Manager.gmu
+	done chan struct{}      // closed when the loop has ended
 
 	lastEval     atomic.Int64 // unix ns
 	lastDuration atomic.Int64 // ns
@@ -102,11 +111,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *notif
 	}
 	m := &Manager{opts: o, db: db, query: rules.EngineQueryFunc(eng.PromEngine(), eng.Queryable()), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
 	for _, g := range groups {
-		iv := g.Interval
-		if iv <= 0 {
-			iv = o.EvalInterval
-		}
-		m.groups = append(m.groups, &group{RuleGroup: g, interval: iv, batches: batches(g.Rules), prev: make([]map[string]store.Labels, len(g.Rules))})
+		m.groups = append(m.groups, m.newGroup(g))
 	}
 	if err := m.loadKnown(); err != nil {
 		return nil, err
@@ -117,18 +122,49 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *notif
 	return m, nil
 }
 
-// Run evaluates every group on its own ticker, one goroutine each, until
-// ctx is done.
-func (m *Manager) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, g := range m.groups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.runGroup(ctx, g)
-		}()
+// newGroup prepares g for evaluation.
+func (m *Manager) newGroup(g RuleGroup) *group {
+	iv := g.Interval
+	if iv <= 0 {
+		iv = m.opts.EvalInterval
 	}
-	wg.Wait()
+	return &group{RuleGroup: g, interval: iv, batches: batches(g.Rules), prev: make([]map[string]store.Labels, len(g.Rules))}
+}
+
+// Run evaluates every group on its own ticker, one goroutine each, until
+// ctx is done; groups SetGroups adds meanwhile start at once.
+func (m *Manager) Run(ctx context.Context) {
+	m.gmu.Lock()
+	m.runCtx = ctx
+	for _, g := range m.groups {
+		m.start(g)
+	}
+	m.gmu.Unlock()
+	<-ctx.Done()
+	m.gmu.Lock()
+	m.runCtx = nil // no loop starts after this: Wait below cannot race an Add
+	m.gmu.Unlock()
+	m.loops.Wait()
+}
+
+// start runs g's evaluation loop until Run's context is done or SetGroups
+// removes g. The caller holds m.gmu, and Run runs.
+func (m *Manager) start(g *group) {
+	ctx, cancel := context.WithCancel(m.runCtx)
+	g.stop, g.done = cancel, make(chan struct{})
+	m.loops.Add(1)
+	go func() {
+		defer m.loops.Done()
+		defer close(g.done)
+		m.runGroup(ctx, g)
+	}()
+}
+
+// groupList returns the groups in force; the slice is never modified.
+func (m *Manager) groupList() []*group {
+	m.gmu.Lock()
+	defer m.gmu.Unlock()
+	return m.groups
 }
 
 func (m *Manager) runGroup(ctx context.Context, g *group) {
@@ -150,7 +186,7 @@ func (m *Manager) runGroup(ctx context.Context, g *group) {
 
 // EvalAt evaluates every group once at ts, in order; tests drive time with it.
 func (m *Manager) EvalAt(ctx context.Context, ts time.Time) {
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		m.evalGroup(ctx, g, ts)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"atroz/alert/notify"
 	"atroz/store"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/rules"
 )
 
@@ -37,11 +38,14 @@ func (m *Manager) reconcile(g *group, r *rules.AlertingRule, ts time.Time) {
 		if first {
 			m.restore(a, m.known[key])
 		}
-		if c, ok := m.transition(r, a, key, ts); ok {
+		if k := m.known[key]; k != nil && k.Group == "" && k.Rule == r.Name() {
+			k.Group = g.Name // a record of before groups were kept: it is this group's
+		}
+		if c, ok := m.transition(g, r, a, key, ts); ok {
 			changes = append(changes, c)
 		}
 	})
-	changes = append(changes, m.vanished(r, seen, ts)...)
+	changes = append(changes, m.vanished(g, r, seen, first, ts)...)
 	m.mu.Unlock()
 	m.apply(changes, ts)
 }
@@ -59,7 +63,7 @@ func (m *Manager) restore(a *rules.Alert, k *known) {
 }
 
 // transition works out what changed for one alert. The caller holds m.mu.
-func (m *Manager) transition(r *rules.AlertingRule, a *rules.Alert, key string, ts time.Time) (change, bool) {
+func (m *Manager) transition(g *group, r *rules.AlertingRule, a *rules.Alert, key string, ts time.Time) (change, bool) {
 	k, state := m.known[key], stateOf(a)
 	if k != nil && k.State == state {
 		return m.reminder(r, a, k, key, ts)
@@ -67,7 +71,7 @@ func (m *Manager) transition(r *rules.AlertingRule, a *rules.Alert, key string, 
 	if k == nil && state == StateResolved {
 		return change{}, false
 	}
-	next := &known{Rule: r.Name(), State: state, Labels: a.Labels.Map(), ActiveAt: a.ActiveAt, FiredAt: a.FiredAt}
+	next := &known{Rule: r.Name(), Group: g.Name, State: state, Labels: a.Labels.Map(), ActiveAt: a.ActiveAt, FiredAt: a.FiredAt}
 	if k != nil {
 		next.LastSent, next.Notified = k.LastSent, k.Notified
 	}
@@ -93,12 +97,20 @@ func (m *Manager) reminder(r *rules.AlertingRule, a *rules.Alert, k *known, key 
 	return change{rule: r, key: key, save: &next, notify: m.notification(r, a, notify.StatusFiring, true)}, true
 }
 
-// vanished handles alerts the rule no longer reports: a pending alert whose
-// condition cleared becomes inactive; a resolved one is forgotten.
-func (m *Manager) vanished(r *rules.AlertingRule, seen map[string]bool, ts time.Time) []change {
+// vanished handles the alerts of g's rule r that it no longer reports: a
+// pending alert whose condition cleared becomes inactive; a resolved one
+// is forgotten. At the rule's first evaluation (after a restart, or when
+// SetGroups replaced its group), a firing alert it does not report has
+// cleared meanwhile and is resolved. Alerts of a rule of the same name in
+// another group are left alone.
+func (m *Manager) vanished(g *group, r *rules.AlertingRule, seen map[string]bool, first bool, ts time.Time) []change {
 	var out []change
 	for key, k := range m.byRule[r.Name()] {
-		if seen[key] {
+		if seen[key] || k.Group != "" && k.Group != g.Name {
+			continue
+		}
+		if first && k.Group == g.Name {
+			out = append(out, m.gone(r, key, k, ts))
 			continue
 		}
 		c := change{rule: r, key: key, drop: true}
@@ -108,6 +120,32 @@ func (m *Manager) vanished(r *rules.AlertingRule, seen map[string]bool, ts time.
 		out = append(out, c)
 	}
 	return out
+}
+
+// gone forgets a known alert whose rule no longer reports it, or is no
+// longer evaluated: a pending one becomes inactive, a firing one resolved,
+// and its receivers are told when they were told it fired. The caller
+// holds m.mu.
+func (m *Manager) gone(r *rules.AlertingRule, key string, k *known, ts time.Time) change {
+	c := change{rule: r, key: key, drop: true}
+	switch k.State {
+	case StatePending:
+		c.event = &Event{Time: ts, AlertName: k.Rule, State: StateInactive, Labels: k.Labels, Value: math.NaN()}
+	case StateFiring:
+		a := &rules.Alert{Labels: labels.FromMap(k.Labels), Annotations: labels.EmptyLabels(), Value: math.NaN(),
+			ActiveAt: k.ActiveAt, FiredAt: k.FiredAt, ResolvedAt: ts}
+		for _, last := range r.ActiveAlerts() {
+			if fingerprint(last.Labels) == key {
+				a.Annotations, a.Value = last.Annotations, last.Value
+			}
+		}
+		c.event = &Event{Time: ts, AlertName: k.Rule, State: StateResolved, Labels: k.Labels, Value: a.Value,
+			Summary: a.Annotations.Get("summary")}
+		if k.Notified {
+			c.notify = m.notification(r, a, notify.StatusResolved, false)
+		}
+	}
+	return c
 }
 
 func (m *Manager) event(r *rules.AlertingRule, a *rules.Alert, state string, ts time.Time) *Event {

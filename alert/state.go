@@ -25,7 +25,11 @@ const (
 // known is what AtroZ remembers of one alert, persisted so that a restart
 // neither notifies a firing alert again nor forgets it.
 type known struct {
-	Rule     string            `json:"rule"`
+	Rule string `json:"rule"`
+	// Group is the rule's group: rules of one name in several groups (each
+	// SLO's burn-rate alerts) keep their alerts apart by it. Empty in
+	// records written before it was kept.
+	Group    string            `json:"group,omitempty"`
 	State    string            `json:"state"`
 	Labels   map[string]string `json:"labels"`
 	ActiveAt time.Time         `json:"active_at"`

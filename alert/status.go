@@ -34,7 +34,7 @@ type ActiveAlert struct {
 // Alerts returns the pending and firing alerts of every rule.
 func (m *Manager) Alerts() []ActiveAlert {
 	var out []ActiveAlert
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		for _, r := range g.alerting() {
 			out = append(out, m.activeOf(r)...)
 		}
@@ -148,8 +148,8 @@ func (m *Manager) RuleGroups(typ string) ([]GroupStatus, error) {
 	if typ != "" && typ != "alert" && typ != "record" {
 		return nil, fmt.Errorf("%w %q", ErrRuleType, typ)
 	}
-	out := make([]GroupStatus, 0, len(m.groups))
-	for _, g := range m.groups {
+	out := make([]GroupStatus, 0)
+	for _, g := range m.groupList() {
 		gs := GroupStatus{Name: g.Name, File: g.File, Interval: g.interval.Seconds(), Limit: g.Limit, Rules: []RuleStatus{},
 			EvaluationTime: time.Duration(g.lastDuration.Load()).Seconds()}
 		if ns := g.lastEval.Load(); ns > 0 {
@@ -258,7 +258,7 @@ func (m *Manager) HistoryView(from, to time.Time, name string) ([]HistoryEvent, 
 // units maps each alerting rule's name to its unit.
 func (m *Manager) units() map[string]string {
 	out := map[string]string{}
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		for _, r := range g.alerting() {
 			if u := UnitOf(r); u != "" {
 				out[r.Name()] = u
@@ -318,7 +318,7 @@ func MetricNames() []string {
 // Prometheus text format, for /metrics and the self-scrape.
 func (m *Manager) WriteMetrics(w io.Writer) {
 	counts := map[string]int{StatePending: 0, StateFiring: 0}
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		for _, r := range g.alerting() {
 			r.ForEachActiveAlert(func(a *rules.Alert) { counts[stateOf(a)]++ })
 		}
@@ -326,7 +326,7 @@ func (m *Manager) WriteMetrics(w io.Writer) {
 	for _, s := range []string{StatePending, StateFiring} {
 		metrics.WriteGaugeUint64(w, `alerts{state="`+s+`"}`, uint64(counts[s])) // #nosec G115 -- a count
 	}
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		lbl := `{group="` + labelEscaper.Replace(g.Name) + `"}`
 		metrics.WriteGaugeFloat64(w, "alert_rule_group_last_duration_seconds"+lbl, time.Duration(g.lastDuration.Load()).Seconds())
 		metrics.WriteCounterUint64(w, "alert_rule_group_evaluations_total"+lbl, g.evals.Load())

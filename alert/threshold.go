@@ -44,7 +44,7 @@ func number(e parser.Expr) (float64, bool) {
 // name (nil when its expression compares with no number) and whether such
 // a rule is loaded, so a panel draws the line the rule in force alerts at.
 func (m *Manager) RuleThreshold(name string) (*float64, bool) {
-	for _, g := range m.groups {
+	for _, g := range m.groupList() {
 		for _, r := range g.Rules {
 			a, ok := r.(*rules.AlertingRule)
 			if !ok || a.Name() != name {
