@@ -30,4 +30,4 @@ bench-peers: ; scripts/bench-peers.sh
 # one check.
 lint: ; test -z "$$(gofmt -l . | tee /dev/stderr)" && go vet $$(go list ./... | grep -vx atroz/store) && go vet -stdmethods=false ./store && go run $(STATICCHECK) ./... && go run $(GOSEC) -quiet ./...
 clean: ; rm -rf bin
-ui-vendor: ; cd ui && npm install --no-save --ignore-scripts && cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE static/vendor/
+ui-vendor: ; cd ui && npm install --no-save --ignore-scripts && cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE static/vendor/ && cp node_modules/web-vitals/dist/web-vitals.iife.js static/vendor/ && cp node_modules/web-vitals/LICENSE static/vendor/LICENSE.web-vitals

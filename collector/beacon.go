@@ -9,19 +9,24 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Beacon is one frame-rate report from a browser, as beacon.js sends it:
+// Beacon is one report from a browser, as beacon.js sends it:
 //
-//	{"service":"shop","page":"/checkout","fps":[58.9,60,41.2],"long_frames":2,"duration_ms":10000,"ts":1732700000000}
+//	{"service":"shop","page":"/checkout","fps":[58.9,60,41.2],"long_frames":2,"duration_ms":10000,
+//	 "vitals":{"lcp_ms":1840,"cls":0.02},"ts":1732700000000}
 //
-// fps holds one frame rate per second measured; ts is unix milliseconds at
-// sending (0 or absent: the time it arrives).
+// fps holds one frame rate per second measured; vitals, when present, the
+// Core Web Vitals of the page view that became final since the last beacon
+// (see Vitals), each once per page view; a beacon holds frame rates,
+// vitals or both. ts is unix milliseconds at sending (0 or absent: the
+// time it arrives).
 type Beacon struct {
-	Service    string    `json:"service"`
-	Page       string    `json:"page"`
-	FPS        []float64 `json:"fps"`
-	LongFrames int64     `json:"long_frames"`
-	DurationMs float64   `json:"duration_ms"`
-	TS         int64     `json:"ts"`
+	Service    string      `json:"service"`
+	Page       string      `json:"page"`
+	FPS        []float64   `json:"fps"`
+	LongFrames int64       `json:"long_frames"`
+	DurationMs float64     `json:"duration_ms"`
+	Vitals     VitalValues `json:"vitals,omitempty"`
+	TS         int64       `json:"ts"`
 }
 
 // Limits of a beacon.
@@ -54,6 +59,9 @@ func (b *Beacon) check(w Window) error {
 	if err := b.checkSamples(); err != nil {
 		return err
 	}
+	if err := checkVitals(b.Vitals); err != nil {
+		return err
+	}
 	if err := checkNumber("long_frames", float64(b.LongFrames), 0, 1e9); err != nil {
 		return err
 	}
@@ -67,8 +75,8 @@ func (b *Beacon) check(w Window) error {
 
 func (b *Beacon) checkSamples() error {
 	switch n := len(b.FPS); {
-	case n == 0:
-		return badInput("fps", "must hold at least one frame rate")
+	case n == 0 && len(b.Vitals) == 0:
+		return badInput("fps", "must hold at least one frame rate when the beacon has no vitals")
 	case n > MaxBeaconSamples:
 		return badInput("fps", "holds %d frame rates, at most %d allowed", n, MaxBeaconSamples)
 	}
@@ -84,6 +92,7 @@ func (b *Beacon) checkSamples() error {
 type frontendMetrics struct {
 	pages  *valueCap
 	series *registry[pageKey, *pageSeries]
+	vitals *registry[pageKey, *vitalSeries] // created on a page's first vitals
 	// budget bounds the series all pages hold; its lock also serialises
 	// the creation of pages, so no two first beacons overspend it.
 	budget *beaconBudget
@@ -92,6 +101,7 @@ type frontendMetrics struct {
 type pageKey struct{ service, page string }
 
 type pageSeries struct {
+	key        pageKey // the page counted under, overflowPage when folded
 	fps        *metrics.PrometheusHistogram
 	longFrames *metrics.Counter
 	beacons    *metrics.Counter
@@ -104,13 +114,25 @@ func newFrontendMetrics(set *metrics.Set, o Options, used int) *frontendMetrics 
 		budget: newBeaconBudget(o.MaxBeaconSeries, used),
 		series: newRegistry(func(k pageKey) *pageSeries {
 			s := pageSeriesIn(set, k)
-			s.source = k.source()
+			s.key, s.source = k, k.source()
 			return s
 		}),
+		vitals: newRegistry(func(k pageKey) *vitalSeries { return vitalSeriesIn(set, k) }),
 	}
 }
 
-// pageSeriesIn registers the beacon metrics of k in set; source is left unset.
+// exists reports whether g's series were created.
+func (f *frontendMetrics) exists(g group) bool {
+	if g.vitals {
+		_, ok := f.vitals.lookup(g.page)
+		return ok
+	}
+	_, ok := f.series.lookup(g.page)
+	return ok
+}
+
+// pageSeriesIn registers the frame-rate metrics of k in set; key and
+// source are left unset.
 func pageSeriesIn(set *metrics.Set, k pageKey) *pageSeries {
 	kv := []string{"service", k.service, "page", k.page}
 	return &pageSeries{
@@ -124,7 +146,8 @@ func pageSeriesIn(set *metrics.Set, k pageKey) *pageSeries {
 func (k pageKey) source() string { return "beacons:" + k.service }
 
 // RecordBeacon counts a beacon that DecodeBeacon accepted: every frame rate
-// into the frontend_fps histogram of its service and normalised page.
+// into the frontend_fps histogram of its service and normalised page, and
+// every vital into its histogram (created on the page's first vitals).
 // Services past MaxBeaconServices and pages past MaxPagesPerService count
 // as "<other>", and a page whose series would pass MaxBeaconSeries counts
 // under service and page "<other>", so beacons never hold more series than
@@ -141,6 +164,13 @@ func (c *Collector) RecordBeacon(b Beacon) error {
 			return err
 		}
 	}
+	if len(b.Vitals) > 0 {
+		vs, err := c.vitalsOf(s.key)
+		if err != nil {
+			return err
+		}
+		vs.record(b.Vitals)
+	}
 	for _, v := range b.FPS {
 		s.fps.Update(v)
 	}
@@ -156,11 +186,11 @@ func (c *Collector) newPage(k pageKey) (*pageSeries, error) {
 	f := c.front
 	f.budget.mu.Lock()
 	defer f.budget.mu.Unlock()
-	_, overflowExists := f.series.lookup(overflowPage)
-	k, err := f.budget.fit(k, overflowExists)
+	g, err := f.budget.fit(group{k, false}, f.exists)
 	if err != nil {
 		return nil, fmt.Errorf("the first beacon of service %q, page %q: %w", k.service, k.page, err)
 	}
+	k = g.page
 	if s, ok := f.series.lookup(k); ok {
 		return s, nil
 	}
@@ -173,6 +203,6 @@ func (c *Collector) newPage(k pageKey) (*pageSeries, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the first beacon of service %q, page %q needs new series: %w", k.service, k.page, err)
 	}
-	f.budget.charge(k)
+	f.budget.charge(g)
 	return f.series.get(k), nil
 }

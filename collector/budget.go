@@ -22,65 +22,94 @@ var ErrBeaconBudget = errors.New("beacon series budget (BEACON_MAX_SERIES) exhau
 // budget has no room for its own page's series.
 var overflowPage = pageKey{OtherValue, OtherValue}
 
+// group is what the beacon budget charges at once: a page's frame-rate
+// series, or its vitals histograms, which are created on the page's first
+// vitals.
+type group struct {
+	page   pageKey
+	vitals bool
+}
+
 // beaconBudget bounds the series beacons create in total, so anonymous
 // browsers can never take the room under MAX_SERIES that request events,
-// imports, remote write and AtroZ's own metrics need. A page's series are
-// charged when they are first reserved; a page that does not fit is folded
-// into overflowPage, whose room is kept aside so it always fits.
+// imports, remote write and AtroZ's own metrics need. A group's series are
+// charged when they are first reserved; a group that does not fit is
+// folded into overflowPage's group of its kind, whose room is kept aside
+// (for both kinds) so it always fits.
 type beaconBudget struct {
 	mu       sync.Mutex
 	limit    int
 	used     int
-	pageCost int             // series of one page, its service's freshness gauge apart
+	costs    [2]int          // series of a frame-rate group and of a vitals group, the freshness gauge apart
 	services map[string]bool // services whose freshness gauge is charged
 }
 
 // newBeaconBudget returns a budget of limit series, of which used are
 // taken already (by beacons of an earlier run the store still holds).
 func newBeaconBudget(limit, used int) *beaconBudget {
+	return &beaconBudget{limit: limit, used: used, services: map[string]bool{}, costs: [2]int{
+		seriesOf(func(set *metrics.Set) { pageSeriesIn(set, overflowPage) }),
+		seriesOf(func(set *metrics.Set) { vitalSeriesIn(set, overflowPage) }),
+	}}
+}
+
+// seriesOf returns the number of series register creates.
+func seriesOf(register func(set *metrics.Set)) int {
 	scratch := metrics.NewSet()
-	pageSeriesIn(scratch, overflowPage)
+	register(scratch)
 	var b bytes.Buffer
 	scratch.WritePrometheus(&b)
 	lsets, _ := exposedSeries(b.Bytes())
-	return &beaconBudget{limit: limit, used: used, pageCost: len(lsets), services: map[string]bool{}}
+	return len(lsets)
 }
 
-// cost returns the series a first beacon of k adds: its page's, and its
-// service's freshness gauge when the service is new.
-func (b *beaconBudget) cost(k pageKey) int {
-	if b.services[k.service] {
-		return b.pageCost
+// cost returns the series g adds: its own, and its service's freshness
+// gauge when the service is new.
+func (b *beaconBudget) cost(g group) int {
+	n := b.costs[0]
+	if g.vitals {
+		n = b.costs[1]
 	}
-	return b.pageCost + 1
+	if !b.services[g.page.service] {
+		n++
+	}
+	return n
 }
 
-// fit returns k when its series fit under the budget beside the room
-// kept for overflowPage, and overflowPage otherwise; ErrBeaconBudget when
-// even overflowPage is new and does not fit, as with a budget smaller
-// than one page. b.mu must be held.
-func (b *beaconBudget) fit(k pageKey, overflowExists bool) (pageKey, error) {
-	room := b.limit - b.used
-	if overflowExists {
-		if k == overflowPage || b.cost(k) > room {
-			return overflowPage, nil
+// reserved returns the room kept for overflowPage's groups not created yet.
+func (b *beaconBudget) reserved(exists func(group) bool) int {
+	n := 0
+	for i, vitals := range []bool{false, true} {
+		if !exists(group{overflowPage, vitals}) {
+			n += b.costs[i]
 		}
-		return k, nil
 	}
-	over := b.cost(overflowPage)
-	switch {
-	case k != overflowPage && b.cost(k)+over <= room:
-		return k, nil
-	case over <= room:
-		return overflowPage, nil
+	if n > 0 && !b.services[OtherValue] {
+		n++
 	}
-	return k, fmt.Errorf("%w: %d series of %d taken, a page needs %d", ErrBeaconBudget, b.used, b.limit, over)
+	return n
 }
 
-// charge records that k's series were reserved. b.mu must be held.
-func (b *beaconBudget) charge(k pageKey) {
-	b.used += b.cost(k)
-	b.services[k.service] = true
+// fit returns g when its series fit under the budget beside the room
+// kept for overflowPage's groups, and overflowPage's group of g's kind
+// otherwise; ErrBeaconBudget when even that group is new and does not
+// fit, as with a budget smaller than one page. b.mu must be held.
+func (b *beaconBudget) fit(g group, exists func(group) bool) (group, error) {
+	over := group{overflowPage, g.vitals}
+	room := b.limit - b.used
+	if g != over && b.cost(g)+b.reserved(exists) <= room {
+		return g, nil
+	}
+	if exists(over) || b.cost(over) <= room {
+		return over, nil
+	}
+	return g, fmt.Errorf("%w: %d series of %d taken, a page needs %d", ErrBeaconBudget, b.used, b.limit, b.cost(over))
+}
+
+// charge records that g's series were reserved. b.mu must be held.
+func (b *beaconBudget) charge(g group) {
+	b.used += b.cost(g)
+	b.services[g.page.service] = true
 }
 
 // beaconSeriesIn counts the beacon series db holds already: the frontend

@@ -53,7 +53,10 @@ func decodeJSON(b []byte, v any, where string) error {
 func jsonError(err error, where string) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var in *InputError
 	switch {
+	case errors.As(err, &in): // from a field's own UnmarshalJSON
+		return badInput(joinField(where, in.Field), "%s", in.Reason)
 	case errors.As(err, &syn):
 		return badInput(where, "is malformed JSON at byte %d: %v", syn.Offset, err)
 	case errors.As(err, &typ) && typ.Field != "":

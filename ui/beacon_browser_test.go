@@ -30,12 +30,13 @@ const (
 
 // beacon is the payload of beacon.js.
 type beacon struct {
-	Service    string    `json:"service"`
-	Page       string    `json:"page"`
-	FPS        []float64 `json:"fps"`
-	LongFrames int       `json:"long_frames"`
-	DurationMS int64     `json:"duration_ms"`
-	TS         int64     `json:"ts"`
+	Service    string             `json:"service"`
+	Page       string             `json:"page"`
+	FPS        []float64          `json:"fps"`
+	LongFrames int                `json:"long_frames"`
+	DurationMS int64              `json:"duration_ms"`
+	Vitals     map[string]float64 `json:"vitals"`
+	TS         int64              `json:"ts"`
 }
 
 // received is one POST to /api/v1/beacons as the test server saw it.
@@ -141,12 +142,14 @@ func (s *beaconServer) flushNext(t *testing.T, ctx context.Context) received {
 	}
 }
 
-// decodeBeacon decodes body strictly: exactly the six fields of beacon.
+// decodeBeacon decodes body strictly: the six fields of beacon, and
+// vitals when the beacon has some.
 func decodeBeacon(t *testing.T, body []byte) beacon {
 	t.Helper()
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || len(fields) != 6 {
-		t.Fatalf("beacon %s: want an object with 6 fields (err %v)", body, err)
+	err := json.Unmarshal(body, &fields)
+	if _, ok := fields["vitals"]; err != nil || len(fields) != 6 && !(ok && len(fields) == 7) {
+		t.Fatalf("beacon %s: want an object with 6 fields, or 7 with vitals (err %v)", body, err)
 	}
 	var b beacon
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -204,7 +207,12 @@ func TestBeaconSends(t *testing.T) {
 	srv := newBeaconServer(t, map[string]string{"/page/42": baseAttrs})
 	do(t, ctx, chromedp.Navigate(srv.URL+"/page/42?secret=1#frag"))
 
+	// The first beacon may hold TTFB alone, sent before a second is counted.
 	r := srv.next(t)
+	for decodeBeacon(t, r.body).Vitals != nil && len(decodeBeacon(t, r.body).FPS) == 0 {
+		t.Logf("beacon of vitals alone: %s", r.body)
+		r = srv.next(t)
+	}
 	t.Logf("beacon: %s", r.body)
 	b := decodeBeacon(t, r.body)
 	if b.Service != "shop" || b.Page != "/page/42" {
@@ -245,15 +253,7 @@ func TestBeaconHidden(t *testing.T) {
 	t.Parallel()
 	ctx := extserver.Chromium(t)
 	srv := newBeaconServer(t, map[string]string{"/hidden/3": `data-service="shop" data-interval="60"`})
-	// Headless tabs are always visible, so the page's visibility is faked.
-	fake := page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
-		let v = 'visible';
-		Object.defineProperty(document, 'visibilityState', {get: () => v});
-		window.setVisibility = s => (v = s, document.dispatchEvent(new Event('visibilitychange')), Date.now());
-	})()`}
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, fake); err != nil {
-		t.Fatal(err)
-	}
+	extserver.FakeVisibility(t, ctx, "visible")
 	do(t, ctx, chromedp.Navigate(srv.URL+"/hidden/3"), waitFor(settled))
 
 	hiddenMS := eval[float64](t, ctx, `setVisibility('hidden')`)
@@ -347,5 +347,65 @@ func TestBeaconSilent(t *testing.T) {
 		if b := decodeBeacon(t, r.body); b.Page != "/page/2" {
 			t.Fatalf("silent page sent %+v", b)
 		}
+	}
+}
+
+// TestBeaconNeverVisible loads a page in a tab that stays hidden, as a
+// background tab or a prerender: it sends nothing, not even the TTFB that
+// web-vitals measures meanwhile, until it is shown.
+func TestBeaconNeverVisible(t *testing.T) {
+	t.Parallel()
+	ctx := extserver.Chromium(t)
+	srv := newBeaconServer(t, map[string]string{"/background/1": baseAttrs})
+	extserver.FakeVisibility(t, ctx, "hidden")
+	do(t, ctx, chromedp.Navigate(srv.URL+"/background/1"), waitFor(settled))
+	flushAndSync(t, ctx)
+	for _, r := range srv.drain() {
+		t.Fatalf("beacon from a page never visible: %s", r.body)
+	}
+	// Once shown, it sends: TTFB first, then frame rates.
+	eval[float64](t, ctx, `setVisibility('visible')`)
+	for i := 0; len(decodeBeacon(t, srv.flushNext(t, ctx).body).FPS) == 0; i++ {
+		if i == 3 {
+			t.Fatal("no frame rates in three beacons after the page was shown")
+		}
+	}
+}
+
+// TestBeaconVitalsOncePerView shifts a page's layout and hides it: the
+// beacon sent at the hide carries the page view's CLS. Shown again,
+// shifted again and hidden again, the page sends no second CLS, as a page
+// view has one.
+func TestBeaconVitalsOncePerView(t *testing.T) {
+	t.Parallel()
+	ctx := extserver.Chromium(t)
+	srv := newBeaconServer(t, map[string]string{"/shift/1": `data-service="shop" data-interval="60"`})
+	extserver.FakeVisibility(t, ctx, "visible")
+	do(t, ctx, chromedp.Navigate(srv.URL+"/shift/1"), waitFor(settled))
+	shift := `new Promise(done => {
+		const b = document.createElement('div');
+		b.style.height = '30vh';
+		document.body.prepend(b);
+		requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
+	})`
+	clsOf := func() (float64, bool) {
+		eval[float64](t, ctx, `setVisibility('hidden')`)
+		eval[int](t, ctx, `fetch('/sync').then(r => r.status)`)
+		found, cls := false, 0.0
+		for _, r := range srv.drain() {
+			if v, ok := decodeBeacon(t, r.body).Vitals["cls"]; ok {
+				found, cls = true, v
+			}
+		}
+		return cls, found
+	}
+	eval[bool](t, ctx, shift)
+	if cls, ok := clsOf(); !ok || cls <= 0 {
+		t.Fatalf("no CLS sent at the hide after a shift (found %v, %g)", ok, cls)
+	}
+	eval[float64](t, ctx, `setVisibility('visible')`)
+	eval[bool](t, ctx, shift)
+	if cls, ok := clsOf(); ok {
+		t.Fatalf("a second CLS, %g, sent for one page view", cls)
 	}
 }

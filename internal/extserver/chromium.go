@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -47,4 +48,21 @@ func Tab(t *testing.T, browser context.Context) context.Context {
 		t.Fatalf("open tab: %v", err)
 	}
 	return tab
+}
+
+// FakeVisibility makes the visibility of the tab of ctx settable, as
+// headless tabs are always visible: each page it loads starts in state
+// start ("visible" or "hidden"), and setVisibility(s) in the page sets it,
+// fires visibilitychange, and returns Date.now().
+func FakeVisibility(t *testing.T, ctx context.Context, start string) {
+	t.Helper()
+	fake := page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+		let v = '` + start + `';
+		Object.defineProperty(document, 'visibilityState', {get: () => v});
+		Object.defineProperty(document, 'hidden', {get: () => v == 'hidden'});
+		window.setVisibility = s => (v = s, document.dispatchEvent(new Event('visibilitychange')), Date.now());
+	})()`}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, fake); err != nil {
+		t.Fatal(err)
+	}
 }
