@@ -88,7 +88,7 @@ func FuzzCheckFile(f *testing.F) {
 }
 
 func TestDefaultRuleNames(t *testing.T) {
-	if got := strings.Join(DefaultRuleNames(), ","); got != "HighLatency,HighErrorRate,HighMemory,LowFrameRate,StaleData,WebSocketChurn,AtroZSlowAPI,AtroZErrors,AtroZFlushFailing,AtroZDiskFull,AtroZDiskFilling" {
+	if got := strings.Join(DefaultRuleNames(), ","); got != "HighLatency,HighErrorRate,HighMemory,LowFrameRate,PoorLCP,PoorINP,StaleData,WebSocketChurn,AtroZSlowAPI,AtroZErrors,AtroZFlushFailing,AtroZDiskFull,AtroZDiskFilling" {
 		t.Fatalf("built-in rules %s", got)
 	}
 }

@@ -44,7 +44,7 @@ func TestRulesFileReplacesDefaultByName(t *testing.T) {
 			names = append(names, g.Name+"/"+rule.Name())
 		}
 	}
-	want := "[atroz-defaults/HighLatency atroz-defaults/HighErrorRate atroz-defaults/LowFrameRate atroz-defaults/WebSocketChurn atroz-defaults/AtroZSlowAPI atroz-defaults/AtroZErrors atroz-defaults/AtroZFlushFailing atroz-defaults/AtroZDiskFull atroz-defaults/AtroZDiskFilling custom/QueueTooLong custom/HighMemory]"
+	want := "[atroz-defaults/HighLatency atroz-defaults/HighErrorRate atroz-defaults/LowFrameRate atroz-defaults/PoorLCP atroz-defaults/PoorINP atroz-defaults/WebSocketChurn atroz-defaults/AtroZSlowAPI atroz-defaults/AtroZErrors atroz-defaults/AtroZFlushFailing atroz-defaults/AtroZDiskFull atroz-defaults/AtroZDiskFilling custom/QueueTooLong custom/HighMemory]"
 	if fmt.Sprint(names) != want {
 		t.Fatalf("rules %v, want %s", names, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,10 @@ func TestDefaultRules(t *testing.T) {
 				}
 			}
 		}, func(v float64) bool { return v > 0 && v < 50 }}, // all in the first bucket: interpolated from 0
+		{"PoorLCP", 30 * time.Minute, 10 * time.Minute, func() writer { return vitalsWriter("frontend_lcp_seconds", "4", 5, 1.2) },
+			func(v float64) bool { return v >= 0 && v < 0.75 }},
+		{"PoorINP", 30 * time.Minute, 10 * time.Minute, func() writer { return vitalsWriter("frontend_inp_seconds", "0.5", 0.8, 0.1) },
+			func(v float64) bool { return v >= 0 && v < 0.75 }},
 		{"StaleData", 0, time.Minute, func() writer {
 			return func(r *rig, ts time.Time, bad bool) {
 				last := ts
@@ -227,6 +232,24 @@ func TestDefaultRules(t *testing.T) {
 				t.Fatalf("resolved notification ends %s (want %s), fingerprints %s %s", ns[1].EndsAt, resolved, ns[0].Fingerprint, ns[1].Fingerprint)
 			}
 		})
+	}
+}
+
+// vitalsWriter writes two page views of /checkout every 15 s, each of
+// value poor while bad and good otherwise, into the histogram metric as
+// the collector does: its bucket le and its count. With ten good minutes
+// before t0, fewer than 75% of the 30-minute window's views are within le
+// from 3m20s after t0, and 75% again 22.5 minutes after the bad ones end.
+func vitalsWriter(metric, le string, poor, good float64) func(r *rig, ts time.Time, bad bool) {
+	bound, _ := strconv.ParseFloat(le, 64)
+	within, count := 0.0, 0.0
+	return func(r *rig, ts time.Time, bad bool) {
+		count += 2
+		if pick(bad, poor, good) <= bound {
+			within += 2
+		}
+		r.add(ts, within, metric+"_bucket", "le", le, "page", "/checkout", "service", "shop")
+		r.add(ts, count, metric+"_count", "page", "/checkout", "service", "shop")
 	}
 }
 

@@ -27,7 +27,12 @@ const OwnServices = "atroz|atroz-dashboard"
 // first the product's, which leave AtroZ's own services (OwnServices) out
 // and, for latency and errors, need enough traffic to mean something (20
 // requests in 5 minutes before a p95 is more than the slowest request, 100
-// before 1% is more than one failure); then AtroZ's own health.
+// before 1% is more than one failure, and, for the Web Vitals, 20 page
+// views in 30 minutes before a page's p75 means anything); then AtroZ's
+// own health. The Web Vitals rules rate a page as Google does, poor when
+// its p75 is over the poor threshold, which is exactly when fewer than 75%
+// of its page views are within it: the threshold is a bucket bound, so the
+// share is counted, not interpolated.
 const defaultRules = `groups:
 - name: atroz-defaults
   rules:
@@ -59,6 +64,22 @@ const defaultRules = `groups:
     labels: {severity: warning}
     annotations:
       summary: "median frame rate of {{ $labels.service }} {{ $labels.page }} is {{ $value | printf \"%.1f\" }} fps (under 50)"
+  - alert: PoorLCP
+    expr: |
+      sum by (service, page) (increase(frontend_lcp_seconds_bucket{le="4", service!~"atroz|atroz-dashboard"}[30m])) / sum by (service, page) (increase(frontend_lcp_seconds_count{service!~"atroz|atroz-dashboard"}[30m])) < 0.75
+      and sum by (service, page) (increase(frontend_lcp_seconds_count{service!~"atroz|atroz-dashboard"}[30m])) >= 20
+    for: 10m
+    labels: {severity: warning}
+    annotations:
+      summary: "p75 LCP of {{ $labels.service }} {{ $labels.page }} is poor (over 4s): {{ $value | humanizePercentage }} of page views painted within 4s, 75% needed"
+  - alert: PoorINP
+    expr: |
+      sum by (service, page) (increase(frontend_inp_seconds_bucket{le="0.5", service!~"atroz|atroz-dashboard"}[30m])) / sum by (service, page) (increase(frontend_inp_seconds_count{service!~"atroz|atroz-dashboard"}[30m])) < 0.75
+      and sum by (service, page) (increase(frontend_inp_seconds_count{service!~"atroz|atroz-dashboard"}[30m])) >= 20
+    for: 10m
+    labels: {severity: warning}
+    annotations:
+      summary: "p75 INP of {{ $labels.service }} {{ $labels.page }} is poor (over 500ms): {{ $value | humanizePercentage }} of page views answered within 500ms, 75% needed"
   - alert: StaleData
     expr: time() - data_last_sample_timestamp_seconds > 900
     for: 1m

@@ -175,3 +175,39 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// TestVitalsRulesNeedTraffic: fifteen page views in 30 minutes, every one
+// of them poor, are too few to rate a page; thirty are a poor page. The
+// dashboard's own poor pages are never the product's.
+func TestVitalsRulesNeedTraffic(t *testing.T) {
+	cases := []struct {
+		name    string
+		service string
+		every   time.Duration // one poor page view this often
+		fire    bool
+	}{
+		{"fifteen views in 30m", "shop", 2 * time.Minute, false},
+		{"thirty views in 30m", "shop", time.Minute, true},
+		{"the dashboard's own", "atroz-dashboard", 15 * time.Second, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, "", "")
+			views := 0.0
+			r.run(t0, t0.Add(45*time.Minute), func(ts time.Time) {
+				if ts.Sub(t0)%c.every == 0 {
+					views++
+				}
+				for _, m := range []struct{ metric, le string }{{"frontend_lcp_seconds", "4"}, {"frontend_inp_seconds", "0.5"}} {
+					r.add(ts, 0, m.metric+"_bucket", "le", m.le, "page", "/pay", "service", c.service)
+					r.add(ts, views, m.metric+"_count", "page", "/pay", "service", c.service)
+				}
+			})
+			for _, name := range []string{"PoorLCP", "PoorINP"} {
+				if got := fired(r.events(name)); got != c.fire {
+					t.Errorf("%s fired %v, want %v: %v", name, got, c.fire, r.history(name))
+				}
+			}
+		})
+	}
+}
