@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/collector"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/prometheus/promql"
@@ -30,7 +31,18 @@ type Panel struct {
 	Alert string `json:"alert"`
 	// Threshold is the number the loaded rule compares with, read from its
 	// expression, so a rules file that replaces the rule moves the line.
+	// A panel with Ratings draws its alert at the poor rating instead.
 	Threshold *float64 `json:"threshold"`
+	// Ratings, for a Web Vitals panel, are Google's thresholds, which the
+	// chart shades as good, needs improvement and poor.
+	Ratings *Ratings `json:"ratings,omitempty"`
+}
+
+// Ratings are the bounds of a Core Web Vital's ratings at the 75th
+// percentile: good up to Good, poor over Poor.
+type Ratings struct {
+	Good float64 `json:"good"`
+	Poor float64 `json:"poor"`
 }
 
 // Selectors that keep AtroZ's own services (alert.OwnServices) out of the
@@ -46,11 +58,23 @@ func panel(id, title, query, unit, group, filter, alert string) Panel {
 	return Panel{ID: id, Title: title, Query: query, Unit: unit, Group: group, Filter: filter, Alert: alert}
 }
 
+// vitalPanel is the p75 per page of the Core Web Vital of metric, over the
+// 30 minutes its alert rates, shaded by its ratings. Its buckets hold the
+// ratings' bounds, so which band the p75 is in is exact; where in the band
+// is interpolated within a bucket.
+func vitalPanel(id, title, metric, unit, alert string) Panel {
+	i := slices.IndexFunc(collector.Vitals, func(v collector.Vital) bool { return v.Metric == metric })
+	v := collector.Vitals[i]
+	p := panel(id, title, `histogram_quantile(0.75, sum by (le, service, page) (rate(`+metric+`_bucket{`+product+`}[30m])))`, unit, "frontend", "service", alert)
+	p.Ratings = &Ratings{Good: v.Good, Poor: v.Poor}
+	return p
+}
+
 // Panels are the overview's charts: the product first (RED for its APIs,
-// frame rate for its pages, the host, the freshness of its data), none of
-// them showing AtroZ's own services; then AtroZ itself (its API, store and
-// live connections). Latency and frame rate share the time axis the page
-// gives every chart.
+// frame rate and Core Web Vitals for its pages, the host, the freshness of
+// its data), none of them showing AtroZ's own services; then AtroZ itself
+// (its API, store and live connections). Latency, frame rate and the
+// vitals share the time axis the page gives every chart.
 var Panels = []Panel{
 	panel("requests", "Request rate by route", `sum by (service, route) (rate(http_requests_total{`+product+`}[1m]))`, "req/s", "backend", "service", ""),
 	panel("errors", "Error ratio (5xx) by service", `sum by (service) (rate(http_requests_total{code=~"5..", `+product+`}[5m])) / sum by (service) (rate(http_requests_total{`+product+`}[5m]))`, "ratio", "backend", "service", "HighErrorRate"),
@@ -59,6 +83,10 @@ var Panels = []Panel{
 	panel("fps", "Frame rate median by page", `histogram_quantile(0.5, sum by (le, service, page) (rate(frontend_fps_bucket{`+product+`}[5m])))`, "fps", "frontend", "service", "LowFrameRate"),
 	panel("fps_p5", "Frame rate p5 by page", `histogram_quantile(0.05, sum by (le, service, page) (rate(frontend_fps_bucket{`+product+`}[5m])))`, "fps", "frontend", "service", ""),
 	panel("long_frames", "Long frames per minute", `sum by (service, page) (rate(frontend_long_frames_total{`+product+`}[5m])) * 60`, "count", "frontend", "service", ""),
+	vitalPanel("lcp", "Largest Contentful Paint p75 by page", "frontend_lcp_seconds", "s", "PoorLCP"),
+	vitalPanel("inp", "Interaction to Next Paint p75 by page", "frontend_inp_seconds", "s", "PoorINP"),
+	vitalPanel("cls", "Cumulative Layout Shift p75 by page", "frontend_cls", "score", ""),
+	vitalPanel("ttfb", "Time to First Byte p75 by page", "frontend_ttfb_seconds", "s", ""),
 	panel("cpu", "CPU", `system_cpu_usage_ratio`, "ratio", "host", "", ""),
 	panel("memory", "Memory", `system_memory_usage_ratio`, "ratio", "host", "", "HighMemory"),
 	panel("freshness", "Data age by source", `time() - data_last_sample_timestamp_seconds{`+ownSources+`}`, "s", "data", "source", "StaleData"),
@@ -89,8 +117,13 @@ func (s *Server) dashboardPanels() []Panel {
 		if m != nil {
 			out[i].Threshold, loaded = m.RuleThreshold(p.Alert)
 		}
-		if !loaded {
+		switch {
+		case !loaded:
 			out[i].Alert, out[i].Threshold = "", nil
+		case p.Ratings != nil:
+			// The rule compares the share of page views within the poor
+			// rating with 75%, which is the p75 against the poor rating.
+			out[i].Threshold = &p.Ratings.Poor
 		}
 	}
 	return out

@@ -62,6 +62,13 @@ func TestPanelsFollowLoadedRules(t *testing.T) {
 	f("memory", "HighMemory", 0.8)
 	f("fps", "", -1) // disabled
 	f("atroz_latency", "AtroZSlowAPI", 1)
+	// The rule compares a share with 75%; the chart, a p75, draws its poor rating.
+	f("lcp", "PoorLCP", 4)
+	f("inp", "PoorINP", 0.5)
+	f("cls", "", -1)
+	if r := ps["lcp"].Ratings; r == nil || r.Good != 2.5 || r.Poor != 4 {
+		t.Errorf("lcp panel ratings %+v, want good 2.5 and poor 4", r)
+	}
 	f("requests", "", -1)
 }
 

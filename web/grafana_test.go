@@ -177,7 +177,7 @@ func checkStrings(t *testing.T, what string, a grafanaAnswer, want ...string) []
 
 // TestGrafanaDataSource replays what Grafana's Prometheus data source
 // sends when the data source is saved and tested, when the query builder
-// lists metrics and label values, and when a 20-panel dashboard loads and
+// lists metrics and label values, and when a dashboard of 20 panels or more loads and
 // refreshes every 10 s for two minutes: once with a read token as the
 // basic-auth password, once as a bearer token. Every answer must be 2xx
 // JSON in Prometheus' shape; none may be a 429.
@@ -276,11 +276,11 @@ func grafanaQueryBuilder(t *testing.T, g *grafanaClient, now time.Time) {
 	}
 }
 
-// grafanaPanels are the 20 panels of the replayed dashboard: the built-in
-// dashboard's queries with Grafana's $__rate_interval expanded, and the
-// seeded demo series.
+// grafanaPanels are the panels of the replayed dashboard: the built-in
+// dashboard's queries, then queries of the seeded demo series with
+// Grafana's $__rate_interval expanded, 20 panels at least.
 func grafanaPanels() []string {
-	panels := make([]string, 0, 20)
+	panels := make([]string, 0, len(Panels)+8)
 	for _, p := range Panels {
 		panels = append(panels, p.Query)
 	}
@@ -294,21 +294,19 @@ func grafanaPanels() []string {
 		`rate(http_requests_total[1m0s])`,
 		`sum(rate(http_request_duration_seconds_count[1m0s]))`,
 	} {
-		if len(panels) < 20 {
-			panels = append(panels, q)
-		}
+		panels = append(panels, q)
 	}
 	return panels
 }
 
-// grafanaDashboard loads a 20-panel dashboard over the last hour and
+// grafanaDashboard loads a dashboard of 20 panels or more over the last hour and
 // refreshes it every 10 s for two minutes: each panel a range query on
 // the aligned range with exemplars on, and the first two panels also an
 // instant query ("Both").
 func grafanaDashboard(t *testing.T, g *grafanaClient, now time.Time) {
 	panels := grafanaPanels()
-	if len(panels) != 20 {
-		t.Fatalf("%d panels, want 20", len(panels))
+	if len(panels) < 20 {
+		t.Fatalf("%d panels, want 20 or more", len(panels))
 	}
 	const step = 15 * time.Second // an hour over a ~1,000-pixel panel: Grafana's 15 s floor
 	demoPoints := 0
