@@ -27,6 +27,8 @@ type Status struct {
 	Service   string  `json:"service"`
 	Indicator string  `json:"indicator"`
 	Objective float64 `json:"objective"` // percent
+	// Origin is where the SLO comes from: OriginFile, OriginDefault or OriginDashboard.
+	Origin string `json:"origin"`
 	// Window is the SLO's window in seconds.
 	Window float64 `json:"window_seconds"`
 	// Events are the window's; LastHour the last hour's.
@@ -83,12 +85,17 @@ func (s *SLO) statuses(db *store.DB, now time.Time) ([]Status, error) {
 	for svc, c := range window {
 		out = append(out, s.status(svc, c, hour[svc]))
 	}
+	if len(out) == 0 && !s.perService {
+		// An SLO of one service is listed before its first event, so
+		// one just created shows.
+		out = append(out, s.status(s.Service, Counts{}, Counts{}))
+	}
 	return out, nil
 }
 
 // status derives the budget figures from the counts.
 func (s *SLO) status(service string, window, hour Counts) Status {
-	st := Status{Name: s.Name, Service: service, Indicator: s.Indicator, Objective: s.Objective,
+	st := Status{Name: s.Name, Service: service, Indicator: s.Indicator, Objective: s.Objective, Origin: s.Origin(),
 		Window: time.Duration(s.Window).Seconds(), Events: window, LastHour: hour}
 	budget := s.Budget()
 	if window.All > 0 {

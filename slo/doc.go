@@ -6,8 +6,10 @@ over a window, such as 99.9 % over 30 days, and an indicator: availability
 (the share of requests not answered 5xx), latency (the share answered
 within a threshold that is a bound of the duration histogram), or frame
 rate (the share of beacon seconds drawn faster than 50 fps). SLOs come from a
-YAML file (Load, checked by atroz slo check) and from built-in ones per
-service (Defaults), which follow the built-in alerts' thresholds.
+YAML file (Load, checked by atroz slo check), from built-in ones per
+service (Defaults), which follow the built-in alerts' thresholds, and from
+the dashboard: DecodeJSON checks one as the file's are, and a Catalog keeps
+them in the data file beside the file's.
 
 Rules renders each SLO as a Prometheus rule group, which the alert package
 loads like any rule file, so the alerts are delivered like every other:

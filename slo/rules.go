@@ -2,11 +2,14 @@ package slo
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"atroz/alert"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -63,6 +66,24 @@ func Rules(f *File) ([]byte, error) {
 		return nil, fmt.Errorf("slo rules: %w", err)
 	}
 	return b, nil
+}
+
+// RuleSource is the File of the SLOs' rule groups: alert.Manager.SetGroups
+// replaces the groups of this source when the SLOs change.
+const RuleSource = "slo rules"
+
+// RuleGroups returns the rule groups of the SLOs of f, as the alert
+// manager evaluates them; their File is RuleSource.
+func RuleGroups(f *File, log *slog.Logger) ([]alert.RuleGroup, error) {
+	b, err := Rules(f)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := alert.ParseRules(b, RuleSource, log)
+	if err != nil {
+		return nil, fmt.Errorf("slo rules: %w", err)
+	}
+	return groups, nil
 }
 
 // group returns the SLO's rules.

@@ -34,24 +34,47 @@ const minFPS = 50
 type SLO struct {
 	// Name identifies the SLO in its rules' slo label and the API: letters,
 	// digits, '-' and '_'.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Service is the service label the SLO watches.
-	Service string `yaml:"service"`
+	Service string `yaml:"service" json:"service"`
 	// Routes, when set, limit it to these routes (request indicators only).
-	Routes []string `yaml:"routes,omitempty"`
+	Routes []string `yaml:"routes,omitempty" json:"routes,omitempty"`
 	// Objective is the good share promised, in percent: 99.9.
-	Objective float64 `yaml:"objective"`
+	Objective float64 `yaml:"objective" json:"objective"`
 	// Window is the span over which the objective holds; 30 days if unset.
-	Window model.Duration `yaml:"window,omitempty"`
+	Window model.Duration `yaml:"window,omitempty" json:"window"`
 	// Indicator is Availability, Latency or FrameRate.
-	Indicator string `yaml:"indicator"`
+	Indicator string `yaml:"indicator" json:"indicator"`
 	// Threshold is the latency under which a request is good (Latency
 	// only): a bound of the request-duration histogram.
-	Threshold model.Duration `yaml:"threshold,omitempty"`
+	Threshold model.Duration `yaml:"threshold,omitempty" json:"threshold,omitempty"`
 
 	// perService makes a built-in SLO: one per service, over every service
 	// but AtroZ's own.
 	perService bool
+	// dashboard marks an SLO created in the dashboard, kept in the data file.
+	dashboard bool
+}
+
+// Where an SLO comes from, as Origin reports it.
+const (
+	// OriginFile is an SLO of SLO_FILE.
+	OriginFile = "file"
+	// OriginDefault is a built-in SLO (Defaults).
+	OriginDefault = "default"
+	// OriginDashboard is an SLO created in the dashboard and kept in the data file.
+	OriginDashboard = "dashboard"
+)
+
+// Origin returns where the SLO comes from: OriginFile, OriginDefault or OriginDashboard.
+func (s *SLO) Origin() string {
+	switch {
+	case s.perService:
+		return OriginDefault
+	case s.dashboard:
+		return OriginDashboard
+	}
+	return OriginFile
 }
 
 // Budget returns the share of events the objective allows to be bad.
