@@ -19,7 +19,7 @@ const (
 	// of a route that takes no body (GETs, deletes, the dashboard's files).
 	maxSmallBodyBytes = 4 << 10
 	// maxAdminBodyBytes bounds admin JSON: a token to create, a silence
-	// with its matchers and comment.
+	// with its matchers and comment, an SLO with its routes.
 	maxAdminBodyBytes = 16 << 10
 	// maxQueryBodyBytes bounds a query API form posted instead of sent in
 	// the URL, as Grafana does for long queries.
@@ -42,7 +42,7 @@ func (s *Server) bodyLimitFor(route string) int64 {
 		return s.cfg.MaxImportBytes
 	case "/api/v1/read":
 		return maxReadRequestBytes
-	case "/api/v1/admin/tokens", "/api/v1/silences":
+	case "/api/v1/admin/tokens", "/api/v1/silences", "/api/v1/admin/slos", "/api/v1/admin/slos/:name":
 		return maxAdminBodyBytes
 	}
 	if strings.HasPrefix(route, "/api/v1/") && !strings.HasPrefix(route, "/api/v1/auth/") &&

@@ -205,6 +205,8 @@ type Server struct {
 
 	// sloCache holds the last count of GET /api/v1/slos.
 	sloCache sloCache
+	// sloAdmin holds the SLO catalog the admin routes change (sloadmin.go).
+	sloAdmin sloAdmin
 }
 
 // Deps are the parts a Server serves, built by the caller in the order the
@@ -350,7 +352,7 @@ func (s *Server) routes() *gin.Engine {
 	s.promAPI(viewer)
 	e.GET("/federate", s.limits.Middleware(RateClassAPI), csrf, s.require(auth.ScopeRead), s.federate) // Prometheus' path, beside its API
 	s.alertAPI(viewer, admin)
-	s.sloAPI(viewer)
+	s.sloAPI(viewer, admin)
 	s.tokenAPI(admin)
 	s.userAPI(admin)
 	s.sourceAPI(viewer, admin)

@@ -5,9 +5,11 @@ import (
 	"sync"
 	"time"
 
+	"atroz/collector"
 	"atroz/slo"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/common/model"
 )
 
 // sloMaxAge is how long GET /api/v1/slos answers from its last count.
@@ -30,15 +32,48 @@ type sloCache struct {
 // included unless f drops them.
 func (s *Server) SetSLOs(f *slo.File) { s.slos.Store(f) }
 
-// sloAPI serves GET /api/v1/slos: each SLO's (and each service's, for the
+// sloDefinition is an SLO as GET /api/v1/slos defines it, for the
+// dashboard's form: its fields and where it comes from.
+type sloDefinition struct {
+	slo.SLO
+	Origin string `json:"origin"`
+}
+
+// definitions returns the SLOs of f, the built-in ones first when kept.
+func definitions(f *slo.File) []sloDefinition {
+	list := f.SLOs
+	if f.Defaults {
+		list = append(slo.Defaults(), list...)
+	}
+	out := make([]sloDefinition, len(list))
+	for i := range list {
+		out[i] = sloDefinition{SLO: list[i], Origin: list[i].Origin()}
+	}
+	return out
+}
+
+// latencyThresholds returns the request-duration histogram's bounds as
+// durations ("500ms"): the thresholds a latency SLO may have.
+func latencyThresholds() []string {
+	bs := collector.DurationBuckets()
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = model.Duration(time.Duration(b * float64(time.Second))).String()
+	}
+	return out
+}
+
+// sloAPI serves GET /api/v1/slos, and to admins the changes of the
+// dashboard's SLOs (sloadmin.go). GET /api/v1/slos answers each SLO's (and each service's, for the
 // built-in ones) events over its window and the last hour, counted exactly
 // from the stored counters, its SLI, error budget left and burn rate, as
 // of at most sloMaxAge ago.
-func (s *Server) sloAPI(api *gin.RouterGroup) {
+func (s *Server) sloAPI(api, admin *gin.RouterGroup) {
+	s.sloAdminAPI(admin)
 	api.GET("/slos", func(c *gin.Context) {
 		f := s.slos.Load()
 		if f == nil {
-			success(c, gin.H{"slos": []slo.Status{}}, nil)
+			success(c, gin.H{"slos": []slo.Status{}, "definitions": []sloDefinition{}, "latency_thresholds": latencyThresholds()}, nil)
 			return
 		}
 		sts, at, err := s.sloCache.statuses(s, f)
@@ -46,12 +81,14 @@ func (s *Server) sloAPI(api *gin.RouterGroup) {
 			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 			return
 		}
-		success(c, gin.H{"slos": nonNil(sts), "computed_at": at.UTC().Format(time.RFC3339)}, nil)
+		success(c, gin.H{"slos": nonNil(sts), "computed_at": at.UTC().Format(time.RFC3339),
+			"definitions": definitions(f), "latency_thresholds": latencyThresholds()}, nil)
 	})
 }
 
 // statuses returns the last count of f's SLOs, counting again when it is
-// older than sloMaxAge or of other SLOs.
+// older than sloMaxAge or of other SLOs: every change of the dashboard's
+// SLOs makes a new File, so the next request after one counts anew.
 func (sc *sloCache) statuses(s *Server, f *slo.File) ([]slo.Status, time.Time, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()

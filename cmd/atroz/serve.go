@@ -20,6 +20,7 @@ import (
 	"atroz/auth"
 	"atroz/collector"
 	"atroz/query"
+	"atroz/slo"
 	"atroz/store"
 	"atroz/web"
 )
@@ -253,11 +254,11 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 	if err != nil {
 		return nil, nil, err
 	}
-	slos, err := cfg.SLO.load()
+	slos, err := loadSLOs(cfg, db, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	sloGroups, err := sloRuleGroups(slos, log)
+	sloGroups, err := slo.RuleGroups(slos.File(), log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -276,9 +277,27 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 		return nil, nil, err
 	}
 	srv.SetAlerts(m)
-	srv.SetSLOs(slos)
+	srv.SetSLOCatalog(slos)
 	col.AddWriter(m.WriteMetrics)
 	return m, disp, nil
+}
+
+// loadSLOs reads the SLO file (see SLOConfig.load) and the SLOs created
+// in the dashboard, which the data file keeps; a stored one the file now
+// shadows, or that no longer passes the checks, is left out with a warning.
+func loadSLOs(cfg *Config, db *store.DB, log *slog.Logger) (*slo.Catalog, error) {
+	f, err := cfg.SLO.load()
+	if err != nil {
+		return nil, err
+	}
+	c, skipped, err := slo.OpenCatalog(db, f, collector.DurationBuckets())
+	if err != nil {
+		return nil, err
+	}
+	for _, err := range skipped {
+		log.Warn("stored SLO left out", slog.String("event_type", "startup"), slog.Any("error", err))
+	}
+	return c, nil
 }
 
 // eventForBrowser keeps NaN (an unknown value) out of the JSON pushed to browsers.

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
-	"atroz/alert"
 	"atroz/collector"
 	"atroz/slo"
 )
@@ -38,19 +36,6 @@ func (s *SLOConfig) load() (*slo.File, error) {
 	}
 	f.Defaults = f.Defaults && s.Defaults
 	return f, nil
-}
-
-// sloRuleGroups returns the rule groups of the SLOs of f.
-func sloRuleGroups(f *slo.File, log *slog.Logger) ([]alert.RuleGroup, error) {
-	b, err := slo.Rules(f)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := alert.ParseRules(b, "slo rules", log)
-	if err != nil {
-		return nil, fmt.Errorf("slo rules: %w", err)
-	}
-	return groups, nil
 }
 
 // SLOCommand checks SLO files and prints the rules they make.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/slo"
 )
 
 const checkoutSLO = `slos:
@@ -96,5 +97,5 @@ func ruleGroups(cfg SLOConfig) ([]alert.RuleGroup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sloRuleGroups(f, nil)
+	return slo.RuleGroups(f, nil)
 }
