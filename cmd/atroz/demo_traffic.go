@@ -118,7 +118,7 @@ func demoCycle() []demoPhase {
 			about: "shop-api GET /api/search takes about 1.5 s",
 			alert: "HighLatency fires ~2.5m after the phase starts, resolves ~5m after it ends"},
 		{name: "jank", seconds: 300, janky: "/products/:id",
-			about: "a flash sale brings 4x the visitors to /products/:id, rendered at 20-45 fps",
+			about: "a flash sale brings 4x the visitors to /products/:id, rendered at 20-45 fps, painting and answering slower (p75 LCP and INP need improvement, short of poor)",
 			alert: "LowFrameRate fires ~6.5m after the phase starts, resolves ~4m after it ends"},
 		{name: "churn", seconds: 180, churn: true,
 			about: "WebSocket clients connect and drop every few seconds (needs -user)",
@@ -308,7 +308,29 @@ func demoBeacon(r *rand.Rand, p demoPage, janky bool) collector.Beacon {
 			b.LongFrames += 1 + r.Int64N(4)
 		}
 	}
+	b.Vitals = demoVitals(r, janky)
 	return b
+}
+
+// demoVitals draws one page view's Core Web Vitals, log-normal around a
+// healthy page's (LCP 1.4 s, INP 80 ms for the 60% of views with an
+// interaction, CLS 0.02, TTFB 250 ms) or, on a janky page, a page that
+// needs improvement (LCP 2.8 s, INP 280 ms), whose p75 stays short of
+// poor: PoorLCP and PoorINP never fire in the demo.
+func demoVitals(r *rand.Rand, janky bool) collector.VitalValues {
+	draw := func(median, sigma float64) *float64 {
+		v := math.Round(median*math.Exp(sigma*r.NormFloat64())*1e4) / 1e4
+		return &v
+	}
+	lcp, inp := 1400.0, 80.0
+	if janky {
+		lcp, inp = 2800, 280
+	}
+	vs := collector.VitalValues{"lcp_ms": draw(lcp, 0.3), "cls": draw(0.02, 0.8), "ttfb_ms": draw(250, 0.4)}
+	if r.Float64() < 0.6 {
+		vs["inp_ms"] = draw(inp, 0.35)
+	}
+	return vs
 }
 
 // demoFrameRate draws one second's frame rate: near 60 with a rare stutter,

@@ -148,6 +148,11 @@ func (s *demoAlertSim) add(n int64, tick demoTick) {
 		for _, fps := range b.FPS {
 			s.count("LowFrameRate "+collector.NormalizePage(b.Page), n, b2f(fps < 50), 1)
 		}
+		for name, v := range map[string]*float64{"PoorLCP": b.Vitals["lcp_ms"], "PoorINP": b.Vitals["inp_ms"]} {
+			if v != nil {
+				s.count(name+" "+collector.NormalizePage(b.Page), n, b2f(*v > map[string]float64{"PoorLCP": 4000, "PoorINP": 500}[name]), 1)
+			}
+		}
 	}
 	// The clients' ends, with the cap the demo keeps.
 	ended := len(s.sockets)
@@ -180,6 +185,9 @@ func demoRules() map[string]demoRule {
 		"HighLatency":    {300, 120, func(num, den float64) bool { return den > 0 && num/den > 0.05 }},
 		"LowFrameRate":   {300, 300, func(num, den float64) bool { return den > 0 && num/den > 0.5 }},
 		"WebSocketChurn": {60, 60, func(num, _ float64) bool { return num > 5 }},
+		// Poor views over all views: over 25% poor is a poor p75.
+		"PoorLCP": {1800, 600, func(num, den float64) bool { return den >= 20 && num/den > 0.25 }},
+		"PoorINP": {1800, 600, func(num, den float64) bool { return den >= 20 && num/den > 0.25 }},
 	}
 }
 
