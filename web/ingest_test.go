@@ -114,6 +114,9 @@ func TestIngestRefusals(t *testing.T) {
 	f("POST", "/api/v1/beacons", beacon, 403, "need an Origin header")
 	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","fps":[-3]}`, 400, "fps[0] must be between 0 and 1000, got -3", origin...)
 	f("POST", "/api/v1/beacons", `{"service":"shop"`, 400, "truncated", origin...)
+	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","vitals":{"lcp_ms":-1}}`, 400, "vitals.lcp_ms must be between 0 and 600000, got -1", origin...)
+	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","fps":[60],"vitals":{"fid_ms":3}}`, 400, "vitals.fid_ms is not a vital", origin...)
+	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","vitals":{"cls":1e999}}`, 400, "vitals.cls must be a number", origin...)
 	f("POST", "/api/v1/beacons", `{"service":"shop","page":"/a","fps":[`+strings.Repeat("60,", 30000)+`60]}`, 413, "body exceeds 65536 bytes", origin...)
 	f("POST", "/api/v1/ingest/requests", event, 401, "ingest token is required", "Authorization", "")
 	f("POST", "/api/v1/ingest/requests", event, 401, "unknown or revoked", "Authorization", "Bearer atz_nope")
@@ -130,7 +133,7 @@ func TestIngestRefusals(t *testing.T) {
 			t.Errorf("a refused payload was recorded: %s", absent)
 		}
 	}
-	for _, line := range []string{`ingest_rejected_total{endpoint="beacons"} 4`, `ingest_rejected_total{endpoint="requests"} 1`, `ingest_rejected_total{endpoint="import"} 3`} {
+	for _, line := range []string{`ingest_rejected_total{endpoint="beacons"} 7`, `ingest_rejected_total{endpoint="requests"} 1`, `ingest_rejected_total{endpoint="import"} 3`} {
 		if !strings.Contains(m, line) {
 			t.Errorf("metrics lack %s", line)
 		}
