@@ -1,9 +1,10 @@
 // Chart draws series with uPlot (loaded as the global uPlot by index.html),
-// over a legend of each series' min, max, average and last value, with an
-// alert threshold as a dashed line and the alert's pending and firing
-// intervals as coloured bands. Dragging across a chart zooms every chart to
-// that time, a double-click zooms out, and the cursor is shared: a
-// crosshair on every chart, a tooltip on the one under the pointer.
+// over a legend of each series' min, max, average and last value, with
+// alert thresholds as dashed lines (labelled, when given labels) and the
+// alert's pending and firing intervals as coloured bands. Dragging across
+// a chart zooms every chart to that time, a double-click zooms out, and the
+// cursor is shared: a crosshair on every chart, a tooltip on the one under
+// the pointer.
 import {stepFor} from './api.js';
 import {h, message, fmtNum, fmtTime, labelText} from './dom.js';
 import {zoomOutParams, zoomTo, showRange} from './range.js';
@@ -45,7 +46,8 @@ function prefixed(v, base, names, sep) {
   return names[i] ? `${fmtNum(v)}${sep}${names[i]}` : fmtNum(v);
 }
 
-// formatValue shows v in a panel's unit: s, ratio, fps, bytes, req/s, count.
+// formatValue shows v in a panel's unit: s, ratio, fps, bytes, req/s, × (a
+// multiple, such as a burn rate), count.
 export function formatValue(v, unit) {
   if (v == null || !Number.isFinite(v)) return '–';
   const a = Math.abs(v);
@@ -57,6 +59,7 @@ export function formatValue(v, unit) {
     case 'ratio': return `${fmtNum(v * 100)}%`;
     case 'bytes': return prefixed(v, 1024, ['B', 'KiB', 'MiB', 'GiB', 'TiB'], ' ');
     case 'fps': return `${fmtNum(v)} fps`;
+    case '×': return `${fmtNum(v)}×`;
     case 'req/s': return `${prefixed(v, 1000, ['', 'k', 'M'], '')} req/s`;
     default: return prefixed(v, 1000, ['', 'k', 'M', 'G', 'T'], '');
   }
@@ -108,13 +111,13 @@ export function pointMeaning(query, step) {
   return `a sample every ${per}`;
 }
 
-// yRange pads the data's range, keeps the threshold in view, and for a
+// yRange pads the data's range, keeps the thresholds in view, and for a
 // ratio never runs past 100 % unless the data do, nor below 0: a flat line
 // at 1 is drawn against 0–100 %, not 0–200 %.
-function yRange(min, max, threshold, unit) {
-  if (threshold != null) {
-    min = Math.min(min ?? threshold, threshold);
-    max = Math.max(max ?? threshold, threshold);
+function yRange(min, max, thresholds, unit) {
+  for (const {value} of thresholds) {
+    min = Math.min(min ?? value, value);
+    max = Math.max(max ?? value, value);
   }
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
   let [lo, hi] = uPlot.rangeNum(min, max, 0.1, true);
@@ -171,11 +174,14 @@ const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {st
 // data-drawn="true" while uPlot shows data; settled resolves the first time
 // any of these states is reached.
 //
-// opts: unit; threshold (a number or null); range, whose bounds() give the x
-// axis; include(metric), which series to show; label, the chart's name;
-// empty(filtered), what to show when there is nothing to draw; and query,
-// the PromQL it draws, which gives it an "Explore" link (unless link is
-// false) and, over a day or more, the legend's note of what a point is.
+// opts: unit; threshold (a number or null) and thresholds, more lines as
+// [{value, label}], each label written at its line's right end; range,
+// whose bounds() give the x axis; include(metric), which series to show;
+// label, the chart's name; empty(filtered), what to show when there is
+// nothing to draw; height in pixels; and query, the PromQL it draws, which
+// gives it an "Explore" link (unless link is false) and, over a day or
+// more, the legend's note of what a point is. el gets data-thresholds, the
+// values of the lines drawn.
 export class Chart {
   #u = null;
   #series = new Map(); // labelText → {metric, label, title, pts: Map(t → v), hidden}
@@ -335,7 +341,7 @@ export class Chart {
     this.#u?.destroy();
     this.plot.hidden = false;
     this.note.hidden = true;
-    const c = this.#colours = colours(), {unit, threshold} = this.opts;
+    const c = this.#colours = colours(), {unit} = this.opts;
     this.#focus = null;
     this.#u = new uPlot({
       ...this.#size(),
@@ -351,7 +357,7 @@ export class Chart {
       },
       scales: {
         x: {time: true, range: () => this.opts.range.bounds()},
-        y: {range: (u, min, max) => yRange(min, max, threshold, unit)},
+        y: {range: (u, min, max) => yRange(min, max, this.#thresholds(), unit)},
       },
       axes: [{...axis(c), space: 70}, {
         ...axis(c),
@@ -365,7 +371,7 @@ export class Chart {
       hooks: {
         drawClear: [u => this.#drawBands(u)],
         draw: [u => {
-          this.#drawThreshold(u);
+          this.#drawThresholds(u);
           this.el.dataset.y = `${u.scales.y.min} ${u.scales.y.max}`; // the y scale in view, for tests
           this.#drawn();
         }],
@@ -467,18 +473,31 @@ export class Chart {
     this.el.dataset.bands = painted.join(' '); // the states shaded in view, for tests and styling
   }
 
-  #drawThreshold(u) {
-    const t = this.opts.threshold;
-    if (t == null) return;
-    const {ctx, bbox} = u, px = uPlot.pxRatio, y = Math.round(u.valToPos(t, 'y', true)) + 0.5;
+  // #thresholds are the lines to draw: opts.threshold, unlabelled, then opts.thresholds.
+  #thresholds() {
+    const {threshold, thresholds = []} = this.opts;
+    return threshold == null ? thresholds : [{value: threshold}, ...thresholds];
+  }
+
+  #drawThresholds(u) {
+    const {ctx, bbox} = u, px = uPlot.pxRatio, drawn = [];
     ctx.save();
-    ctx.strokeStyle = this.#colours.threshold;
+    ctx.strokeStyle = ctx.fillStyle = this.#colours.threshold;
     ctx.lineWidth = 1.5 * px;
-    ctx.setLineDash([6 * px, 4 * px]);
-    ctx.beginPath();
-    ctx.moveTo(bbox.left, y);
-    ctx.lineTo(bbox.left + bbox.width, y);
-    ctx.stroke();
+    ctx.font = `${11 * px}px system-ui, sans-serif`;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'bottom';
+    for (const {value, label} of this.#thresholds()) {
+      const y = Math.round(u.valToPos(value, 'y', true)) + 0.5;
+      ctx.setLineDash([6 * px, 4 * px]);
+      ctx.beginPath();
+      ctx.moveTo(bbox.left, y);
+      ctx.lineTo(bbox.left + bbox.width, y);
+      ctx.stroke();
+      if (label) ctx.fillText(label, bbox.left + bbox.width - 4 * px, y - 2 * px);
+      drawn.push(value);
+    }
     ctx.restore();
+    this.el.dataset.thresholds = drawn.join(' '); // the lines drawn, for tests
   }
 }
