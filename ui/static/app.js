@@ -1,6 +1,6 @@
 // The dashboard's entry: the session, the header and the hash router.
-// Routes are #/overview, #/alerts, #/explore?q=...&range=..., #/admin (admins
-// only) and #/login.
+// Routes are #/overview, #/alerts, #/slos, #/explore?q=...&range=..., #/admin
+// (admins only) and #/login.
 //
 // window.__atroz.ready resolves when the current view has rendered for the
 // first time (a new promise at each navigation; one that is overtaken
@@ -10,12 +10,13 @@ import {api, apiToken, onRateLimited, onUnauthorized, resumeSession, stopSession
 import {h, message} from './dom.js';
 import * as overview from './overview.js';
 import * as alerts from './alerts.js';
+import * as slos from './slos.js';
 import * as explore from './explore.js';
 import * as admin from './admin.js';
 import * as login from './login.js';
 
-const views = {overview, alerts, explore, admin, login};
-const titles = {overview: 'Overview', alerts: 'Alerts', explore: 'Explore', admin: 'Admin', login: 'Sign in'};
+const views = {overview, alerts, slos, explore, admin, login};
+const titles = {overview: 'Overview', alerts: 'Alerts', slos: 'SLOs', explore: 'Explore', admin: 'Admin', login: 'Sign in'};
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const atroz = window.__atroz = {ready: null, timings: {}, view: ''};
@@ -64,7 +65,7 @@ const ctx = {
   async loggedIn(next) {
     session = await api('/api/v1/auth/me').catch(() => null);
     hint.set(session !== null);
-    if (/^#\/(overview|alerts|explore|admin)\b/.test(next ?? '')) {
+    if (/^#\/(overview|alerts|slos|explore|admin)\b/.test(next ?? '')) {
       history.replaceState(null, '', next);
       route();
     } else {
@@ -105,7 +106,7 @@ function renderHeader(name) {
   });
   header.replaceChildren(
     h('span', {class: 'brand'}, 'AtroZ'),
-    h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('explore', 'Explore'),
+    h('nav', {'aria-label': 'Views'}, link('overview', 'Overview'), link('alerts', 'Alerts'), link('slos', 'SLOs'), link('explore', 'Explore'),
       session.role === 'admin' && link('admin', 'Admin')),
     h('div', {class: 'user'}, session.token
       ? h('span', {}, `token ${session.token}`, ' ', h('span', {class: 'role'}, 'read-only'))

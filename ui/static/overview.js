@@ -5,6 +5,7 @@ import {Chart, formatValue} from './chart.js';
 import {h, message, labelText} from './dom.js';
 import {Live} from './live.js';
 import {hashParams, rangePicker, rangeParams, readRange} from './range.js';
+import {budgetItem, byService} from './slos.js';
 
 const GROUPS = {backend: 'Backend', frontend: 'Frontend', host: 'Host', data: 'Data', atroz: 'AtroZ itself'};
 // OWN are AtroZ's own services (alert.OwnServices): the product panels
@@ -33,6 +34,23 @@ const beaconHint = () => [
   message('No beacons yet — add this to your pages:'),
   h('code', {class: 'snippet'}, `<script src="${location.origin}/beacon.js" data-service="shop" defer></script>`),
 ];
+
+// budgetStrip shows, per service, each SLO's error budget left, coloured
+// by its state and linking to its card on the SLOs page; nothing when no
+// SLO is declared. It is aria-busy until the API has answered.
+function budgetStrip(signal) {
+  const strip = h('section', {class: 'budgets', 'aria-labelledby': 'budgets-title', 'aria-busy': 'true', hidden: true});
+  api('/api/v1/slos', {signal}).then(({slos}) => {
+    strip.replaceChildren(h('h2', {id: 'budgets-title'}, 'Error budgets'), ...[...byService(slos)].map(([service, list]) =>
+      h('div', {class: 'budget-service', 'data-service': service}, h('h3', {}, service), h('ul', {}, list.map(budgetItem)))));
+    strip.hidden = !slos.length;
+  }).catch(e => {
+    if (e.name === 'AbortError') return;
+    strip.replaceChildren(message(`Error budgets unavailable: ${e.message}`));
+    strip.hidden = false;
+  }).finally(() => strip.removeAttribute('aria-busy'));
+  return strip;
+}
 
 export function render(root, params, ctx) {
   const range = readRange(params, 'live');
@@ -64,6 +82,7 @@ export function render(root, params, ctx) {
     range.live ? null : h('button', {type: 'button', class: 'btn', onclick: () => ctx.reload()}, 'Refresh'),
     status);
   root.append(h('h1', {tabindex: -1}, 'Overview'), toolbar, grid);
+  toolbar.after(budgetStrip(signal));
 
   function card(p) {
     const badge = h('span', {class: 'badge', hidden: true});
