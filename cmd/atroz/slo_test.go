@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"atroz/alert"
+	"atroz/collector"
 	"atroz/slo"
+	"atroz/store"
 )
 
 const checkoutSLO = `slos:
@@ -98,4 +102,49 @@ func ruleGroups(cfg SLOConfig) ([]alert.RuleGroup, error) {
 		return nil, err
 	}
 	return slo.RuleGroups(f, nil)
+}
+
+// TestLoadSLOsFromStore: serve's SLOs are the file's and those the data
+// file keeps from the dashboard; a stored one whose name the file has
+// taken since is left out with a warning.
+func TestLoadSLOsFromStore(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "slo.yaml")
+	_ = os.WriteFile(file, []byte(checkoutSLO), 0o600)
+	db, err := store.Open(filepath.Join(dir, "atroz.db"), &store.Options{FlushInterval: -1, PruneInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, _, err := slo.OpenCatalog(db, &slo.File{}, collector.DurationBuckets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"name":"pay","service":"shop","objective":99.9,"indicator":"availability"}`,
+		`{"name":"checkout-latency","service":"checkout","objective":99,"indicator":"availability"}`,
+	} {
+		s, err := slo.DecodeJSON([]byte(body), collector.DurationBuckets())
+		if err == nil {
+			err = c.Create(s)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs syncBuffer
+	cat, err := loadSLOs(&Config{SLO: SLOConfig{File: file, Defaults: true}}, db, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range cat.File().SLOs {
+		got = append(got, s.Name+":"+s.Origin())
+	}
+	if want := "[checkout-latency:file pay:dashboard]"; fmt.Sprint(got) != want {
+		t.Errorf("SLOs %v, want %s", got, want)
+	}
+	if !strings.Contains(logs.String(), `"msg":"stored SLO left out"`) || !strings.Contains(logs.String(), `checkout-latency`) {
+		t.Errorf("no warning of the shadowed SLO:\n%s", logs.String())
+	}
 }
