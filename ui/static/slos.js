@@ -11,6 +11,7 @@ import {api, queryRange} from './api.js';
 import {Chart, formatValue} from './chart.js';
 import {h, message, fmtNum, fmtTime, fmtAgo} from './dom.js';
 import {durationKey, rangePicker, readRange} from './range.js';
+import {sloAdmin} from './sloform.js';
 
 const RANGES = ['1h', '6h', '24h', '7d', '30d', 'custom'];
 
@@ -254,7 +255,11 @@ export function render(root, params, ctx) {
   const status = h('p', {class: 'status', role: 'status'});
   const list = h('div', {class: 'slo-list'}, message('Counting…'));
   let cards = [];
-  root.append(pageHeader(range, ctx, status), list);
+  const admin = sloAdmin(ctx, () => {
+    cards.forEach(c => c.chart.destroy());
+    return load();
+  });
+  root.append(pageHeader(range, ctx, status), admin.el, list);
 
   async function load() {
     let data;
@@ -265,11 +270,13 @@ export function render(root, params, ctx) {
       return;
     }
     const slos = data?.slos ?? [];
+    admin.update(data);
     if (!slos.length) return void list.replaceChildren(emptyState());
     status.textContent = data.computed_at ? `Counted ${fmtAgo(data.computed_at)}` : '';
     const drawn = renderList(slos, range);
     cards = drawn.cards;
     list.replaceChildren(...drawn.sections);
+    admin.decorate(list);
     const target = params.has('slo') ? focusCard(root, params) : null;
     await Promise.all(cards.map(async c => {
       await c.fill(signal);
