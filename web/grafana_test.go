@@ -284,7 +284,7 @@ func grafanaPanels() []string {
 	for _, p := range Panels {
 		panels = append(panels, p.Query)
 	}
-	for _, q := range []string{
+	return append(panels,
 		`sum by (route) (rate(demo_requests_total[1m0s]))`,
 		`sum(increase(demo_requests_total[5m]))`,
 		`demo_requests_total{route="/a"}`,
@@ -293,10 +293,7 @@ func grafanaPanels() []string {
 		`topk(1, demo_requests_total)`,
 		`rate(http_requests_total[1m0s])`,
 		`sum(rate(http_request_duration_seconds_count[1m0s]))`,
-	} {
-		panels = append(panels, q)
-	}
-	return panels
+	)
 }
 
 // grafanaDashboard loads a dashboard of 20 panels or more over the last hour and

@@ -27,6 +27,9 @@ export const PALETTE = {
     '#d79275', '#fc83d7', '#cba54d', '#f91ff9', '#4d66cb', '#f91f76', '#e25936', '#f9f91f'],
 };
 
+// RATINGS name Google's ratings of a Web Vital's p75.
+const RATINGS = {good: 'good', ni: 'needs improvement', poor: 'poor'};
+
 // SYNC is the cursor sync key every chart joins: one crosshair across charts.
 const SYNC = 'atroz';
 
@@ -35,6 +38,7 @@ function colours() {
   const cs = getComputedStyle(document.documentElement), v = n => cs.getPropertyValue(n).trim();
   return {
     axis: v('--muted'), grid: v('--grid'), threshold: v('--threshold'),
+    good: v('--zone-good'), ni: v('--zone-ni'), poor: v('--zone-poor'),
     pending: v('--band-pending'), firing: v('--band-firing'),
     series: PALETTE[matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'],
   };
@@ -180,8 +184,11 @@ const axis = c => ({stroke: c.axis, grid: {stroke: c.grid, width: 1}, ticks: {st
 // label, the chart's name; empty(filtered), what to show when there is
 // nothing to draw; height in pixels; and query, the PromQL it draws, which
 // gives it an "Explore" link (unless link is false) and, over a day or
-// more, the legend's note of what a point is. el gets data-thresholds, the
-// values of the lines drawn.
+// more, the legend's note of what a point is; ratings, a Web Vital's
+// {good, poor}, shades its good, needs-improvement and poor zones and rates
+// each series' last value. el gets data-thresholds, the values of the
+// lines drawn, data-zones, the zones shaded, and data-x and data-y, the
+// scales in view.
 export class Chart {
   #u = null;
   #series = new Map(); // labelText → {metric, label, title, pts: Map(t → v), hidden}
@@ -357,7 +364,7 @@ export class Chart {
       },
       scales: {
         x: {time: true, range: () => this.opts.range.bounds()},
-        y: {range: (u, min, max) => yRange(min, max, this.#thresholds(), unit)},
+        y: {range: (u, min, max) => yRange(min, max, [...this.#thresholds(), ...this.#ratingBounds()], unit)},
       },
       axes: [{...axis(c), space: 70}, {
         ...axis(c),
@@ -369,10 +376,11 @@ export class Chart {
         dash: i >= this.#colours.series.length ? [6, 3] : undefined, points: {filter: isolated},
       }))],
       hooks: {
-        drawClear: [u => this.#drawBands(u)],
+        drawClear: [u => { this.#drawZones(u); this.#drawBands(u); }],
         draw: [u => {
           this.#drawThresholds(u);
           this.el.dataset.y = `${u.scales.y.min} ${u.scales.y.max}`; // the y scale in view, for tests
+          this.el.dataset.x = `${u.scales.x.min} ${u.scales.x.max}`; // the time axis, shared by every chart
           this.#drawn();
         }],
         setCursor: [u => { this.#values(u.cursor.idx); this.#tooltip(u); }],
@@ -450,11 +458,46 @@ export class Chart {
         el.dataset.v = v ?? '';
         el.textContent = formatValue(v, unit);
       }
+      const rating = this.#rating(last);
       val.dataset.last = last ?? '';
-      val.textContent = formatValue(idx == null ? last : col[idx], unit);
+      val.dataset.rating = rating ?? '';
+      val.textContent = formatValue(idx == null ? last : col[idx], unit) + (rating && idx == null ? ` · ${RATINGS[rating]}` : '');
     });
     this.at.hidden = idx == null;
     this.at.textContent = idx == null ? '' : `at ${fmtTime(data[0][idx] * 1000)}`;
+  }
+
+  // #ratingBounds keeps a Web Vital's ratings in view: [good, poor] as lines' values.
+  #ratingBounds() {
+    const r = this.opts.ratings;
+    return r ? [{value: r.good}, {value: r.poor}] : [];
+  }
+
+  // #rating is Google's rating of a p75: good up to ratings.good, poor over
+  // ratings.poor, needs improvement between; null without ratings or value.
+  #rating(v) {
+    const r = this.opts.ratings;
+    if (!r || v == null) return null;
+    return v <= r.good ? 'good' : v > r.poor ? 'poor' : 'ni';
+  }
+
+  // #drawZones shades a Web Vital's ratings across the plot, under the
+  // series and the alert bands.
+  #drawZones(u) {
+    const r = this.opts.ratings;
+    if (!r) return;
+    const {ctx, bbox} = u, {min, max} = u.scales.y, painted = [];
+    ctx.save();
+    for (const [zone, lo, hi] of [['good', min, r.good], ['ni', r.good, r.poor], ['poor', r.poor, max]]) {
+      const from = Math.max(lo, min), to = Math.min(hi, max);
+      if (to <= from) continue;
+      painted.push(zone);
+      const top = u.valToPos(to, 'y', true), bottom = u.valToPos(from, 'y', true);
+      ctx.fillStyle = this.#colours[zone];
+      ctx.fillRect(bbox.left, top, bbox.width, bottom - top);
+    }
+    ctx.restore();
+    this.el.dataset.zones = painted.join(' '); // the ratings shaded in view, for tests
   }
 
   #drawBands(u) {

@@ -88,14 +88,16 @@ export function render(root, params, ctx) {
     const badge = h('span', {class: 'badge', hidden: true});
     const sub = p.alert && h('p', {class: 'sub'}, `Alert ${p.alert}`,
       p.threshold != null && ` · threshold ${formatValue(p.threshold, p.unit)} (dashed line)`);
+    const rated = p.ratings && h('p', {class: 'sub'},
+      `Google's ratings, shaded: good up to ${formatValue(p.ratings.good, p.unit)}, poor over ${formatValue(p.ratings.poor, p.unit)}`);
     const resolution = h('p', {class: 'sub resolution', hidden: true});
     const note = !p.filter && h('p', {class: 'sub filter-note', hidden: !service}, 'Not filtered by service');
     const include = includeFor(p.filter);
     const el = h('section', {class: 'panel', 'data-panel': p.id, 'data-state': 'loading', 'aria-labelledby': `title-${p.id}`},
-      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub, note);
+      h('header', {}, h('h3', {id: `title-${p.id}`}, p.title), badge), resolution, sub, rated, note);
     const frontend = p.group === 'frontend' || p.unit === 'fps';
     const chart = new Chart(el, {
-      unit: p.unit, threshold: p.threshold, range, include, label: p.title, query: p.query,
+      unit: p.unit, threshold: p.threshold, ratings: p.ratings, range, include, label: p.title, query: p.query,
       empty: filtered => (frontend && !filtered ? beaconHint() : null),
     });
     return {...p, el, chart, badge, resolution, note, include, loaded: false};
