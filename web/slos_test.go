@@ -36,8 +36,9 @@ func TestSLOsAPI(t *testing.T) {
 	if got := get(); len(got) != 0 {
 		t.Fatalf("no SLOs set: %+v", got)
 	}
-	// 40 minutes of 100 requests a minute, 2 of them 5xx.
-	start := time.Now().Add(-40 * time.Minute)
+	// 40 minutes of 100 requests a minute, 2 of them 5xx, up to a minute
+	// ago, so the sample appended at now below comes after them.
+	start := time.Now().Add(-41 * time.Minute)
 	for i := 0; i <= 40; i++ {
 		ts := start.Add(time.Duration(i) * time.Minute).UnixMilli()
 		for code, v := range map[string]float64{"200": 98 * float64(i), "502": 2 * float64(i)} {
