@@ -14,8 +14,8 @@ import (
 // setField sets a form control's value and tells the page, as typing or
 // choosing would.
 func setField(sel, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector(`+jsString(sel)+`);
-		el.value = `+jsString(value)+`; el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	return chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector(` + jsString(sel) + `);
+		el.value = ` + jsString(value) + `; el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); })()`)
 }
 
 // TestDashboardSLOFormInBrowser has an admin create a latency SLO with the
