@@ -16,10 +16,12 @@ const (
 	EndpointImport   = "import"
 	// EndpointRemoteWrite is Prometheus remote write into POST /api/v1/write.
 	EndpointRemoteWrite = "remote_write"
+	// EndpointOTLP is OTLP/HTTP metrics into POST /api/v1/otlp/v1/metrics.
+	EndpointOTLP = "otlp"
 )
 
 // endpoints lists the ingest endpoints, for registering their counters.
-var endpoints = []string{EndpointBeacons, EndpointRequests, EndpointImport, EndpointRemoteWrite}
+var endpoints = []string{EndpointBeacons, EndpointRequests, EndpointImport, EndpointRemoteWrite, EndpointOTLP}
 
 func newRejected(set *metrics.Set) map[string]*metrics.Counter {
 	m := map[string]*metrics.Counter{}

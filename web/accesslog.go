@@ -136,6 +136,7 @@ var ingestRoutes = map[string]bool{
 	"/api/v1/ingest/requests":   true,
 	"/api/v1/import/prometheus": true,
 	"/api/v1/write":             true,
+	"/api/v1/otlp/v1/metrics":   true,
 }
 
 // DefaultAccessSummaryInterval is how often RunAccessSummary logs the

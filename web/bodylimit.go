@@ -38,7 +38,7 @@ func (s *Server) bodyLimitFor(route string) int64 {
 		return collector.MaxBeaconBytes
 	case "/api/v1/ingest/requests":
 		return collector.MaxEventsBytes
-	case "/api/v1/import/prometheus", "/api/v1/write":
+	case "/api/v1/import/prometheus", "/api/v1/write", "/api/v1/otlp/v1/metrics":
 		return s.cfg.MaxImportBytes
 	case "/api/v1/read":
 		return maxReadRequestBytes

@@ -41,6 +41,7 @@ var uncompressedRoutes = []string{
 	"/ws",
 	"/api/v1/read",
 	"/api/v1/write",
+	"/api/v1/otlp/",
 	"/api/v1/beacons",
 	"/api/v1/ingest/",
 	"/api/v1/import/",

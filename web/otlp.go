@@ -1,0 +1,123 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"atroz/collector"
+	"atroz/otlp"
+	"atroz/store"
+
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpMetrics takes OTLP/HTTP metrics (POST /api/v1/otlp/v1/metrics, the
+// path Prometheus 3 uses), protobuf or JSON, gzipped or not, from a holder
+// of an ingest token, translated as Prometheus 3 translates them (package
+// otlp). It answers as OTLP/HTTP asks, in the request's encoding: 200 with
+// an ExportMetricsServiceResponse, whose partial success counts the data
+// points the store cannot keep (delta temporality, exponential histograms)
+// and says why; a google.rpc.Status with 400 for bad input (nothing is
+// kept), 413 past MAX_IMPORT_BYTES (after gzip too), 415 for another
+// content type or encoding, 507 while the data volume is full, 503 once
+// the store is closed.
+func (s *Server) otlpMetrics(c *gin.Context) {
+	enc, gzipped, err := otlp.ParseHeaders(c.GetHeader("Content-Type"), c.GetHeader("Content-Encoding"))
+	if err != nil {
+		s.col.CountRejected(collector.EndpointOTLP)
+		otlpError(c, otlp.Protobuf, http.StatusUnsupportedMediaType, code.Code_INVALID_ARGUMENT, err)
+		return
+	}
+	if err := s.db.Writable(); err != nil {
+		s.otlpUnavailable(c, enc, err)
+		return
+	}
+	body, ok := readBody(c, s.cfg.MaxImportBytes)
+	if !ok {
+		return
+	}
+	req, err := otlp.Decode(body, enc, gzipped, s.cfg.MaxImportBytes)
+	if err != nil {
+		s.col.CountRejected(collector.EndpointOTLP)
+		if errors.Is(err, otlp.ErrTooLarge) {
+			otlpError(c, enc, http.StatusRequestEntityTooLarge, code.Code_INVALID_ARGUMENT, err)
+			return
+		}
+		otlpError(c, enc, http.StatusBadRequest, code.Code_INVALID_ARGUMENT, err)
+		return
+	}
+	res, err := otlp.Translate(c.Request.Context(), req.Metrics(), s.db.Options().MaxLabels)
+	if err == nil && res.Kept == 0 && res.Rejected > 0 {
+		err = errors.New(res.Message)
+	}
+	if err != nil {
+		s.col.CountRejected(collector.EndpointOTLP)
+		otlpError(c, enc, http.StatusBadRequest, code.Code_INVALID_ARGUMENT, err)
+		return
+	}
+	if err := s.db.AppendAll(res.Batch); err != nil {
+		s.otlpRefused(c, enc, err)
+		return
+	}
+	if res.Samples > 0 {
+		s.col.MarkFresh(collector.EndpointOTLP, s.col.Now())
+	}
+	resp := pmetricotlp.NewExportResponse()
+	if res.Rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(int64(res.Rejected))
+		resp.PartialSuccess().SetErrorMessage(res.Message)
+	}
+	var out []byte
+	if enc == otlp.JSON {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil {
+		otlpError(c, enc, http.StatusInternalServerError, code.Code_INTERNAL, err)
+		return
+	}
+	c.Data(http.StatusOK, enc.ContentType(), out)
+}
+
+// otlpRefused answers the store's refusal of a batch: the data volume full
+// or the store closed (which senders retry), or samples it cannot take
+// (out of order, past the series limit), which is the sender's.
+func (s *Server) otlpRefused(c *gin.Context, enc otlp.Encoding, err error) {
+	if errors.Is(err, store.ErrDiskFull) || errors.Is(err, store.ErrClosed) {
+		s.otlpUnavailable(c, enc, err)
+		return
+	}
+	s.col.CountRejected(collector.EndpointOTLP)
+	otlpError(c, enc, http.StatusBadRequest, code.Code_INVALID_ARGUMENT, err)
+}
+
+// otlpUnavailable answers 507 while the data volume is full, 503 once the
+// store is closed, and counts it.
+func (s *Server) otlpUnavailable(c *gin.Context, enc otlp.Encoding, err error) {
+	s.col.CountUnavailable(collector.EndpointOTLP, err)
+	if errors.Is(err, store.ErrDiskFull) {
+		otlpError(c, enc, http.StatusInsufficientStorage, code.Code_UNAVAILABLE, errStorageFull)
+		return
+	}
+	otlpError(c, enc, http.StatusServiceUnavailable, code.Code_UNAVAILABLE, err)
+}
+
+// otlpError answers httpCode with the google.rpc.Status body OTLP/HTTP
+// asks for, in enc.
+func otlpError(c *gin.Context, enc otlp.Encoding, httpCode int, rpc code.Code, err error) {
+	st := &status.Status{Code: int32(rpc), Message: err.Error()}
+	var body []byte
+	if enc == otlp.JSON {
+		body, _ = protojson.Marshal(st)
+	} else {
+		body, _ = proto.Marshal(st)
+	}
+	c.Abort()
+	c.Data(httpCode, enc.ContentType(), body)
+}
