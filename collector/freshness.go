@@ -200,7 +200,7 @@ func (f *freshness) restore(name string, newest float64) {
 
 // SourceInfo is what the collector keeps of one data source.
 type SourceInfo struct {
-	// Name is the source label: host, import, remote_write,
+	// Name is the source label: host, import, remote_write, otlp,
 	// requests:<service> or beacons:<service>.
 	Name string `json:"source"`
 	// Watched is whether the source has reported steadily, so its
