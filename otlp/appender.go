@@ -106,7 +106,7 @@ var requestLabels = map[string]string{
 // in place of job and the attributes' own labels; every other label is
 // kept, so two series of the histogram never share one of AtroZ's.
 func (a *batchAppender) requests(ls labels.Labels, t int64, v float64) {
-	suffix, ok := strings.CutPrefix(ls.Get(labels.MetricName), serverDuration)
+	suffix, ok := strings.CutPrefix(ls.Get(store.MetricName), serverDuration)
 	if !ok || (suffix != "_bucket" && suffix != "_sum" && suffix != "_count") {
 		return
 	}
@@ -124,7 +124,7 @@ func (a *batchAppender) requests(ls labels.Labels, t int64, v float64) {
 		if name == "http_requests_total" && suffix != "_count" {
 			break
 		}
-		b.Set(labels.MetricName, name)
+		b.Set(store.MetricName, name)
 		out := b.Labels()
 		a.scratch = a.scratch[:0]
 		out.Range(func(l labels.Label) { a.scratch = append(a.scratch, store.Label{Name: l.Name, Value: l.Value}) })
