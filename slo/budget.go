@@ -48,6 +48,9 @@ type Status struct {
 	// ExhaustedInSeconds is when the budget runs out at the last hour's
 	// burn; null when it does not burn or is spent.
 	ExhaustedInSeconds *float64 `json:"exhausted_in_seconds"`
+	// BurnAlerts are the conditions of the SLO's burn-rate alerts, as its
+	// rules test them.
+	BurnAlerts []BurnAlert `json:"burn_alerts"`
 }
 
 // Statuses returns the status of each SLO of f (and of each service for
@@ -96,7 +99,7 @@ func (s *SLO) statuses(db *store.DB, now time.Time) ([]Status, error) {
 // status derives the budget figures from the counts.
 func (s *SLO) status(service string, window, hour Counts) Status {
 	st := Status{Name: s.Name, Service: service, Indicator: s.Indicator, Objective: s.Objective, Origin: s.Origin(),
-		Window: time.Duration(s.Window).Seconds(), Events: window, LastHour: hour}
+		Window: time.Duration(s.Window).Seconds(), Events: window, LastHour: hour, BurnAlerts: s.BurnAlerts()}
 	budget := s.Budget()
 	if window.All > 0 {
 		st.SLI = ptr(1 - window.Bad/window.All)

@@ -46,6 +46,38 @@ func (b burn) factor(window time.Duration) float64 {
 	return round(b.share * float64(window) / float64(b.long))
 }
 
+// BurnAlert is one condition of an SLO's burn-rate alerts: it holds when
+// the budget burns Factor times faster than the window allows over both
+// the long and the short window.
+type BurnAlert struct {
+	Alert        string  `json:"alert"`   // PageAlert or TicketAlert
+	Urgency      string  `json:"urgency"` // page or ticket
+	LongSeconds  float64 `json:"long_seconds"`
+	ShortSeconds float64 `json:"short_seconds"`
+	Factor       float64 `json:"factor"`
+	// Reachable is false when Factor times the error budget is 1 or more:
+	// the condition would need more than every event to be bad, so it
+	// can never hold.
+	Reachable bool `json:"reachable"`
+}
+
+// BurnAlerts returns the conditions of s's burn-rate alerts, the page's
+// first, with their factors for s's window.
+func (s *SLO) BurnAlerts() []BurnAlert {
+	var out []BurnAlert
+	for _, a := range []struct {
+		name, urgency string
+		burns         []burn
+	}{{PageAlert, "page", pageBurns}, {TicketAlert, "ticket", ticketBurns}} {
+		for _, b := range a.burns {
+			f := b.factor(time.Duration(s.Window))
+			out = append(out, BurnAlert{Alert: a.name, Urgency: a.urgency, LongSeconds: b.long.Seconds(), ShortSeconds: b.short.Seconds(),
+				Factor: f, Reachable: round(f*s.Budget()) < 1})
+		}
+	}
+	return out
+}
+
 // rawWindows are the ratios computed from the raw counters; the longer
 // ones are computed from the recorded 5-minute rates.
 var rawWindows = []time.Duration{5 * time.Minute, 30 * time.Minute}

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden rule files")
@@ -85,6 +88,19 @@ func TestBurnFactors(t *testing.T) {
 	s := SLO{Objective: 99.9}
 	if b := s.Budget(); b != 0.001 {
 		t.Errorf("budget of 99.9 %% = %v, want 0.001", b)
+	}
+	// The API's conditions are the rules'. At 70 % over 7 days the page's
+	// 1-hour burn, 3.36 × 30 % of events bad, would need more than all.
+	week := SLO{Objective: 70, Window: model.Duration(7 * day)}
+	got := week.BurnAlerts()
+	want := []BurnAlert{
+		{PageAlert, "page", 3600, 300, 3.36, false},
+		{PageAlert, "page", 21600, 1800, 1.4, true},
+		{TicketAlert, "ticket", 86400, 7200, 0.7, true},
+		{TicketAlert, "ticket", 259200, 21600, 0.2333333333, true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("burn alerts of %+v:\n got %+v\nwant %+v", week, got, want)
 	}
 }
 

@@ -230,13 +230,11 @@ func sloFunctions(t *testing.T, ctx context.Context) {
 	f(`s.fmtSLI(0.9999999)`, "99.999 %")
 	f(`s.fmtSLI(null)`, "–")
 	f(`s.budgetOf(99.9)`, "0.001")
-	f(`s.BURNS.map(b => s.burnFactor(b, 2592000)).join(' ')`, "14.4 6 3 1")
-	f(`s.BURNS.map(b => s.burnFactor(b, 604800)).join(' ')`, "3.36 1.4 0.7 0.2333333333")
 	f(`s.stateOf({budget_remaining: 0.5, burn_rate: 1})`, "ok")
 	f(`s.stateOf({budget_remaining: 0.5, burn_rate: 1.01})`, "burning")
 	f(`s.stateOf({budget_remaining: 0, burn_rate: null})`, "exhausted")
 	f(`s.stateOf({budget_remaining: null, burn_rate: null})`, "none")
-	f(`s.thresholds({objective: 50, window_seconds: 2592000}).map(t => t.reachable).join(' ')`, "false false false true")
+	f(`s.thresholds({burn_alerts: [{urgency: 'page', long_seconds: 3600, short_seconds: 300, factor: 14.4, reachable: false}]}).map(t => t.label + ' ' + t.reachable).join()`, "page 14.4× 1h false")
 }
 
 // thresholdRows counts the horizontal dashed lines of the threshold's

@@ -18,16 +18,6 @@ const RANGES = ['1h', '6h', '24h', '7d', '30d', 'custom'];
 // RATIO begins the recorded error ratio's name over a window (slo.RatioPrefix).
 const RATIO = 'slo:sli_error:ratio_rate';
 
-// BURNS are the conditions of the burn-rate alerts, as slo/rules.go's
-// pageBurns and ticketBurns: over long and short (seconds), burning share
-// of a window's budget in long. A factor is found from them for any window.
-export const BURNS = [
-  {alert: 'page', long: 3600, short: 300, share: 0.02},
-  {alert: 'page', long: 21600, short: 1800, share: 0.05},
-  {alert: 'ticket', long: 86400, short: 7200, share: 0.10},
-  {alert: 'ticket', long: 259200, short: 21600, share: 0.10},
-];
-
 // STATES name an SLO's state: its card's and strip item's class is slo-STATE.
 const STATES = {ok: 'OK', burning: 'Burning', exhausted: 'Exhausted', none: 'No events'};
 
@@ -38,19 +28,14 @@ const round10 = v => Number(v.toPrecision(10));
 // budgetOf is the share of events an objective (percent) allows to be bad.
 export const budgetOf = objective => round10((100 - objective) / 100);
 
-// burnFactor is how many times faster than sustainable b's alert fires for
-// a window of windowSeconds: 14.4 for a 30-day window's first page burn.
-export const burnFactor = (b, windowSeconds) => round10(b.share * windowSeconds / b.long);
-
-// thresholds are an SLO's burn-rate alert conditions, each with its factor
-// and whether it can fire at all: a factor times the budget at 1 or more
-// would need more than every event to be bad.
+// thresholds are an SLO's burn-rate alert conditions as the API gives
+// them from its rules (burn_alerts: urgency, long and short windows in
+// seconds, factor, and whether it can fire at all), each with its label.
 export function thresholds(st) {
-  const budget = budgetOf(st.objective);
-  return BURNS.map(b => {
-    const factor = burnFactor(b, st.window_seconds);
-    return {...b, factor, reachable: round10(factor * budget) < 1, label: `${b.alert} ${fmtNum(factor)}× ${durationKey(b.long)}`};
-  });
+  return (st.burn_alerts ?? []).map(b => ({
+    alert: b.urgency, long: b.long_seconds, short: b.short_seconds, factor: b.factor, reachable: b.reachable,
+    label: `${b.urgency} ${fmtNum(b.factor)}× ${durationKey(b.long_seconds)}`,
+  }));
 }
 
 // stateOf is an SLO's state: exhausted once its budget is spent, burning
@@ -123,7 +108,7 @@ export function budgetItem(st) {
 // window: the recorded error ratio over the budget, one series per window.
 export function burnQuery(st) {
   const sel = `{slo=${JSON.stringify(st.name)}, service=${JSON.stringify(st.service)}}`;
-  const parts = BURNS.map(({long}) => {
+  const parts = thresholds(st).map(({long}) => {
     const w = durationKey(long);
     return `label_replace(${RATIO}${w}${sel}, "window", "over ${w}", "", "")`;
   });
