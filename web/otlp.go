@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 
 	"atroz/collector"
 	"atroz/otlp"
@@ -25,7 +27,8 @@ import (
 // and says why; a google.rpc.Status with 400 for bad input (nothing is
 // kept), 413 past MAX_IMPORT_BYTES (after gzip too), 415 for another
 // content type or encoding, 507 while the data volume is full, 503 once
-// the store is closed.
+// the store is closed, or while as many requests as the server decodes at
+// once are decoded already (see otlpLimit), with Retry-After.
 func (s *Server) otlpMetrics(c *gin.Context) {
 	enc, gzipped, err := otlp.ParseHeaders(c.GetHeader("Content-Type"), c.GetHeader("Content-Encoding"))
 	if err != nil {
@@ -37,6 +40,14 @@ func (s *Server) otlpMetrics(c *gin.Context) {
 		s.otlpUnavailable(c, enc, err)
 		return
 	}
+	key := principalOf(c).name
+	if !s.otlp.acquire(key) {
+		c.Header("Retry-After", "1")
+		otlpError(c, enc, http.StatusServiceUnavailable, code.Code_UNAVAILABLE, fmt.Errorf(
+			"OTLP: %d requests are decoded at once, %d per token; try again shortly", s.otlp.total, s.otlp.each))
+		return
+	}
+	defer s.otlp.release(key)
 	body, ok := readBody(c, s.cfg.MaxImportBytes)
 	if !ok {
 		return
@@ -120,4 +131,43 @@ func otlpError(c *gin.Context, enc otlp.Encoding, httpCode int, rpc code.Code, e
 	}
 	c.Abort()
 	c.Data(httpCode, enc.ContentType(), body)
+}
+
+// otlpLimit bounds the OTLP requests decoded at once: each holds its body
+// (up to 16 MiB, inflated too) and its decoded form, several times larger,
+// so they are bounded in all, and each token to half of them, so one
+// sender cannot take every slot. A request past either is answered 503
+// with Retry-After at once rather than queued with its body held;
+// OpenTelemetry exporters retry it with backoff.
+type otlpLimit struct {
+	total, each int
+	mu          sync.Mutex
+	busy        int
+	by          map[string]int // by principal
+}
+
+func newOTLPLimit(total int) *otlpLimit {
+	return &otlpLimit{total: total, each: max(1, total/2), by: map[string]int{}}
+}
+
+// acquire takes a slot for principal key, if one is free for it.
+func (l *otlpLimit) acquire(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.busy >= l.total || l.by[key] >= l.each {
+		return false
+	}
+	l.busy++
+	l.by[key]++
+	return true
+}
+
+// release frees key's slot.
+func (l *otlpLimit) release(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy--
+	if l.by[key]--; l.by[key] == 0 {
+		delete(l.by, key)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -191,6 +192,8 @@ type Server struct {
 	http    *http.Server
 	// reads holds a token for each remote read being served.
 	reads chan struct{}
+	// otlp bounds the OTLP requests decoded at once.
+	otlp *otlpLimit
 	// onRemoteRead, when set, is called by each remote read while it holds
 	// its token; tests use it to hold reads open.
 	onRemoteRead func()
@@ -252,6 +255,7 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Server, error) {
 		s.credentialed[o] = true
 	}
 	s.reads = make(chan struct{}, cfg.MaxConcurrentRemoteReads)
+	s.otlp = newOTLPLimit(max(2, runtime.GOMAXPROCS(0)))
 	if err := s.security(); err != nil {
 		return nil, err
 	}
