@@ -48,17 +48,18 @@ func TestVitalsReachTheStore(t *testing.T) {
 	loaded := time.Now()
 	run(t, ctx, 20*time.Second, chromedp.Navigate(shop.URL+"/checkout/123"), poll(`!!window.atroz`, 10*time.Second))
 	// The layout shift: a banner pushes the summary and the button down by
-	// 30% of the viewport, with no input before it. Two frames later the
-	// browser has laid it out.
-	js[bool](t, ctx, `new Promise(done => {
-		const b = document.createElement('div');
+	// 30% of the viewport, with no input before it, once the browser has
+	// timed it.
+	js[bool](t, ctx, `(() => {
+		const b = document.createElement('div'), n = performance.now();
 		b.style.height = '30vh';
 		document.body.prepend(b);
-		requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
-	})`)
+		return `+extserver.EntrySeen+`('layout-shift', e => e.startTime >= n && !e.hadRecentInput);
+	})()`)
 	run(t, ctx, 10*time.Second, chromedp.Click(`#pay`))
-	// The click's next paint, then the hide that makes CLS and INP final.
-	js[bool](t, ctx, `new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))`)
+	// The click, once the browser has timed it to its next paint, then the
+	// hide that makes CLS and INP final.
+	js[bool](t, ctx, extserver.EntrySeen+`('event', e => e.name == 'click' && e.interactionId > 0)`)
 	js[float64](t, ctx, `setVisibility('hidden')`)
 
 	want := []string{`frontend_cls_count{service="shop",page="/checkout/:id"} 1`, `frontend_inp_seconds_count{service="shop",page="/checkout/:id"} 1`}

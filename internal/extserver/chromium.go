@@ -66,3 +66,12 @@ func FakeVisibility(t *testing.T, ctx context.Context, start string) {
 		t.Fatal(err)
 	}
 }
+
+// EntrySeen is a JavaScript function, (type, pass) => Promise, that
+// resolves to true once the page's performance timeline holds an entry of
+// type (entries from before the call count) for which pass is true: a
+// test waits with it for the browser to have timed a layout shift or an
+// interaction, as web-vitals will see it, rather than for some frames.
+const EntrySeen = `((type, pass) => new Promise(done => new PerformanceObserver((list, o) => {
+	if (list.getEntries().some(pass)) o.disconnect(), done(true);
+}).observe({type, buffered: true, durationThreshold: 16})))`
