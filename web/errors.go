@@ -49,6 +49,10 @@ func abortWithError(c *gin.Context, code int, typ ErrorType, err error) {
 		c.Set(ctxErrorDetail, msg)
 		msg = "internal error; quote request ID " + c.GetString(ctxRequestID) + " to the operator"
 	}
+	if isOTLP(c) {
+		otlpAbort(c, code, msg)
+		return
+	}
 	c.AbortWithStatusJSON(code, errorBody{Status: "error", ErrorType: typ, Error: msg})
 }
 

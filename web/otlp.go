@@ -119,6 +119,37 @@ func (s *Server) otlpUnavailable(c *gin.Context, enc otlp.Encoding, err error) {
 	otlpError(c, enc, http.StatusServiceUnavailable, code.Code_UNAVAILABLE, err)
 }
 
+// otlpRoute is the OTLP metrics route.
+const otlpRoute = "/api/v1/otlp/v1/metrics"
+
+// isOTLP reports whether c is a request of the OTLP route, whose every
+// error, the middleware's too (401, 413, 429), is a google.rpc.Status.
+func isOTLP(c *gin.Context) bool { return c.FullPath() == otlpRoute }
+
+// otlpAbort answers an error of the middleware on the OTLP route: the
+// status in the request's encoding (protobuf when it is not JSON), with
+// the gRPC code that matches httpCode.
+func otlpAbort(c *gin.Context, httpCode int, msg string) {
+	enc, _, err := otlp.ParseHeaders(c.GetHeader("Content-Type"), "")
+	if err != nil {
+		enc = otlp.Protobuf
+	}
+	rpc := code.Code_INVALID_ARGUMENT
+	switch {
+	case httpCode == http.StatusUnauthorized:
+		rpc = code.Code_UNAUTHENTICATED
+	case httpCode == http.StatusForbidden:
+		rpc = code.Code_PERMISSION_DENIED
+	case httpCode == http.StatusTooManyRequests:
+		rpc = code.Code_RESOURCE_EXHAUSTED
+	case httpCode == http.StatusServiceUnavailable, httpCode == http.StatusInsufficientStorage:
+		rpc = code.Code_UNAVAILABLE
+	case httpCode >= 500:
+		rpc = code.Code_INTERNAL
+	}
+	otlpError(c, enc, httpCode, rpc, errors.New(msg))
+}
+
 // otlpError answers httpCode with the google.rpc.Status body OTLP/HTTP
 // asks for, in enc.
 func otlpError(c *gin.Context, enc otlp.Encoding, httpCode int, rpc code.Code, err error) {

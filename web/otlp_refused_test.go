@@ -112,23 +112,27 @@ func TestOTLPRefusals(t *testing.T) {
 	now := ingestNow
 	good := otlpProto(t, otlpRequest("billing", func(ms pmetric.MetricSlice) { otlpGauge(ms, "queue.depth", now, 1) }))
 	refused := 0
-	// f sends body; an answer of the route itself is a google.rpc.Status
-	// of code 3 (INVALID_ARGUMENT) in the request's encoding, counted as a
-	// refusal, where the token check's 401 and the body limit's 413 are
-	// AtroZ's JSON errors. Its text names want.
+	// f sends body; every answer is a google.rpc.Status in the request's
+	// encoding, the middleware's too: code 16 (UNAUTHENTICATED) for the
+	// token check's 401, else 3 (INVALID_ARGUMENT). The route's own
+	// refusals are counted; the token check's and the body limit's (which
+	// come before it) are not. Its text names want.
 	f := func(name string, body []byte, wantCode int, want []string, header ...string) {
 		t.Helper()
 		w := is.otlp(body, header...)
 		if w.Code != wantCode {
 			t.Fatalf("%s: %d %q, want %d", name, w.Code, w.Body, wantCode)
 		}
-		text := w.Body.String()
-		if route := wantCode != 401 && !strings.Contains(text, "body exceeds"); route {
-			st, err := rpcStatus(w.Header().Get("Content-Type"), w.Body.Bytes())
-			if err != nil || st.Code != 3 {
-				t.Fatalf("%s: %s %q is not a google.rpc.Status of code 3: %v", name, w.Header().Get("Content-Type"), w.Body, err)
-			}
-			text = st.Message
+		wantRPC := int32(3)
+		if wantCode == 401 {
+			wantRPC = 16
+		}
+		st, err := rpcStatus(w.Header().Get("Content-Type"), w.Body.Bytes())
+		if err != nil || st.Code != wantRPC {
+			t.Fatalf("%s: %s %q is not a google.rpc.Status of code %d: %v", name, w.Header().Get("Content-Type"), w.Body, wantRPC, err)
+		}
+		text := st.Message
+		if wantCode != 401 && !strings.Contains(text, "body exceeds") {
 			refused++
 		}
 		for _, s := range want {

@@ -346,7 +346,7 @@ func (s *Server) routes() *gin.Engine {
 	ingest.POST("/api/v1/ingest/requests", s.ingestRequests)
 	ingest.POST("/api/v1/import/prometheus", s.importPrometheus)
 	ingest.POST("/api/v1/write", s.remoteWrite)
-	ingest.POST("/api/v1/otlp/v1/metrics", s.otlpMetrics)
+	ingest.POST(otlpRoute, s.otlpMetrics)
 	if s.cfg.MetricsOnMain {
 		ingest.GET("/metrics", metricsHandler(s.col))
 	}
