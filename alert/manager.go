@@ -109,7 +109,7 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *notif
 	if err != nil {
 		return nil, fmt.Errorf("alert external URL: %w", err)
 	}
-	m := &Manager{opts: o, db: db, query: rules.EngineQueryFunc(eng.PromEngine(), eng.Queryable()), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
+	m := &Manager{opts: o, db: db, query: eng.QueryFunc(), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
 	for _, g := range groups {
 		m.groups = append(m.groups, m.newGroup(g))
 	}

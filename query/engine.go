@@ -20,12 +20,17 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/stats"
 )
 
 // Options configure an Engine. Zero fields take the documented defaults.
 type Options struct {
+	// Backend, when set, evaluates every query and lookup instead of the
+	// store: a Prometheus-compatible HTTP API (see NewBackend). Queries
+	// are still parsed, checked and admitted here.
+	Backend *Backend
 	// Timeout bounds one query. Default 2m, as Prometheus.
 	Timeout time.Duration
 	// MaxSamples bounds the samples one query may hold in memory, each
@@ -178,6 +183,9 @@ func (e *Engine) InstantAt(ctx context.Context, qs string, ts time.Time, res Res
 		return nil, nil, err
 	}
 	defer e.adm.release()
+	if e.opts.Backend != nil {
+		return e.opts.Backend.instant(ctx, qs, ts)
+	}
 	qs = e.forRollups(expr, qs, ts, ts, 0, res)
 	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, ts)
 	if err != nil {
@@ -212,6 +220,9 @@ func (e *Engine) RangeAt(ctx context.Context, qs string, start, end time.Time, s
 		return nil, nil, err
 	}
 	defer e.adm.release()
+	if e.opts.Backend != nil {
+		return e.opts.Backend.rangeQuery(ctx, qs, start, end, step)
+	}
 	canCache := cacheableExpr(expr) && statsOf(ctx) == nil // before the rewrite, which adds no @; statistics describe one whole evaluation
 	run := e.forRollups(expr, qs, start, end, step, res)
 	return e.cachedRange(ctx, run, canCache, start, end, step, res)
@@ -345,30 +356,48 @@ func (e *Engine) Queryable() *Queryable { return e.raw }
 
 // Series returns the labels of the series the matchers select, whatever
 // the time: the index keeps a series until all its data has expired.
-func (e *Engine) Series(ms []*labels.Matcher) []labels.Labels {
+func (e *Engine) Series(ms []*labels.Matcher) ([]labels.Labels, error) {
+	if e.opts.Backend != nil {
+		return e.opts.Backend.series(ms)
+	}
 	var out []labels.Labels
 	for _, ls := range e.db.Series(ms...) {
 		out = append(out, promLabels(ls))
 	}
-	return out
+	return out, nil
 }
 
 // LabelNames returns the label names of the series any matcher set selects
 // (every series without sets), sorted.
-func (e *Engine) LabelNames(sets [][]*labels.Matcher) []string {
-	if len(sets) == 0 {
-		return e.db.LabelNames()
+func (e *Engine) LabelNames(sets [][]*labels.Matcher) ([]string, error) {
+	switch {
+	case e.opts.Backend != nil:
+		return e.opts.Backend.labelNames(sets)
+	case len(sets) == 0:
+		return e.db.LabelNames(), nil
 	}
-	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelNames(ms...) })
+	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelNames(ms...) }), nil
 }
 
 // LabelValues returns the values of label name among the series any
 // matcher set selects (every series without sets), sorted.
-func (e *Engine) LabelValues(name string, sets [][]*labels.Matcher) []string {
-	if len(sets) == 0 {
-		return e.db.LabelValues(name)
+func (e *Engine) LabelValues(name string, sets [][]*labels.Matcher) ([]string, error) {
+	switch {
+	case e.opts.Backend != nil:
+		return e.opts.Backend.labelValues(name, sets)
+	case len(sets) == 0:
+		return e.db.LabelValues(name), nil
 	}
-	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelValues(name, ms...) })
+	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelValues(name, ms...) }), nil
+}
+
+// QueryFunc is what rules evaluate with: the engine over raw samples, or
+// the backend's instant queries.
+func (e *Engine) QueryFunc() rules.QueryFunc {
+	if e.opts.Backend != nil {
+		return e.opts.Backend.queryFunc()
+	}
+	return rules.EngineQueryFunc(e.eng, e.raw)
 }
 
 func union(sets [][]*labels.Matcher, fn func([]*labels.Matcher) []string) []string {

@@ -235,7 +235,7 @@ func (s *Server) series(c *gin.Context) {
 // when it has one.
 func (s *Server) seriesIn(lk lookup, ms []*labels.Matcher) ([]labels.Labels, error) {
 	if !lk.ranged {
-		return s.query.Series(ms), nil
+		return s.query.Series(ms)
 	}
 	found, err := s.db.SeriesBetween(lk.mint, lk.maxt, ms...)
 	out := make([]labels.Labels, len(found))
@@ -256,7 +256,7 @@ func (s *Server) labelNames(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	names := s.query.LabelNames(sets)
+	names, err := s.query.LabelNames(sets)
 	if lk.ranged {
 		names, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) { return s.db.LabelNamesBetween(lk.mint, lk.maxt, ms...) })
 	}
@@ -284,7 +284,7 @@ func (s *Server) labelValues(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	values := s.query.LabelValues(name, sets)
+	values, err := s.query.LabelValues(name, sets)
 	if lk.ranged {
 		values, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) {
 			return s.db.LabelValuesBetween(name, lk.mint, lk.maxt, ms...)
