@@ -119,6 +119,13 @@ func openBoth(t testing.TB, opts store.Options) loaded {
 
 func loadBoth(t testing.TB) loaded {
 	t.Helper()
+	return loadBothWith(t, func(v float64) float64 { return v })
+}
+
+// loadBothWith loads the generated series into both stores, each value
+// passed through value first.
+func loadBothWith(t testing.TB, value func(float64) float64) loaded {
+	t.Helper()
 	l := openBoth(t, store.Options{Now: func() time.Time { return dataEnd }})
 	db, prom := l.db, l.prom
 	series := generate()
@@ -132,6 +139,7 @@ func loadBoth(t testing.TB) loaded {
 			if !ok {
 				continue
 			}
+			v = value(v)
 			if err := db.Append(storeLabels(s.lset), ts, v); err != nil {
 				t.Fatal(err)
 			}
@@ -269,7 +277,13 @@ func encodeAll(t testing.TB, db *store.DB) {
 }
 
 func matchesPrometheusStorage(t *testing.T, l loaded) {
-	ours := New(l.db, &Options{CacheBytes: -1})
+	matchesPrometheusStorageWith(t, New(l.db, &Options{CacheBytes: -1}), l)
+}
+
+// matchesPrometheusStorageWith requires ours to answer every diffQuery as
+// Prometheus' engine answers it over l's TSDB, at instants and over
+// ranges across chunk, flush and head boundaries.
+func matchesPrometheusStorageWith(t *testing.T, ours *Engine, l loaded) {
 	theirs := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: time.Minute, LookbackDelta: 5 * time.Minute, EnableAtModifier: true, EnableNegativeOffset: true})
 	ctx := context.Background()
 	instants := []time.Time{dataEnd, dataEnd.Add(-37 * time.Second), dataEnd.Add(-83 * time.Minute), dataEnd.Add(-3*time.Hour - 11*time.Second)}

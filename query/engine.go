@@ -21,16 +21,22 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 	"github.com/prometheus/prometheus/util/stats"
 )
 
 // Options configure an Engine. Zero fields take the documented defaults.
 type Options struct {
-	// Backend, when set, evaluates every query and lookup instead of the
+	// Backend, when set, answers every query and lookup instead of the
 	// store: a Prometheus-compatible HTTP API (see NewBackend). Queries
 	// are still parsed, checked and admitted here.
 	Backend *Backend
+	// BackendRead makes the Engine evaluate each query itself over the
+	// Backend's raw samples rather than forward it: answers are then
+	// PromQL's whatever the backend's language, at the cost of moving the
+	// raw samples a query reads.
+	BackendRead bool
 	// Timeout bounds one query. Default 2m, as Prometheus.
 	Timeout time.Duration
 	// MaxSamples bounds the samples one query may hold in memory, each
@@ -183,11 +189,11 @@ func (e *Engine) InstantAt(ctx context.Context, qs string, ts time.Time, res Res
 		return nil, nil, err
 	}
 	defer e.adm.release()
-	if e.opts.Backend != nil {
+	if e.forwards() {
 		return e.opts.Backend.instant(ctx, qs, ts)
 	}
 	qs = e.forRollups(expr, qs, ts, ts, 0, res)
-	q, err := e.eng.NewInstantQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, ts)
+	q, err := e.eng.NewInstantQuery(ctx, e.queryable(res), queryOpts(ctx), qs, ts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
@@ -220,10 +226,12 @@ func (e *Engine) RangeAt(ctx context.Context, qs string, start, end time.Time, s
 		return nil, nil, err
 	}
 	defer e.adm.release()
-	if e.opts.Backend != nil {
+	if e.forwards() {
 		return e.opts.Backend.rangeQuery(ctx, qs, start, end, step)
 	}
-	canCache := cacheableExpr(expr) && statsOf(ctx) == nil // before the rewrite, which adds no @; statistics describe one whole evaluation
+	// The cache assumes data older than a step is settled, which only the
+	// store can promise.
+	canCache := cacheableExpr(expr) && statsOf(ctx) == nil && e.opts.Backend == nil // before the rewrite, which adds no @; statistics describe one whole evaluation
 	run := e.forRollups(expr, qs, start, end, step, res)
 	return e.cachedRange(ctx, run, canCache, start, end, step, res)
 }
@@ -247,6 +255,9 @@ func (e *Engine) parse(qs string) (parser.Expr, error) {
 // to read the count and sum aggregates, which the engine's own count or
 // average of rollup points would get wrong.
 func (e *Engine) forRollups(expr parser.Expr, qs string, start, end time.Time, step time.Duration, res Resolution) string {
+	if e.opts.Backend != nil { // raw samples only
+		return qs
+	}
 	if res.maxTier(step.Milliseconds()) == store.TierRaw {
 		earliest, _ := promql.FindMinMaxTime(&parser.EvalStmt{Expr: expr, Start: start, End: end, Interval: step, LookbackDelta: e.opts.LookbackDelta})
 		if earliest >= e.db.Oldest(store.TierRaw) {
@@ -275,7 +286,7 @@ func (e *Engine) checkRange(start, end time.Time, step time.Duration) error {
 
 // evalRange runs a range query through the engine.
 func (e *Engine) evalRange(ctx context.Context, qs string, start, end time.Time, step time.Duration, res Resolution) (promql.Matrix, annotations.Annotations, error) {
-	q, err := e.eng.NewRangeQuery(ctx, e.raw.at(res), queryOpts(ctx), qs, start, end, step)
+	q, err := e.eng.NewRangeQuery(ctx, e.queryable(res), queryOpts(ctx), qs, start, end, step)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadQuery, err)
 	}
@@ -391,13 +402,25 @@ func (e *Engine) LabelValues(name string, sets [][]*labels.Matcher) ([]string, e
 	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelValues(name, ms...) }), nil
 }
 
-// QueryFunc is what rules evaluate with: the engine over raw samples, or
-// the backend's instant queries.
+// QueryFunc is what rules evaluate with: the engine over raw samples
+// (the store's or the backend's), or the backend's instant queries.
 func (e *Engine) QueryFunc() rules.QueryFunc {
-	if e.opts.Backend != nil {
+	if e.forwards() {
 		return e.opts.Backend.queryFunc()
 	}
-	return rules.EngineQueryFunc(e.eng, e.raw)
+	return rules.EngineQueryFunc(e.eng, e.queryable(ResolutionRaw))
+}
+
+// forwards reports whether queries go to the backend whole.
+func (e *Engine) forwards() bool { return e.opts.Backend != nil && !e.opts.BackendRead }
+
+// queryable is what the engine reads at resolution res: the store's tiers,
+// or the backend's raw samples.
+func (e *Engine) queryable(res Resolution) storage.Queryable {
+	if e.opts.Backend != nil {
+		return backendQueryable{e.opts.Backend}
+	}
+	return e.raw.at(res)
 }
 
 func union(sets [][]*labels.Matcher, fn func([]*labels.Matcher) []string) []string {
