@@ -217,7 +217,7 @@ func TestMatchesPrometheusStorageOverBackend(t *testing.T) {
 	n := 0
 	for _, s := range series {
 		lset := s.Labels.Prometheus()
-		line := lset.Get("__name__") + lset.DropMetricName().String()
+		line := lset.Get(store.MetricName) + labels.NewBuilder(lset).Del(store.MetricName).Labels().String()
 		for _, smp := range s.Samples {
 			fmt.Fprintf(&text, "%s %s %d\n", line, strconv.FormatFloat(smp.V, 'g', -1, 64), smp.T)
 			n++
