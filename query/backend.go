@@ -126,11 +126,12 @@ func (b *Backend) rangeQuery(ctx context.Context, qs string, start, end time.Tim
 	return m, notes(warns, infos), nil
 }
 
-// series returns the labels of the series the matchers select.
-func (b *Backend) series(ms []*labels.Matcher) ([]labels.Labels, error) {
+// series returns the labels of the series the matchers select with data
+// between start and end (zero times leave the range to the backend).
+func (b *Backend) series(ms []*labels.Matcher, start, end time.Time) ([]labels.Labels, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	sets, _, _, err := b.api.Series(ctx, []string{selector(ms)}, time.Time{}, time.Time{})
+	sets, _, _, err := b.api.Series(ctx, []string{selector(ms)}, start, end)
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -141,11 +142,12 @@ func (b *Backend) series(ms []*labels.Matcher) ([]labels.Labels, error) {
 	return out, nil
 }
 
-// labelNames returns the label names of the series any matcher set selects.
-func (b *Backend) labelNames(sets [][]*labels.Matcher) ([]string, error) {
+// labelNames returns the label names of the series any matcher set
+// selects with data between start and end (zero: the backend's range).
+func (b *Backend) labelNames(sets [][]*labels.Matcher, start, end time.Time) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	names, _, _, err := b.api.LabelNames(ctx, selectors(sets), time.Time{}, time.Time{})
+	names, _, _, err := b.api.LabelNames(ctx, selectors(sets), start, end)
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -157,11 +159,12 @@ func (b *Backend) labelNames(sets [][]*labels.Matcher) ([]string, error) {
 	return out, nil
 }
 
-// labelValues returns the values of name among the series any matcher set selects.
-func (b *Backend) labelValues(name string, sets [][]*labels.Matcher) ([]string, error) {
+// labelValues returns the values of name among the series any matcher
+// set selects with data between start and end (zero: the backend's range).
+func (b *Backend) labelValues(name string, sets [][]*labels.Matcher, start, end time.Time) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
-	vals, _, _, err := b.api.LabelValues(ctx, name, selectors(sets), time.Time{}, time.Time{})
+	vals, _, _, err := b.api.LabelValues(ctx, name, selectors(sets), start, end)
 	if err != nil {
 		return nil, backendError(err)
 	}

@@ -57,13 +57,13 @@ func (q *backendQuerier) Select(ctx context.Context, _ bool, hints *storage.Sele
 
 // LabelValues returns the values of name among the series ms selects.
 func (q *backendQuerier) LabelValues(_ context.Context, name string, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	out, err := q.b.labelValues(name, matcherSets(ms))
+	out, err := q.b.labelValues(name, matcherSets(ms), time.UnixMilli(q.mint), time.UnixMilli(q.maxt))
 	return out, nil, err
 }
 
 // LabelNames returns the label names of the series ms selects.
 func (q *backendQuerier) LabelNames(_ context.Context, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
-	out, err := q.b.labelNames(matcherSets(ms))
+	out, err := q.b.labelNames(matcherSets(ms), time.UnixMilli(q.mint), time.UnixMilli(q.maxt))
 	return out, nil, err
 }
 

@@ -125,6 +125,21 @@ func TestBackendAnswersAsTheStore(t *testing.T) {
 	if err != nil || len(series) != 1 || series[0].Get("service") != "shop" {
 		t.Errorf("series over the backend: %v %v", series, err)
 	}
+	// Lookups over a range send it along (VictoriaMetrics' index is by day,
+	// so a range is checked only where it holds data).
+	mint, maxt := now.Add(-10*time.Minute).UnixMilli(), now.UnixMilli()
+	ranged, err := remote.SeriesBetween(mint, maxt, []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "route", "/a")})
+	if err != nil || len(ranged) != 1 {
+		t.Errorf("series over the backend in a range: %v %v", ranged, err)
+	}
+	values, err = remote.LabelValuesBetween("route", mint, maxt, nil)
+	if err != nil || strings.Join(values, ",") != "/a,/b" {
+		t.Errorf("route values over the backend in a range: %v %v", values, err)
+	}
+	names, err = remote.LabelNamesBetween(mint, maxt, nil)
+	if err != nil || strings.Join(names, ",") != "__name__,route,service" {
+		t.Errorf("label names over the backend in a range: %v %v", names, err)
+	}
 	vec, err := remote.QueryFunc()(ctx, `sum(rate(http_requests_total[5m])) > 0`, now)
 	if err != nil || len(vec) != 1 || vec[0].F <= 0 {
 		t.Errorf("a rule's query over the backend: %v %v", vec, err)

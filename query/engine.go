@@ -369,7 +369,7 @@ func (e *Engine) Queryable() *Queryable { return e.raw }
 // the time: the index keeps a series until all its data has expired.
 func (e *Engine) Series(ms []*labels.Matcher) ([]labels.Labels, error) {
 	if e.opts.Backend != nil {
-		return e.opts.Backend.series(ms)
+		return e.opts.Backend.series(ms, time.Time{}, time.Time{})
 	}
 	var out []labels.Labels
 	for _, ls := range e.db.Series(ms...) {
@@ -383,7 +383,7 @@ func (e *Engine) Series(ms []*labels.Matcher) ([]labels.Labels, error) {
 func (e *Engine) LabelNames(sets [][]*labels.Matcher) ([]string, error) {
 	switch {
 	case e.opts.Backend != nil:
-		return e.opts.Backend.labelNames(sets)
+		return e.opts.Backend.labelNames(sets, time.Time{}, time.Time{})
 	case len(sets) == 0:
 		return e.db.LabelNames(), nil
 	}
@@ -395,11 +395,44 @@ func (e *Engine) LabelNames(sets [][]*labels.Matcher) ([]string, error) {
 func (e *Engine) LabelValues(name string, sets [][]*labels.Matcher) ([]string, error) {
 	switch {
 	case e.opts.Backend != nil:
-		return e.opts.Backend.labelValues(name, sets)
+		return e.opts.Backend.labelValues(name, sets, time.Time{}, time.Time{})
 	case len(sets) == 0:
 		return e.db.LabelValues(name), nil
 	}
 	return union(sets, func(ms []*labels.Matcher) []string { return e.db.LabelValues(name, ms...) }), nil
+}
+
+// SeriesBetween returns the labels of the series the matchers select with
+// data between mint and maxt (unix ms, inclusive).
+func (e *Engine) SeriesBetween(mint, maxt int64, ms []*labels.Matcher) ([]labels.Labels, error) {
+	if e.opts.Backend != nil {
+		return e.opts.Backend.series(ms, time.UnixMilli(mint), time.UnixMilli(maxt))
+	}
+	found, err := e.db.SeriesBetween(mint, maxt, ms...)
+	out := make([]labels.Labels, len(found))
+	for i, ls := range found {
+		out[i] = promLabels(ls)
+	}
+	return out, err
+}
+
+// LabelNamesBetween returns the label names of the series any matcher set
+// selects (every series without sets) with data between mint and maxt.
+func (e *Engine) LabelNamesBetween(mint, maxt int64, sets [][]*labels.Matcher) ([]string, error) {
+	if e.opts.Backend != nil {
+		return e.opts.Backend.labelNames(sets, time.UnixMilli(mint), time.UnixMilli(maxt))
+	}
+	return unionErr(sets, func(ms []*labels.Matcher) ([]string, error) { return e.db.LabelNamesBetween(mint, maxt, ms...) })
+}
+
+// LabelValuesBetween returns the values of label name among the series any
+// matcher set selects (every series without sets) with data between mint
+// and maxt.
+func (e *Engine) LabelValuesBetween(name string, mint, maxt int64, sets [][]*labels.Matcher) ([]string, error) {
+	if e.opts.Backend != nil {
+		return e.opts.Backend.labelValues(name, sets, time.UnixMilli(mint), time.UnixMilli(maxt))
+	}
+	return unionErr(sets, func(ms []*labels.Matcher) ([]string, error) { return e.db.LabelValuesBetween(name, mint, maxt, ms...) })
 }
 
 // QueryFunc is what rules evaluate with: the engine over raw samples
@@ -421,6 +454,24 @@ func (e *Engine) queryable(res Resolution) storage.Queryable {
 		return backendQueryable{e.opts.Backend}
 	}
 	return e.raw.at(res)
+}
+
+// unionErr returns the sorted union of what fn finds for each matcher
+// set, or for every series when there is none.
+func unionErr(sets [][]*labels.Matcher, fn func([]*labels.Matcher) ([]string, error)) ([]string, error) {
+	if len(sets) == 0 {
+		sets = [][]*labels.Matcher{nil}
+	}
+	out := []string{}
+	for _, ms := range sets {
+		found, err := fn(ms)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 func union(sets [][]*labels.Matcher, fn func([]*labels.Matcher) []string) []string {

@@ -3,10 +3,8 @@ package web
 import (
 	"errors"
 	"math"
-	"slices"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/gin-gonic/gin"
@@ -63,22 +61,4 @@ func truncated[T any](list []T, limit int) ([]T, annotations.Annotations) {
 		return list, nil
 	}
 	return list[:limit], annotations.New().Add(errTruncated)
-}
-
-// unionOf returns the sorted union of what fn finds for each matcher set,
-// or for every series when there is none.
-func unionOf(sets [][]*labels.Matcher, fn func([]*labels.Matcher) ([]string, error)) ([]string, error) {
-	if len(sets) == 0 {
-		sets = [][]*labels.Matcher{nil}
-	}
-	out := []string{}
-	for _, ms := range sets {
-		found, err := fn(ms)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, found...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }

@@ -237,12 +237,7 @@ func (s *Server) seriesIn(lk lookup, ms []*labels.Matcher) ([]labels.Labels, err
 	if !lk.ranged {
 		return s.query.Series(ms)
 	}
-	found, err := s.db.SeriesBetween(lk.mint, lk.maxt, ms...)
-	out := make([]labels.Labels, len(found))
-	for i, ls := range found {
-		out[i] = ls.Prometheus()
-	}
-	return out, err
+	return s.query.SeriesBetween(lk.mint, lk.maxt, ms)
 }
 
 func (s *Server) labelNames(c *gin.Context) {
@@ -256,9 +251,11 @@ func (s *Server) labelNames(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	names, err := s.query.LabelNames(sets)
+	var names []string
 	if lk.ranged {
-		names, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) { return s.db.LabelNamesBetween(lk.mint, lk.maxt, ms...) })
+		names, err = s.query.LabelNamesBetween(lk.mint, lk.maxt, sets)
+	} else {
+		names, err = s.query.LabelNames(sets)
 	}
 	if err != nil {
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
@@ -284,11 +281,11 @@ func (s *Server) labelValues(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	values, err := s.query.LabelValues(name, sets)
+	var values []string
 	if lk.ranged {
-		values, err = unionOf(sets, func(ms []*labels.Matcher) ([]string, error) {
-			return s.db.LabelValuesBetween(name, lk.mint, lk.maxt, ms...)
-		})
+		values, err = s.query.LabelValuesBetween(name, lk.mint, lk.maxt, sets)
+	} else {
+		values, err = s.query.LabelValues(name, sets)
 	}
 	if err != nil {
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
