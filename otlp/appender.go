@@ -39,9 +39,7 @@ func (a *batchAppender) Append(_ storage.SeriesRef, ls labels.Labels, _, t int64
 	if h != nil || fh != nil {
 		return 0, errNativeHistogram
 	}
-	a.scratch = a.scratch[:0]
-	ls.Range(func(l labels.Label) { a.scratch = append(a.scratch, store.Label{Name: l.Name, Value: l.Value}) })
-	ref := a.add(a.scratch, ls.Hash(), t, v)
+	ref := a.addLabels(ls, t, v)
 	if opts.MetricFamilyName == serverDuration {
 		a.requests(ls, t, v)
 	}
@@ -120,16 +118,19 @@ func (a *batchAppender) requests(ls labels.Labels, t int64, v float64) {
 	})
 	b.Del("job")
 	b.Set("service", a.serviceOf(ls.Get("job")))
-	for _, name := range []string{"http_request_duration_seconds" + suffix, "http_requests_total"} {
-		if name == "http_requests_total" && suffix != "_count" {
-			break
-		}
-		b.Set(store.MetricName, name)
-		out := b.Labels()
-		a.scratch = a.scratch[:0]
-		out.Range(func(l labels.Label) { a.scratch = append(a.scratch, store.Label{Name: l.Name, Value: l.Value}) })
-		a.add(a.scratch, out.Hash(), t, v)
+	b.Set(store.MetricName, "http_request_duration_seconds"+suffix)
+	a.addLabels(b.Labels(), t, v)
+	if suffix == "_count" {
+		b.Set(store.MetricName, "http_requests_total")
+		a.addLabels(b.Labels(), t, v)
 	}
+}
+
+// addLabels appends a sample to the series of ls; it returns ls' hash.
+func (a *batchAppender) addLabels(ls labels.Labels, t int64, v float64) uint64 {
+	a.scratch = a.scratch[:0]
+	ls.Range(func(l labels.Label) { a.scratch = append(a.scratch, store.Label{Name: l.Name, Value: l.Value}) })
+	return a.add(a.scratch, ls.Hash(), t, v)
 }
 
 // serviceOf returns the service.name of the resource whose job is job.

@@ -1,11 +1,13 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -85,14 +87,7 @@ func NewBackend(cfg BackendConfig) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("QUERY_BACKEND_URL: %w", err)
 	}
-	return &Backend{api: v1.NewAPI(client), timeout: cmpOr(cfg.Timeout, 2*time.Minute)}, nil
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
+	return &Backend{api: v1.NewAPI(client), timeout: cmp.Or(cfg.Timeout, 2*time.Minute)}, nil
 }
 
 // instant evaluates qs at ts on the backend.
@@ -204,14 +199,11 @@ func selectors(sets [][]*labels.Matcher) []string {
 
 // selector writes matchers as a PromQL series selector.
 func selector(ms []*labels.Matcher) string {
-	s := "{"
+	parts := make([]string, len(ms))
 	for i, m := range ms {
-		if i > 0 {
-			s += ","
-		}
-		s += m.String()
+		parts[i] = m.String()
 	}
-	return s + "}"
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // backendError keeps a refused query a bad query (400), as the store's

@@ -40,11 +40,7 @@ func startVictoriaMetrics(t *testing.T) string {
 // name, so those are the backend's answers, not the store's.
 func TestBackendAnswersAsTheStore(t *testing.T) {
 	vm := startVictoriaMetrics(t)
-	db, err := store.Open(filepath.Join(t.TempDir(), "a.db"), &store.Options{FlushInterval: -1, PruneInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openStore(t, time.Time{})
 	now := time.Now().Truncate(time.Minute)
 	var text strings.Builder
 	for i := 160; i >= 0; i-- {
@@ -70,11 +66,7 @@ func TestBackendAnswersAsTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, err := store.Open(filepath.Join(t.TempDir(), "b.db"), &store.Options{FlushInterval: -1, PruneInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = empty.Close() })
+	empty := openStore(t, time.Time{})
 	local, remote := New(db, nil), New(empty, &Options{Backend: b})
 	ctx := context.Background()
 
@@ -159,11 +151,7 @@ func TestBackendDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "a.db"), &store.Options{FlushInterval: -1, PruneInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openStore(t, time.Time{})
 	e := New(db, &Options{Backend: b})
 	if _, _, err := e.Instant(context.Background(), `up`, time.Now()); err == nil || !strings.Contains(err.Error(), "query backend") {
 		t.Fatalf("a query with the backend down: %v", err)
@@ -250,11 +238,7 @@ func TestMatchesPrometheusStorageOverBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty, err := store.Open(filepath.Join(t.TempDir(), "empty.db"), &store.Options{FlushInterval: -1, PruneInterval: -1, Now: func() time.Time { return dataEnd }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = empty.Close() })
+	empty := openStore(t, dataEnd)
 	ours := New(empty, &Options{Backend: b, BackendRead: true})
 	extserver.Eventually(t, 10*time.Second, "VictoriaMetrics to serve every imported sample", func() bool {
 		v, _, err := ours.Instant(context.Background(), `sum(count_over_time({__name__=~".+"}[5h]))`, dataEnd)
@@ -262,4 +246,21 @@ func TestMatchesPrometheusStorageOverBackend(t *testing.T) {
 		return err == nil && len(vec) == 1 && int(vec[0].F) == n
 	})
 	matchesPrometheusStorageWith(t, ours, l)
+}
+
+// openStore opens an empty store, flushing and pruning only when told,
+// whose clock stands at now (the wall clock when zero), closed when the
+// test ends.
+func openStore(t *testing.T, now time.Time) *store.DB {
+	t.Helper()
+	o := &store.Options{FlushInterval: -1, PruneInterval: -1}
+	if !now.IsZero() {
+		o.Now = func() time.Time { return now }
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "q.db"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
