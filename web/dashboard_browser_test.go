@@ -229,6 +229,19 @@ func seed(t *testing.T, ls *liveServer) {
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	// Three hours of memory history, a sample every 10 s, give the 1-minute
+	// rollup tier closed intervals to serve whenever the test runs (a
+	// series sampled once a minute would keep its raw samples there); the
+	// scrapes' own minutes may not have closed by the 30-day check.
+	memory := store.Labels{{Name: "__name__", Value: "system_memory_usage_ratio"}}
+	for i := 3 * 360; i >= 12; i-- {
+		if err := ls.db.Append(memory, now.Add(-time.Duration(i)*10*time.Second).UnixMilli(), 0.5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ls.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		ls.post(t, c, "/api/v1/ingest/requests", events, "Authorization", "Bearer "+ls.token)
 		ls.post(t, c, "/api/v1/beacons", fmt.Sprintf(`{"service":"shop","page":"/checkout","fps":[60,58,41],"long_frames":1,"duration_ms":3000,"ts":%d}`, now.UnixMilli()), "Origin", "https://shop.example")
