@@ -12,7 +12,7 @@ import (
 )
 
 // Current is the schema version this build writes.
-const Current = 6
+const Current = 7
 
 // Bucket names of the data file.
 var (
@@ -30,6 +30,7 @@ var (
 	BucketAlertState = []byte("alert_state")
 	BucketSilences   = []byte("silences")
 	BucketSLOs       = []byte("slos")
+	BucketOutbox     = []byte("outbox")
 )
 
 // Keys of the meta bucket.
@@ -62,6 +63,7 @@ var steps = []step{
 	// The blocks come later, from the background encoder or db compact.
 	{5, "blocks: closed chunks and rollup blocks re-encoded", func(*bolt.Tx) error { return nil }},
 	{6, "SLOs created in the dashboard", createBuckets(BucketSLOs)},
+	{7, "remote-write outbox", createBuckets(BucketOutbox)},
 }
 
 // Version reads the schema version of the open file: 0 for an empty file.

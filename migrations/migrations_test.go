@@ -35,7 +35,7 @@ func TestUpgradeStepByStep(t *testing.T) {
 		t.Fatalf("upgrade: from %d, %v", from, err)
 	}
 	_ = db.View(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead, BucketAlerts, BucketUsers, BucketTokens, BucketHeads, BucketAlertState, BucketSilences, BucketSLOs} {
+		for _, b := range [][]byte{BucketMeta, BucketSeries, BucketChunks, BucketWAL, BucketRollup1m, BucketRollup1h, BucketRollupHead, BucketAlerts, BucketUsers, BucketTokens, BucketHeads, BucketAlertState, BucketSilences, BucketSLOs, BucketOutbox} {
 			if tx.Bucket(b) == nil {
 				t.Errorf("bucket %s missing", b)
 			}

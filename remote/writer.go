@@ -209,12 +209,7 @@ func (w *Writer) drain(sh *shard) {
 // deliver sends one batch, retrying what may succeed later until it does
 // or the writer gives up at Close.
 func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
-	body, newest, err := encode(batch)
-	if err != nil {
-		w.failed.Add(n)
-		w.log.Error("remote write: encode", "url", w.shown, "error", err)
-		return
-	}
+	body, newest := Encode(batch)
 	backoff := w.cfg.MinBackoff
 	for {
 		retry, err := w.send(body)
@@ -245,9 +240,16 @@ func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
 
 // send posts one encoded request; retry tells whether a failure may pass.
 func (w *Writer) send(body []byte) (retry bool, err error) {
-	ctx, cancel := context.WithTimeout(w.sendCtx, w.cfg.Timeout)
+	return post(w.sendCtx, w.client, w.cfg, body)
+}
+
+// post sends one encoded remote-write request to cfg's URL within
+// cfg.Timeout; retry tells whether a failure may pass (5xx, 429, a
+// network error), as the protocol says.
+func post(ctx context.Context, client *http.Client, cfg Config, body []byte) (retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return false, redactError(err)
 	}
@@ -256,12 +258,12 @@ func (w *Writer) send(body []byte) (retry bool, err error) {
 	req.Header.Set("User-Agent", "atroz")
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
 	switch {
-	case w.cfg.BearerToken != "":
-		req.Header.Set("Authorization", "Bearer "+w.cfg.BearerToken)
-	case w.cfg.Username != "":
-		req.SetBasicAuth(w.cfg.Username, w.cfg.Password)
+	case cfg.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+cfg.BearerToken)
+	case cfg.Username != "":
+		req.SetBasicAuth(cfg.Username, cfg.Password)
 	}
-	resp, err := w.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return true, redactError(err)
 	}
@@ -275,10 +277,10 @@ func (w *Writer) send(body []byte) (retry bool, err error) {
 	return resp.StatusCode/100 == 5 || resp.StatusCode == http.StatusTooManyRequests, err
 }
 
-// encode builds the snappy-compressed WriteRequest of batch, with each
-// series' labels sorted by name as the protocol requires, and returns the
-// newest timestamp in it.
-func encode(batch []store.SeriesSamples) ([]byte, int64, error) {
+// Encode builds the snappy-compressed remote-write request of batch, with
+// each series' labels sorted by name as the protocol requires, and returns
+// the newest timestamp in it. It suits store.OutboxOptions.Encode.
+func Encode(batch []store.SeriesSamples) ([]byte, int64) {
 	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, len(batch))}
 	var newest int64
 	for i, s := range batch {
@@ -294,11 +296,10 @@ func encode(batch []store.SeriesSamples) ([]byte, int64, error) {
 			newest = max(newest, smp.T)
 		}
 	}
-	raw, err := req.Marshal()
-	if err != nil {
-		return nil, 0, err
-	}
-	return snappy.Encode(nil, raw), newest, nil
+	// Marshal fails only on a message too large for protobuf, which
+	// a batch of at most a store record's samples cannot be.
+	raw, _ := req.Marshal()
+	return snappy.Encode(nil, raw), newest
 }
 
 func storeMax(v *atomic.Int64, x int64) {

@@ -35,7 +35,8 @@ type DB struct {
 	flushMu sync.Mutex // one flush at a time; guards the fields below
 	walSeq  uint64     // key of the next WAL record
 	carry   []walRecord
-	forward []SeriesSamples // samples for Options.OnFlush once committed
+	forward []SeriesSamples // samples for Options.OnFlush and the outbox once committed
+	outbox  outbox
 	// walDelta is how much the flush under way grows the WAL.
 	walDelta int64
 	batch    flushBatch
@@ -301,4 +302,5 @@ var (
 	bSilences   = migrations.BucketSilences
 	bAlertState = migrations.BucketAlertState
 	bSLOs       = migrations.BucketSLOs
+	bOutbox     = migrations.BucketOutbox
 )

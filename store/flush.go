@@ -156,6 +156,7 @@ func (db *DB) flush(checkpoint bool) error {
 		return nil
 	}
 	db.walDelta = 0
+	db.encodeOutbox()
 	if err := db.update(func(tx *bolt.Tx) error { return db.write(tx, b) }); err != nil {
 		// bbolt rolled the transaction back. The closed chunks are still in
 		// their heads and the WAL record in db.carry: the next flush writes
@@ -164,13 +165,16 @@ func (db *DB) flush(checkpoint bool) error {
 		return db.flushFailed(err)
 	}
 	db.commit(b)
+	db.commitOutbox()
 	db.stats.walBytes.Add(db.walDelta)
 	b.release()
 	clear(db.carry) // the records' bytes: a busy flush's are megabytes
 	db.carry = db.carry[:0]
 	if len(db.forward) > 0 {
 		// A failed flush keeps them here, with its WAL record, for the next.
-		db.opts.OnFlush(db.forward)
+		if db.opts.OnFlush != nil {
+			db.opts.OnFlush(db.forward)
+		}
 		db.forward = nil
 	}
 	db.flushSucceeded()
@@ -212,7 +216,7 @@ func (db *DB) collect(b *flushBatch) {
 		if n := len(s.closed); n > 0 {
 			b.chunks = append(b.chunks, seriesChunks{s, s.closed[:n:n]})
 		}
-		if db.opts.OnFlush != nil && len(s.cutPending)+len(s.pending) > 0 {
+		if (db.opts.OnFlush != nil || db.opts.Outbox != nil) && len(s.cutPending)+len(s.pending) > 0 {
 			db.forward = append(db.forward, SeriesSamples{s.lset, append(slices.Clip(s.cutPending), s.pending...)})
 		}
 		s.cutPending = nil
@@ -275,6 +279,9 @@ func (db *DB) write(tx *bolt.Tx, b *flushBatch) error {
 		return err
 	}
 	if err := db.writeWAL(tx, b.watermark); err != nil {
+		return err
+	}
+	if err := db.writeOutbox(tx); err != nil {
 		return err
 	}
 	var buf []Sample

@@ -24,6 +24,7 @@ func (db *DB) load() error {
 			return err
 		}
 		db.loadPersisted(tx)
+		db.loadOutbox(tx)
 		if err := db.loadHeads(tx); err != nil {
 			return err
 		}

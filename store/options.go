@@ -33,6 +33,10 @@ type Options struct {
 	// the slices are its to keep.
 	OnFlush func([]SeriesSamples)
 
+	// Outbox, when set, keeps each flush's samples for forwarding in the
+	// file, written in the flush's transaction (see OutboxOptions).
+	Outbox *OutboxOptions
+
 	// FlushInterval is how often the background flusher commits appended samples.
 	// A crash loses at most this much data. Default 1s; negative disables the flusher
 	// (callers then call Flush themselves).
@@ -107,6 +111,7 @@ func (o *Options) withDefaults() Options {
 		r = *o
 	}
 	setDur(&r.FlushInterval, DefaultFlushInterval)
+	r.Outbox = r.Outbox.withDefaults()
 	setDur(&r.LockTimeout, DefaultLockTimeout)
 	setDur(&r.RawRetention, DefaultRawRetention)
 	setDur(&r.MinuteRetention, DefaultMinuteRetention)
@@ -162,6 +167,9 @@ func (o *Options) Validate() error {
 		if c.bad {
 			return fmt.Errorf("store options: %s must not be negative", c.name)
 		}
+	}
+	if o.Outbox != nil && o.Outbox.Encode == nil {
+		return fmt.Errorf("store options: Outbox.Encode must be set")
 	}
 	return nil
 }
