@@ -6,9 +6,12 @@ import (
 	"slices"
 	"time"
 
+	"atroz/store"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/util/annotations"
 )
 
@@ -92,3 +95,32 @@ func (s *matrixSet) Next() bool {
 func (s *matrixSet) At() storage.Series                { return promql.NewStorageSeries(s.m[s.i]) }
 func (s *matrixSet) Err() error                        { return nil }
 func (s *matrixSet) Warnings() annotations.Annotations { return s.notes }
+
+// Remote reports whether a query backend answers instead of the store.
+func (e *Engine) Remote() bool { return e.opts.Backend != nil }
+
+// RawSamples returns the raw samples of the series ms selects between
+// mint and maxt (unix ms, inclusive), sorted by labels: the backend's when
+// there is one, the store's raw tier otherwise.
+func (e *Engine) RawSamples(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]store.Series, error) {
+	if e.opts.Backend == nil {
+		return e.db.SelectTier(store.Query{MinT: mint, MaxT: maxt, Matchers: ms}, store.TierRaw)
+	}
+	q := &backendQuerier{b: e.opts.Backend, mint: mint, maxt: maxt}
+	set := q.Select(ctx, true, nil, ms...)
+	var out []store.Series
+	for set.Next() {
+		s := set.At()
+		sr := store.Series{Labels: store.FromPrometheus(s.Labels())}
+		it := s.Iterator(nil)
+		for it.Next() != chunkenc.ValNone {
+			t, v := it.At()
+			sr.Samples = append(sr.Samples, store.Sample{T: t, V: v})
+		}
+		if err := it.Err(); err != nil {
+			return nil, err
+		}
+		out = append(out, sr)
+	}
+	return out, set.Err()
+}

@@ -173,7 +173,7 @@ func loadVersus(b *testing.B, shape versusShape) versusStores {
 		apps := []storage.Appender{prom.Appender(context.Background()), blocks.Appender(context.Background())}
 		for _, s := range gen.next() {
 			for _, d := range []*store.DB{db, encoded} {
-				if err := d.Append(storeLabels(s.lset), ts, s.v); err != nil {
+				if err := d.Append(store.FromPrometheus(s.lset), ts, s.v); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -49,7 +49,7 @@ func loadLong(t testing.TB) loaded {
 			if ls.Get("code") == "500" && i%11 != 0 { // a sparse counter: moves one scrape in 11
 				v = float64((i%720)/11) * float64(k)
 			}
-			if err := db.Append(storeLabels(ls), ts, v); err != nil {
+			if err := db.Append(store.FromPrometheus(ls), ts, v); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := app.Append(0, ls, ts, v); err != nil {

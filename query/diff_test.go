@@ -140,7 +140,7 @@ func loadBothWith(t testing.TB, value func(float64) float64) loaded {
 				continue
 			}
 			v = value(v)
-			if err := db.Append(storeLabels(s.lset), ts, v); err != nil {
+			if err := db.Append(store.FromPrometheus(s.lset), ts, v); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := app.Append(0, s.lset, ts, v); err != nil {
@@ -157,12 +157,6 @@ func loadBothWith(t testing.TB, value func(float64) float64) loaded {
 		t.Fatal(err)
 	}
 	return l
-}
-
-func storeLabels(l labels.Labels) store.Labels {
-	var ls store.Labels
-	l.Range(func(lb labels.Label) { ls = append(ls, store.Label{Name: lb.Name, Value: lb.Value}) })
-	return ls
 }
 
 // diffQueries cover every matcher type, counter and gauge functions,

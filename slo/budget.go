@@ -2,6 +2,7 @@ package slo
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -55,14 +56,14 @@ type Status struct {
 
 // Statuses returns the status of each SLO of f (and of each service for
 // the built-in ones) at now, sorted by name and service.
-func Statuses(db *store.DB, f *File, now time.Time) ([]Status, error) {
+func Statuses(r Reader, f *File, now time.Time) ([]Status, error) {
 	list := f.SLOs
 	if f.Defaults {
 		list = append(Defaults(), list...)
 	}
 	var out []Status
 	for i := range list {
-		st, err := list[i].statuses(db, now)
+		st, err := list[i].statuses(r, now)
 		if err != nil {
 			return nil, fmt.Errorf("slo %s: %w", list[i].Name, err)
 		}
@@ -75,12 +76,12 @@ func Statuses(db *store.DB, f *File, now time.Time) ([]Status, error) {
 }
 
 // statuses counts the SLO's events per service over its window and the last hour.
-func (s *SLO) statuses(db *store.DB, now time.Time) ([]Status, error) {
-	window, err := s.Count(db, now.Add(-time.Duration(s.Window)), now)
+func (s *SLO) statuses(r Reader, now time.Time) ([]Status, error) {
+	window, err := s.Count(r, now.Add(-time.Duration(s.Window)), now)
 	if err != nil {
 		return nil, err
 	}
-	hour, err := s.Count(db, now.Add(-time.Hour), now)
+	hour, err := s.Count(r, now.Add(-time.Hour), now)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +127,11 @@ func ptr(f float64) *float64 { return &f }
 // rate() does not either; a gap in the data counts what the counter grew
 // across it. Where the raw tier no longer covers from, the 1-minute or
 // 1-hour tier's reset-adjusted counter is read instead, exact at its points.
-func (s *SLO) Count(db *store.DB, from, to time.Time) (map[string]Counts, error) {
+func (s *SLO) Count(r Reader, from, to time.Time) (map[string]Counts, error) {
 	bad, all, good := s.selectors()
 	out := map[string]Counts{}
 	add := func(ms []*labels.Matcher, f func(c *Counts, v float64)) error {
-		sums, err := increases(db, ms, from, to)
+		sums, err := r.increases(ms, from, to)
 		if err != nil {
 			return err
 		}
@@ -198,6 +199,55 @@ func (s *SLO) selectors() (bad, all, good []*labels.Matcher) {
 // at its start.
 const lookback = time.Hour
 
+// Reader reads the counters an SLO counts: StoreReader the store's tiers,
+// SampleReader raw samples from wherever queries read them.
+type Reader interface {
+	// increases sums, per service, the increases of the counters ms
+	// selects in (from, to].
+	increases(ms []*labels.Matcher, from, to time.Time) (map[string]float64, error)
+}
+
+// StoreReader reads db: raw samples within the raw retention, rollups
+// beyond it.
+func StoreReader(db *store.DB) Reader { return storeReader{db} }
+
+type storeReader struct{ db *store.DB }
+
+func (r storeReader) increases(ms []*labels.Matcher, from, to time.Time) (map[string]float64, error) {
+	return increases(r.db, ms, from, to)
+}
+
+// RawSampler gives raw samples, such as a query.Engine over a query
+// backend, which keeps raw samples for its whole retention.
+type RawSampler interface {
+	RawSamples(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]store.Series, error)
+}
+
+// SampleReader reads src's raw samples over the whole span, within ctx.
+func SampleReader(ctx context.Context, src RawSampler) Reader { return sampleReader{ctx, src} }
+
+type sampleReader struct {
+	ctx context.Context
+	src RawSampler
+}
+
+func (r sampleReader) increases(ms []*labels.Matcher, from, to time.Time) (map[string]float64, error) {
+	raw, err := r.src.RawSamples(r.ctx, from.Add(-lookback).UnixMilli(), to.UnixMilli(), ms...)
+	if err != nil {
+		return nil, err
+	}
+	return sumIncreases(raw, from), nil
+}
+
+// sumIncreases sums, per service, the increases of raw's counters after from.
+func sumIncreases(raw []store.Series, from time.Time) map[string]float64 {
+	out := map[string]float64{}
+	for _, sr := range raw {
+		out[sr.Labels.Get("service")] += increase(sr.Samples, from.UnixMilli())
+	}
+	return out
+}
+
 // increases sums, per service, the increases of the counters ms selects
 // in (from, to]. Within the raw retention it reads raw samples. Beyond it,
 // it reads the rollup tier up to an hour before to, whose points hold the
@@ -206,18 +256,15 @@ const lookback = time.Hour
 // point, from that value: so the rollup tier's last, unfinished minutes
 // are never read, and the two parts meet at a sample.
 func increases(db *store.DB, ms []*labels.Matcher, from, to time.Time) (map[string]float64, error) {
-	out := map[string]float64{}
 	seam := to.Add(-lookback).Truncate(time.Minute)
 	if db.TierFor(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli()}) == store.TierRaw || !seam.After(from) {
 		raw, err := db.SelectTier(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: to.UnixMilli(), Matchers: ms}, store.TierRaw)
 		if err != nil {
 			return nil, err
 		}
-		for _, sr := range raw {
-			out[sr.Labels.Get("service")] += increase(sr.Samples, from.UnixMilli())
-		}
-		return out, nil
+		return sumIncreases(raw, from), nil
 	}
+	out := map[string]float64{}
 	rolled, err := db.Select(store.Query{MinT: from.Add(-lookback).UnixMilli(), MaxT: seam.UnixMilli(), Matchers: ms, Resolution: time.Minute, Aggregate: store.AggregateCounter})
 	if err != nil {
 		return nil, err

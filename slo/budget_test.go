@@ -67,14 +67,14 @@ func testCountExact(t *testing.T, rawRetention time.Duration) {
 		t.Fatal("the window does not reach past the raw retention")
 	}
 	s := SLO{Name: "shop", Service: "shop", Objective: 99, Window: DefaultWindow, Indicator: Availability}
-	got, err := s.Count(db, now.Add(-24*time.Hour), now)
+	got, err := s.Count(StoreReader(db), now.Add(-24*time.Hour), now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (Counts{Bad: 120, All: 12070}); len(got) != 1 || got["shop"] != want {
 		t.Fatalf("window counts %+v, want shop: %+v", got, want)
 	}
-	sts, err := Statuses(db, &File{SLOs: []SLO{s}}, now)
+	sts, err := Statuses(StoreReader(db), &File{SLOs: []SLO{s}}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func testCountExact(t *testing.T, rawRetention time.Duration) {
 
 	// The built-in availability SLO counts each service apart, AtroZ's own left out.
 	d := Defaults()[0]
-	got, err = d.Count(db, now.Add(-24*time.Hour), now)
+	got, err = d.Count(StoreReader(db), now.Add(-24*time.Hour), now)
 	if err != nil {
 		t.Fatal(err)
 	}

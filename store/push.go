@@ -165,7 +165,7 @@ func eachSample(b []byte, contentType string, fn func(Labels, *int64, float64) e
 		case textparse.EntrySeries:
 			_, ts, v := p.Series()
 			p.Labels(&lset)
-			if err := fn(fromPromLabels(lset), ts, v); err != nil {
+			if err := fn(FromPrometheus(lset), ts, v); err != nil {
 				return err
 			}
 		case textparse.EntryHistogram:
@@ -174,8 +174,8 @@ func eachSample(b []byte, contentType string, fn func(Labels, *int64, float64) e
 	}
 }
 
-// fromPromLabels converts Prometheus labels, which are sorted, to Labels.
-func fromPromLabels(l labels.Labels) Labels {
+// FromPrometheus converts Prometheus labels, which are sorted, to Labels.
+func FromPrometheus(l labels.Labels) Labels {
 	ls := make(Labels, 0, l.Len())
 	l.Range(func(lb labels.Label) { ls = append(ls, Label{lb.Name, lb.Value}) })
 	return ls

@@ -309,7 +309,7 @@ func seriesLabels(ps pieceSeries, f textFormat) (Labels, error) {
 		if et == textparse.EntrySeries {
 			var l labels.Labels
 			tp.Labels(&l)
-			return fromPromLabels(l).normalize(), nil
+			return FromPrometheus(l).normalize(), nil
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -76,7 +77,7 @@ func (s *Server) sloAPI(api, admin *gin.RouterGroup) {
 			success(c, gin.H{"slos": []slo.Status{}, "definitions": []sloDefinition{}, "latency_thresholds": latencyThresholds()}, nil)
 			return
 		}
-		sts, at, err := s.sloCache.statuses(s, f)
+		sts, at, err := s.sloCache.statuses(c.Request.Context(), s, f)
 		if err != nil {
 			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 			return
@@ -89,14 +90,18 @@ func (s *Server) sloAPI(api, admin *gin.RouterGroup) {
 // statuses returns the last count of f's SLOs, counting again when it is
 // older than sloMaxAge or of other SLOs: every change of the dashboard's
 // SLOs makes a new File, so the next request after one counts anew.
-func (sc *sloCache) statuses(s *Server, f *slo.File) ([]slo.Status, time.Time, error) {
+func (sc *sloCache) statuses(ctx context.Context, s *Server, f *slo.File) ([]slo.Status, time.Time, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	now := time.Now()
 	if sc.f == f && now.Sub(sc.at) < sloMaxAge {
 		return sc.sts, sc.at, nil
 	}
-	sts, err := slo.Statuses(s.db, f, now)
+	r := slo.StoreReader(s.db)
+	if s.query.Remote() { // the backend keeps the counters, at full resolution
+		r = slo.SampleReader(ctx, s.query)
+	}
+	sts, err := slo.Statuses(r, f, now)
 	if err != nil {
 		return nil, now, err
 	}

@@ -165,6 +165,8 @@ type Config struct {
 	SLO SLOConfig
 	// RemoteWrite: see remote.go for forwarding samples to a cluster.
 	RemoteWrite RemoteWriteConfig
+	// QueryBackend: see backend.go for reading a cluster instead of the store.
+	QueryBackend QueryBackendConfig
 	// Security: see security.go for logins, TLS and rate limits.
 	Security SecurityConfig
 }
@@ -204,12 +206,13 @@ func DefaultConfig() Config {
 
 		RemoteReadConcurrentLimit: web.DefaultRemoteReadConcurrency,
 
-		ExternalURL: "http://localhost:8080",
-		Alert:       defaultAlertConfig(),
-		SLO:         SLOConfig{Defaults: true},
-		RemoteWrite: defaultRemoteWriteConfig(),
-		Security:    defaultSecurityConfig(),
-		GDPREnabled: true,
+		ExternalURL:  "http://localhost:8080",
+		Alert:        defaultAlertConfig(),
+		SLO:          SLOConfig{Defaults: true},
+		RemoteWrite:  defaultRemoteWriteConfig(),
+		QueryBackend: QueryBackendConfig{Mode: "evaluate"},
+		Security:     defaultSecurityConfig(),
+		GDPREnabled:  true,
 	}
 }
 
@@ -261,6 +264,7 @@ func (c *Config) settings() []setting {
 	list = append(list, c.Alert.settings()...)
 	list = append(list, c.SLO.settings()...)
 	list = append(list, c.RemoteWrite.settings()...)
+	list = append(list, c.QueryBackend.settings()...)
 	return append(list, c.Security.settings()...)
 }
 
@@ -360,6 +364,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Alert.validate()...)
 	_, rwErrs := c.RemoteWrite.configs()
 	errs = append(errs, rwErrs...)
+	if _, err := c.QueryBackend.backend(); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.Security.validate(c.Environment == "production", c.AllowedOrigins, c.TrustedProxies)...)
 	errs = append(errs, c.validateOrigins()...)
 	for _, p := range splitList(c.TrustedProxies) {

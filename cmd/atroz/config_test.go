@@ -171,7 +171,7 @@ func TestConfigLogger(t *testing.T) {
 // TestRemoteWriteConfigs takes basic auth from a URL's user:password@ and
 // gives the bearer token to the other URLs.
 func TestRemoteWriteConfigs(t *testing.T) {
-	r := RemoteWriteConfig{URL: "https://u:p%40ss@mimir.example/api/v1/push, http://vm:8428/api/v1/write", BearerToken: "tok", QueueSamples: 1000, Shards: 2}
+	r := RemoteWriteConfig{URL: "https://u:p%40ss@mimir.example/api/v1/push, http://vm:8428/api/v1/write", BearerToken: "tok", QueueSamples: 1000, Shards: 2, BufferMB: 256, BufferMaxAge: time.Hour}
 	confs, errs := r.configs()
 	if len(errs) != 0 || len(confs) != 2 {
 		t.Fatalf("%v, %d configs", errs, len(confs))

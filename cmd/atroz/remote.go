@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"atroz/remote"
 	"atroz/store"
@@ -26,10 +27,18 @@ type RemoteWriteConfig struct {
 	QueueSamples int
 	// Shards is the parallel senders per URL (REMOTE_WRITE_SHARDS). Default 2.
 	Shards int
+	// BufferMB bounds the outbox, the samples kept in the data file until
+	// every URL has them, in MiB (REMOTE_WRITE_BUFFER_MB); past it the
+	// oldest are dropped and counted. 0 turns the outbox off for an
+	// in-memory queue of QueueSamples per URL, which a restart or a full
+	// queue loses. Default 256.
+	BufferMB int
+	// BufferMaxAge drops outbox records older than it (REMOTE_WRITE_BUFFER_MAX_AGE). Default 24h.
+	BufferMaxAge time.Duration
 }
 
 func defaultRemoteWriteConfig() RemoteWriteConfig {
-	return RemoteWriteConfig{QueueSamples: 500_000, Shards: 2}
+	return RemoteWriteConfig{QueueSamples: 500_000, Shards: 2, BufferMB: 256, BufferMaxAge: 24 * time.Hour}
 }
 
 func (r *RemoteWriteConfig) settings() []setting {
@@ -38,6 +47,24 @@ func (r *RemoteWriteConfig) settings() []setting {
 		{"remote-write-bearer-token", "bearer token for the remote-write URLs without user:password@", &r.BearerToken},
 		{"remote-write-queue-samples", "samples queued per remote-write URL before new ones are dropped", &r.QueueSamples},
 		{"remote-write-shards", "parallel senders per remote-write URL", &r.Shards},
+		{"remote-write-buffer-mb", "MiB of samples kept in the data file until every remote-write URL has them (0: an in-memory queue instead)", &r.BufferMB},
+		{"remote-write-buffer-max-age", "age past which samples kept for remote write are dropped unsent", &r.BufferMaxAge},
+	}
+}
+
+// durable reports whether samples wait for the remote-write URLs in the
+// store's outbox rather than in memory.
+func (r *RemoteWriteConfig) durable() bool { return r.URL != "" && r.BufferMB > 0 }
+
+// outbox returns the store's outbox options, nil when not durable.
+func (r *RemoteWriteConfig) outbox() *store.OutboxOptions {
+	if !r.durable() {
+		return nil
+	}
+	return &store.OutboxOptions{
+		Encode:   func(batch []store.SeriesSamples) []byte { body, _ := remote.Encode(batch); return body },
+		MaxBytes: int64(r.BufferMB) << 20,
+		MaxAge:   r.BufferMaxAge,
 	}
 }
 
@@ -50,6 +77,12 @@ func (r *RemoteWriteConfig) configs() ([]remote.Config, []error) {
 	}
 	if r.Shards < 1 || r.Shards > 64 {
 		errs = append(errs, fmt.Errorf("config REMOTE_WRITE_SHARDS: must be between 1 and 64, got %d", r.Shards))
+	}
+	if r.BufferMB < 0 {
+		errs = append(errs, fmt.Errorf("config REMOTE_WRITE_BUFFER_MB: must not be negative, got %d", r.BufferMB))
+	}
+	if r.BufferMaxAge < time.Minute {
+		errs = append(errs, fmt.Errorf("config REMOTE_WRITE_BUFFER_MAX_AGE: must be at least 1m, got %s", r.BufferMaxAge))
 	}
 	for _, raw := range splitList(r.URL) {
 		c := remote.Config{URL: raw, QueueSamples: r.QueueSamples, Shards: r.Shards}
@@ -70,32 +103,65 @@ func (r *RemoteWriteConfig) configs() ([]remote.Config, []error) {
 	return out, errs
 }
 
-// remoteWriters forwards committed samples to every configured URL.
+// remoteWriters forwards committed samples to every configured URL:
+// from the store's outbox (shipper) or from in-memory queues (list).
 type remoteWriters struct {
-	list []*remote.Writer
-	set  *metrics.Set
+	confs   []remote.Config
+	durable bool
+	list    []*remote.Writer
+	shipper *remote.Shipper
+	set     *metrics.Set
+	log     *slog.Logger
 }
 
-// startRemoteWrite starts a writer per REMOTE_WRITE_URL.
+// startRemoteWrite starts a writer per REMOTE_WRITE_URL when samples wait
+// in memory; with the outbox, startShipper starts once the store is open.
 func startRemoteWrite(cfg *Config, log *slog.Logger) (*remoteWriters, error) {
 	confs, errs := cfg.RemoteWrite.configs()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	rw := &remoteWriters{set: metrics.NewSet()}
-	client := &http.Client{}
+	rw := &remoteWriters{confs: confs, durable: cfg.RemoteWrite.durable(), set: metrics.NewSet(), log: log}
 	for _, c := range confs {
-		w, err := remote.New(c, client, rw.set, log)
+		log.Info("remote write", slog.String("event_type", "startup"), slog.String("url", remote.RedactURL(c.URL)), slog.Bool("outbox", rw.durable))
+		if rw.durable {
+			continue
+		}
+		w, err := remote.New(c, &http.Client{}, rw.set, log)
 		if err != nil {
 			return nil, err
 		}
 		rw.list = append(rw.list, w)
-		log.Info("remote write", slog.String("event_type", "startup"), slog.String("url", remote.RedactURL(c.URL)))
 	}
 	return rw, nil
 }
 
-// onFlush hands a flush's samples to every writer; nil without writers.
+// startShipper ships db's outbox to every URL; nothing without it.
+func (rw *remoteWriters) startShipper(db *store.DB) error {
+	if !rw.durable {
+		return nil
+	}
+	var err error
+	rw.shipper, err = remote.NewShipper(db, rw.confs, &http.Client{}, rw.set, rw.log)
+	return err
+}
+
+// closeShipper flushes db, so its last samples are in the outbox, and
+// sends what the outbox holds until ctx is done; the rest waits there for
+// the next start, which is no failure of the shutdown.
+func (rw *remoteWriters) closeShipper(ctx context.Context, db *store.DB) error {
+	if rw.shipper == nil {
+		return nil
+	}
+	err := db.Flush()
+	if serr := rw.shipper.Close(ctx); serr != nil {
+		st := db.OutboxStats()
+		rw.log.Warn("remote write: "+serr.Error(), slog.String("event_type", "shutdown"), slog.Int64("records", st.Records), slog.Int64("bytes", st.Bytes))
+	}
+	return err
+}
+
+// onFlush hands a flush's samples to every in-memory writer; nil without them.
 func (rw *remoteWriters) onFlush() func([]store.SeriesSamples) {
 	if len(rw.list) == 0 {
 		return nil
@@ -107,7 +173,7 @@ func (rw *remoteWriters) onFlush() func([]store.SeriesSamples) {
 	}
 }
 
-// close sends what is queued until ctx is done.
+// close sends what the in-memory queues hold until ctx is done.
 func (rw *remoteWriters) close(ctx context.Context) error {
 	var errs []error
 	for _, w := range rw.list {

@@ -22,8 +22,15 @@ import (
 
 // TestServeRemoteWrite serves with REMOTE_WRITE_URL pointing at a receiver
 // and stops: every sample the store holds afterwards, the final flush's
-// included, reached the receiver once, and nothing else did.
+// included, reached the receiver once, and nothing else did; through the
+// outbox, and through the in-memory queue (REMOTE_WRITE_BUFFER_MB=0).
 func TestServeRemoteWrite(t *testing.T) {
+	for _, mb := range []string{"256", "0"} {
+		t.Run("buffer_mb="+mb, func(t *testing.T) { testServeRemoteWrite(t, mb) })
+	}
+}
+
+func testServeRemoteWrite(t *testing.T, bufferMB string) {
 	var mu sync.Mutex
 	received := 0
 	seen := map[string]int{}
@@ -48,7 +55,7 @@ func TestServeRemoteWrite(t *testing.T) {
 	defer rcv.Close()
 	dir := t.TempDir()
 	m, _, stderr := testMain(map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SCRAPE_INTERVAL": "1s",
-		"REMOTE_WRITE_URL": rcv.URL + "/api/v1/write", "REMOTE_WRITE_BEARER_TOKEN": "rw-token"})
+		"REMOTE_WRITE_URL": rcv.URL + "/api/v1/write", "REMOTE_WRITE_BEARER_TOKEN": "rw-token", "REMOTE_WRITE_BUFFER_MB": bufferMB})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -87,6 +94,11 @@ func TestServeRemoteWrite(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if bufferMB != "0" {
+		if st := db.OutboxStats(); st.Records != 0 {
+			t.Errorf("outbox after a clean stop: %+v", st)
+		}
+	}
 	if stored == 0 || received != stored || len(seen) != received {
 		t.Errorf("the store holds %d samples, the receiver got %d (%d distinct)", stored, received, len(seen))
 	}

@@ -57,6 +57,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	}()
 	o := cfg.StoreOptions()
 	o.OnFlush = rw.onFlush()
+	o.Outbox = cfg.RemoteWrite.outbox()
 	db, err := openStoreWith(cfg, o)
 	if err != nil {
 		return err
@@ -74,6 +75,14 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	defer func() {
 		err = errors.Join(err, users.Close(), closeStore(db)) // the tokens' last use, then the store
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
+	}()
+	if err := rw.startShipper(db); err != nil {
+		return err
+	}
+	defer func() { // before the store closes
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		err = errors.Join(err, rw.closeShipper(ctx, db))
 	}()
 	shown := false
 	banner := func(url string) {
@@ -102,6 +111,11 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 	qo := cfg.QueryOptions()
 	qo.CacheResult = func(hit bool) { col.CacheResult("query", hit) }
 	qo.Logger = log
+	if err := cfg.QueryBackend.apply(&qo); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	warnBackend(cfg, log)
 	engine := query.New(db, &qo)
 	wc := cfg.WebConfig(version)
 	wc.Revision = commit

@@ -15,6 +15,10 @@ var secretSuffixes = []string{"-secret", "-secret-key", "-password", "-bearer-to
 // webhook URL: many receivers take their key in the path.
 var credentialURLs = map[string]bool{"alert-slack-webhook-url": true, "alert-teams-webhook-url": true, "alert-webhook-url": true}
 
+// credentialHeaders are settings of extra request headers, which may carry
+// an API key as well as a tenant's name.
+var credentialHeaders = map[string]bool{"query-backend-headers": true}
+
 // StatusSettings lists every setting with its effective value, for
 // /api/v1/status/config and /api/v1/status/flags, marking the secrets the
 // server must not show.
@@ -29,7 +33,7 @@ func (c *Config) StatusSettings() []web.Setting {
 
 // isSecret reports whether the setting of flag name holds a credential.
 func isSecret(name string) bool {
-	if credentialURLs[name] {
+	if credentialURLs[name] || credentialHeaders[name] {
 		return true
 	}
 	for _, suffix := range secretSuffixes {

@@ -35,7 +35,7 @@ func TestStatusSettings(t *testing.T) {
 		t.Errorf("%d settings listed of %d", len(got), len(cfg.settings()))
 	}
 	slices.Sort(secret)
-	want := []string{"alert-pagerduty-routing-key", "alert-slack-webhook-url", "alert-smtp-password", "alert-teams-webhook-url", "alert-webhook-secret", "alert-webhook-url", "jwt-secret-key", "remote-write-bearer-token"}
+	want := []string{"alert-pagerduty-routing-key", "alert-slack-webhook-url", "alert-smtp-password", "alert-teams-webhook-url", "alert-webhook-secret", "alert-webhook-url", "jwt-secret-key", "query-backend-bearer-token", "query-backend-headers", "remote-write-bearer-token"}
 	if !slices.Equal(secret, want) {
 		t.Errorf("secret settings %v, want %v", secret, want)
 	}

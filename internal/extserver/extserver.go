@@ -18,7 +18,7 @@ import (
 // test ends, and its log printed if the test failed. A missing bin skips
 // the test, unless the CI environment variable is set: CI must install it
 // (install is the package to name).
-func Start(t *testing.T, bin, install, readyURL string, args ...string) {
+func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process {
 	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -30,23 +30,52 @@ func Start(t *testing.T, bin, install, readyURL string, args ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, args...) // #nosec G204 -- tests choose the binary and its flags
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := &Process{t: t, bin: bin, args: args, readyURL: readyURL, log: logFile}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		p.Kill()
 		_ = logFile.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logFile.Name())
 			t.Logf("%s's log:\n%s", filepath.Base(bin), b)
 		}
 	})
+	p.Restart()
+	return p
+}
+
+// Process is a server Start runs, which a test may kill and start again.
+type Process struct {
+	t             *testing.T
+	bin, readyURL string
+	args          []string
+	log           *os.File
+	cmd           *exec.Cmd
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *Process) Kill() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// Restart starts the process again with the same arguments and waits
+// until it is ready.
+func (p *Process) Restart() {
+	p.t.Helper()
+	p.Kill()
+	cmd := exec.Command(p.bin, p.args...) // #nosec G204 -- tests choose the binary and its flags
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = cmd
 	c := &http.Client{Timeout: 2 * time.Second}
-	Eventually(t, 30*time.Second, filepath.Base(bin)+" ready", func() bool {
-		resp, err := c.Get(readyURL)
+	Eventually(p.t, 30*time.Second, filepath.Base(p.bin)+" ready", func() bool {
+		resp, err := c.Get(p.readyURL)
 		if err != nil {
 			return false
 		}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"atroz/auth"
+	"atroz/internal/extserver"
+)
+
+// startVictoriaMetrics runs Debian's VictoriaMetrics single node, whose
+// HTTP API is the one a cluster's vminsert and vmselect serve, on a
+// loopback port.
+func startVictoriaMetrics(t *testing.T) (p *extserver.Process, url, dir string) {
+	t.Helper()
+	addr, dir := extserver.FreeAddr(t), t.TempDir()
+	p = extserver.Start(t, "/usr/bin/victoria-metrics", "victoria-metrics", "http://"+addr+"/health",
+		"-httpListenAddr="+addr, "-storageDataPath="+dir, "-retentionPeriod=100y", "-search.latencyOffset=0s",
+		"-search.disableCache")
+	return p, "http://" + addr, dir
+}
+
+// clusterClient talks to one AtroZ with its tokens.
+type clusterClient struct {
+	base, ingest, read string
+	c                  *http.Client
+}
+
+// push imports one sample of cluster_test_total and reports whether
+// AtroZ acknowledged it.
+func (cc *clusterClient) push(t *testing.T, ts time.Time, v int) bool {
+	t.Helper()
+	body := fmt.Sprintf("cluster_test_total{source=\"push\"} %d %d\n", v, ts.UnixMilli())
+	req, _ := http.NewRequest(http.MethodPost, cc.base+"/api/v1/import/prometheus", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+cc.ingest)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// query runs an instant PromQL query through AtroZ's API and returns the
+// status and the answer's data.
+func (cc *clusterClient) query(t *testing.T, q string) (int, json.RawMessage) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, cc.base+"/api/v1/query", strings.NewReader(url.Values{"query": {q}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+cc.read)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var body struct{ Data json.RawMessage }
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Data
+}
+
+// pushed returns the values of cluster_test_total over the last hour as
+// AtroZ reads them, from its query backend: by time, unix ms.
+func (cc *clusterClient) pushed(t *testing.T) map[int64]int {
+	t.Helper()
+	code, data := cc.query(t, `cluster_test_total{source="push"}[1h]`)
+	if code != http.StatusOK {
+		return nil
+	}
+	var m struct {
+		Result []struct{ Values [][2]any }
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]int{}
+	for _, s := range m.Result {
+		for _, p := range s.Values {
+			v, _ := strconv.Atoi(p[1].(string))
+			out[int64(p[0].(float64)*1000)] = v
+		}
+	}
+	return out
+}
+
+// serveCluster starts `atroz serve` over dir with env added, and returns
+// a client with an ingest and a read token made beforehand.
+func serveCluster(t *testing.T, dir string, env map[string]string) *clusterClient {
+	t.Helper()
+	cc := &clusterClient{c: &http.Client{Timeout: 10 * time.Second}}
+	withTestAuth(t, dir, func(a *auth.Service) {
+		var err error
+		if cc.ingest, err = a.CreateToken("pipe", auth.ScopeIngest, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if cc.read, err = a.CreateToken("grafana", auth.ScopeRead, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	env["DATA_DIR"], env["LISTEN_ADDR"], env["SCRAPE_INTERVAL"] = dir, "127.0.0.1:0", "1s"
+	m, _, stderr := testMain(env)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, stderr)
+		}
+	})
+	cc.base = "http://" + waitListening(t, stderr, done)
+	return cc
+}
+
+// TestServeOverVictoriaMetrics runs AtroZ with VictoriaMetrics as its
+// query backend and remote-write destination: queries answer from the
+// backend, AtroZ's own metrics reach it, and a SIGKILL of the backend for
+// 30 s, with samples acknowledged all the while, loses none of them: they
+// wait in the outbox and arrive, in order, once it is back.
+func TestServeOverVictoriaMetrics(t *testing.T) {
+	vm, vmURL, vmDir := startVictoriaMetrics(t)
+	cc := serveCluster(t, t.TempDir(), map[string]string{"REMOTE_WRITE_URL": vmURL + "/api/v1/write", "QUERY_BACKEND_URL": vmURL})
+
+	acked := map[int64]int{}
+	start := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	next := 0
+	pushFor := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); next++ {
+			ts := start.Add(time.Duration(next) * time.Second)
+			if cc.push(t, ts, next) {
+				acked[ts.UnixMilli()] = next
+			}
+			time.Sleep(100 * time.Millisecond) // the pace of the traffic, not a wait for a result
+		}
+	}
+	pushFor(2 * time.Second)
+	extserver.Eventually(t, 20*time.Second, "the first samples through the backend", func() bool { return len(cc.pushed(t)) == len(acked) })
+	extserver.Eventually(t, 20*time.Second, "AtroZ's own metrics in the backend", func() bool {
+		code, data := cc.query(t, `count(store_series)`)
+		return code == http.StatusOK && strings.Contains(string(data), `"1"`)
+	})
+
+	// VictoriaMetrics keeps its newest parts in memory for seconds: a
+	// SIGKILL loses those, whoever sent them. So the kill waits until what
+	// it held once the first samples were in is on its disk.
+	data, index := vmRows(t, vmURL)
+	extserver.Eventually(t, 60*time.Second, "VictoriaMetrics to write what it took to disk", func() bool {
+		d, i := vmRowsOnDisk(vmDir)
+		return d >= data && i >= index
+	})
+	vm.Kill()
+	before := len(acked)
+	pushFor(30 * time.Second)
+	if len(acked) <= before {
+		t.Fatal("no sample acknowledged while the backend was down")
+	}
+	if code, data := cc.query(t, `cluster_test_total`); code == http.StatusOK {
+		t.Errorf("a query with the backend down answered 200: %s", data)
+	}
+	vm.Restart()
+	var got map[int64]int
+	for deadline := time.Now().Add(60 * time.Second); len(got) < len(acked) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond) // polling the backend until the outbox has drained into it
+		got = cc.pushed(t)
+	}
+	var missing []int
+	for ts, v := range acked {
+		if got[ts] != v {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		t.Errorf("acknowledged samples missing from the backend: %v (of %d; the kill came after %d)\n%s", missing, len(acked), before, cc.metrics(t, "remote_write"))
+	}
+	t.Logf("%d samples acknowledged, %d of them while the backend was down for 30 s; all in the backend", len(acked), len(acked)-before)
+}
+
+// metrics returns the lines of AtroZ's /metrics that begin with prefix.
+func (cc *clusterClient) metrics(t *testing.T, prefix string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, cc.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+cc.ingest)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// vmRows reads VictoriaMetrics' rows in its data and its index, whether
+// in memory or on disk.
+func vmRows(t *testing.T, base string) (data, index int) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, _ := strings.Cut(line, " ")
+		n, _ := strconv.Atoi(v)
+		switch name {
+		case `vm_rows{type="storage/small"}`, `vm_rows{type="storage/big"}`:
+			data += n
+		case `vm_rows{type="indexdb"}`:
+			index += n
+		}
+	}
+	return data, index
+}
+
+// vmRowsOnDisk counts the rows of the parts VictoriaMetrics has written to
+// dir, its -storageDataPath: each part's directory is named for its rows
+// ("20_1_..."), and the parts it keeps in memory are not there yet.
+func vmRowsOnDisk(dir string) (data, index int) {
+	count := func(pattern string) int {
+		n := 0
+		parts, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, p := range parts {
+			rows, _, ok := strings.Cut(filepath.Base(p), "_")
+			if r, err := strconv.Atoi(rows); ok && err == nil {
+				n += r
+			}
+		}
+		return n
+	}
+	return count("data/*/*/*_*_*"), count("indexdb/*/*_*_*")
+}
