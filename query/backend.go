@@ -206,6 +206,10 @@ func selector(ms []*labels.Matcher) string {
 	return "{" + strings.Join(parts, ",") + "}"
 }
 
+// ErrBackend marks a query the backend could not answer: it is down,
+// failed or timed out. The HTTP API answers it 503.
+var ErrBackend = errors.New("query backend unavailable")
+
 // backendError keeps a refused query a bad query (400), as the store's
 // engine would answer it; anything else is the backend's failure.
 func backendError(err error) error {
@@ -213,7 +217,7 @@ func backendError(err error) error {
 	if errors.As(err, &ae) && ae.Type == v1.ErrBadData {
 		return fmt.Errorf("%w: %s", ErrBadQuery, ae.Msg)
 	}
-	return fmt.Errorf("query backend: %w", err)
+	return fmt.Errorf("%w: %w", ErrBackend, err)
 }
 
 // notes turns the backend's warnings and infos into annotations, each kept

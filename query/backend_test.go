@@ -152,9 +152,13 @@ func TestBackendDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := openStore(t, time.Time{})
-	e := New(db, &Options{Backend: b})
-	if _, _, err := e.Instant(context.Background(), `up`, time.Now()); err == nil || !strings.Contains(err.Error(), "query backend") {
-		t.Fatalf("a query with the backend down: %v", err)
+	for _, read := range []bool{false, true} {
+		e := New(db, &Options{Backend: b, BackendRead: read})
+		_, _, err := e.Instant(context.Background(), `up`, time.Now())
+		var st promql.ErrStorage
+		if !errors.Is(err, ErrBackend) && !(errors.As(err, &st) && errors.Is(st.Err, ErrBackend)) {
+			t.Fatalf("a query with the backend down (BackendRead %v): %v", read, err)
+		}
 	}
 	if _, err := NewBackend(BackendConfig{URL: "http://u:p@vm:8428", BearerToken: "x"}); err == nil {
 		t.Fatal("a bearer token beside basic auth was taken")

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -27,21 +26,14 @@ func TestForwardToRealPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Prometheus server")
 	}
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, []byte("global: {scrape_interval: 1m}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := extserver.FreeAddr(t)
-	extserver.Start(t, "/usr/bin/prometheus", "prometheus", "http://"+addr+"/-/ready", "--config.file="+cfgFile,
-		"--web.listen-address="+addr, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-remote-write-receiver")
+	prom := extserver.PrometheusReceiver(t)
 
 	c := &http.Client{Timeout: 5 * time.Second}
-	w, err := New(Config{URL: "http://" + addr + "/api/v1/write", BatchSamples: 100}, c, metrics.NewSet(), slog.New(slog.DiscardHandler))
+	w, err := New(Config{URL: prom + "/api/v1/write", BatchSamples: 100}, c, metrics.NewSet(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(dir, "atroz.db"), &store.Options{FlushInterval: -1, OnFlush: w.Enqueue})
+	db, err := store.Open(filepath.Join(t.TempDir(), "atroz.db"), &store.Options{FlushInterval: -1, OnFlush: w.Enqueue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +64,13 @@ func TestForwardToRealPrometheus(t *testing.T) {
 		if err != nil || len(got) != 1 || len(got[0].Samples) != 60 {
 			t.Fatalf("%s in the store: %v, %d series", r, err, len(got))
 		}
-		prom := promRange(t, c, "http://"+addr, `http_requests_total{service="shop",route="`+r+`"}`, now, now+59_000)
-		if len(prom) != 60 {
-			t.Fatalf("%s: Prometheus has %d samples, the store 60", r, len(prom))
+		inProm := promRange(t, c, prom, `http_requests_total{service="shop",route="`+r+`"}`, now, now+59_000)
+		if len(inProm) != 60 {
+			t.Fatalf("%s: Prometheus has %d samples, the store 60", r, len(inProm))
 		}
 		for i, s := range got[0].Samples {
-			if prom[i] != [2]float64{float64(s.T) / 1000, s.V} || s.V != float64(i*(j+1)) {
-				t.Fatalf("%s sample %d: Prometheus %v, store %v", r, i, prom[i], s)
+			if inProm[i] != [2]float64{float64(s.T) / 1000, s.V} || s.V != float64(i*(j+1)) {
+				t.Fatalf("%s sample %d: Prometheus %v, store %v", r, i, inProm[i], s)
 			}
 		}
 	}

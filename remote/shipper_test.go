@@ -224,3 +224,47 @@ func metricValue(set *metrics.Set, series string) float64 {
 	}
 	return math.NaN()
 }
+
+// BenchmarkAppendFlushOutbox is what the outbox costs the write path:
+// 10,000 series, a sample each per flush, with the outbox off and on (each
+// flush then also encodes its samples as remote-write requests and puts
+// them in its transaction), in the same run.
+func BenchmarkAppendFlushOutbox(b *testing.B) {
+	const series = 10_000
+	lsets := make([]store.Labels, series)
+	for i := range lsets {
+		lsets[i] = store.Labels{{Name: store.MetricName, Value: "http_requests_total"}, {Name: "instance", Value: fmt.Sprintf("host-%d", i%100)}, {Name: "route", Value: fmt.Sprintf("/r%d", i/100)}}
+	}
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("outbox=%v", on), func(b *testing.B) {
+			o := &store.Options{FlushInterval: -1, PruneInterval: -1, EncodeInterval: -1, MaxSeries: 2 * series}
+			if on {
+				o.Outbox = &store.OutboxOptions{Encode: func(batch []store.SeriesSamples) []byte { body, _ := Encode(batch); return body }, MaxBytes: 1 << 40}
+			}
+			db, err := store.Open(filepath.Join(b.TempDir(), "atroz.db"), o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = db.Close() }()
+			t := time.Now().Add(-time.Hour).UnixMilli()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := i % series
+				if j == 0 && i > 0 {
+					if err := db.Flush(); err != nil {
+						b.Fatal(err)
+					}
+					t += 1000
+				}
+				if err := db.Append(lsets[j], t, float64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := db.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

@@ -281,26 +281,40 @@ func post(ctx context.Context, client *http.Client, cfg Config, body []byte) (re
 // each series' labels sorted by name as the protocol requires, and returns
 // the newest timestamp in it. It suits store.OutboxOptions.Encode.
 func Encode(batch []store.SeriesSamples) ([]byte, int64) {
+	nl, ns := 0, 0
+	for _, s := range batch {
+		nl += len(s.Labels)
+		ns += len(s.Samples)
+	}
+	// One array each for every series' labels and samples: a flush's
+	// batch is thousands of series of a sample or two.
+	lbls, smps := make([]prompb.Label, 0, nl), make([]prompb.Sample, 0, ns)
 	req := prompb.WriteRequest{Timeseries: make([]prompb.TimeSeries, len(batch))}
 	var newest int64
 	for i, s := range batch {
 		ts := &req.Timeseries[i]
-		ts.Labels = make([]prompb.Label, len(s.Labels))
-		for j, l := range s.Labels {
-			ts.Labels[j] = prompb.Label{Name: l.Name, Value: l.Value}
+		from := len(lbls)
+		for _, l := range s.Labels {
+			lbls = append(lbls, prompb.Label{Name: l.Name, Value: l.Value})
 		}
-		slices.SortFunc(ts.Labels, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
-		ts.Samples = make([]prompb.Sample, len(s.Samples))
-		for j, smp := range s.Samples {
-			ts.Samples[j] = prompb.Sample{Timestamp: smp.T, Value: smp.V}
+		ts.Labels = lbls[from:len(lbls):len(lbls)]
+		if !slices.IsSortedFunc(ts.Labels, compareLabels) { // store labels are sorted; others may not be
+			slices.SortFunc(ts.Labels, compareLabels)
+		}
+		from = len(smps)
+		for _, smp := range s.Samples {
+			smps = append(smps, prompb.Sample{Timestamp: smp.T, Value: smp.V})
 			newest = max(newest, smp.T)
 		}
+		ts.Samples = smps[from:len(smps):len(smps)]
 	}
 	// Marshal fails only on a message too large for protobuf, which
 	// a batch of at most a store record's samples cannot be.
 	raw, _ := req.Marshal()
 	return snappy.Encode(nil, raw), newest
 }
+
+func compareLabels(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) }
 
 func storeMax(v *atomic.Int64, x int64) {
 	for {

@@ -1,12 +1,16 @@
 package slo
 
 import (
+	"context"
+	"maps"
 	"math"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"atroz/store"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // TestCountExact counts a service's requests over generated counters with
@@ -74,6 +78,13 @@ func testCountExact(t *testing.T, rawRetention time.Duration) {
 	if want := (Counts{Bad: 120, All: 12070}); len(got) != 1 || got["shop"] != want {
 		t.Fatalf("window counts %+v, want shop: %+v", got, want)
 	}
+	if rawRetention == 0 {
+		// Raw samples from elsewhere, as a query backend gives them, count alike.
+		fromBackend, err := s.Count(SampleReader(context.Background(), rawOnly{db}), now.Add(-24*time.Hour), now)
+		if err != nil || !maps.Equal(fromBackend, got) {
+			t.Errorf("counts over raw samples %+v (%v), over the store %+v", fromBackend, err, got)
+		}
+	}
 	sts, err := Statuses(StoreReader(db), &File{SLOs: []SLO{s}}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -103,4 +114,11 @@ func testCountExact(t *testing.T, rawRetention time.Duration) {
 	if len(got) != 2 || got["shop"] != (Counts{Bad: 120, All: 12070}) || got["other"] != (Counts{Bad: 120000, All: 120000}) {
 		t.Fatalf("built-in counts %+v", got)
 	}
+}
+
+// rawOnly gives a store's raw samples as a query backend would.
+type rawOnly struct{ db *store.DB }
+
+func (r rawOnly) RawSamples(_ context.Context, mint, maxt int64, ms ...*labels.Matcher) ([]store.Series, error) {
+	return r.db.SelectTier(store.Query{MinT: mint, MaxT: maxt, Matchers: ms}, store.TierRaw)
 }

@@ -372,9 +372,14 @@ func queryError(c *gin.Context, err error) {
 		canceled promql.ErrQueryCanceled
 		storage  promql.ErrStorage
 	)
+	// The engine wraps a select's error in an ErrStorage, which does not unwrap.
+	backendDown := errors.Is(err, query.ErrBackend) || (errors.As(err, &storage) && errors.Is(storage.Err, query.ErrBackend))
 	switch {
 	case errors.Is(err, query.ErrBadQuery):
 		abortWithError(c, http.StatusBadRequest, ErrorBadData, err)
+	case backendDown:
+		c.Header("Retry-After", "5")
+		abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, err)
 	case errors.Is(err, query.ErrTooManyQueries):
 		c.Header("Retry-After", "1")
 		abortWithError(c, http.StatusTooManyRequests, ErrorRateLimited, err)

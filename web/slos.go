@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
 
 	"atroz/collector"
+	"atroz/query"
 	"atroz/slo"
 
 	"github.com/gin-gonic/gin"
@@ -78,7 +80,12 @@ func (s *Server) sloAPI(api, admin *gin.RouterGroup) {
 			return
 		}
 		sts, at, err := s.sloCache.statuses(c.Request.Context(), s, f)
-		if err != nil {
+		switch {
+		case errors.Is(err, query.ErrBackend):
+			c.Header("Retry-After", "5")
+			abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, err)
+			return
+		case err != nil:
 			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -163,8 +164,8 @@ func TestServeOverVictoriaMetrics(t *testing.T) {
 	if len(acked) <= before {
 		t.Fatal("no sample acknowledged while the backend was down")
 	}
-	if code, data := cc.query(t, `cluster_test_total`); code == http.StatusOK {
-		t.Errorf("a query with the backend down answered 200: %s", data)
+	if code, data := cc.query(t, `cluster_test_total`); code != http.StatusServiceUnavailable {
+		t.Errorf("a query with the backend down answered %d, want 503: %s", code, data)
 	}
 	vm.Restart()
 	var got map[int64]int
@@ -183,6 +184,41 @@ func TestServeOverVictoriaMetrics(t *testing.T) {
 		t.Errorf("acknowledged samples missing from the backend: %v (of %d; the kill came after %d)\n%s", missing, len(acked), before, cc.metrics(t, "remote_write"))
 	}
 	t.Logf("%d samples acknowledged, %d of them while the backend was down for 30 s; all in the backend", len(acked), len(acked)-before)
+}
+
+// TestServeOverPrometheus is the Prometheus recipe of docs/scaling.md:
+// AtroZ remote-writes to Debian's Prometheus, whose remote-write receiver
+// is on, and forwards its queries to it (Prometheus speaks PromQL, so
+// forwarding answers as evaluating would): pushed samples and AtroZ's own
+// metrics come back through AtroZ's query API, and the SLO budgets count
+// Prometheus' raw samples.
+func TestServeOverPrometheus(t *testing.T) {
+	prom := extserver.PrometheusReceiver(t)
+	cc := serveCluster(t, t.TempDir(), map[string]string{"REMOTE_WRITE_URL": prom + "/api/v1/write", "QUERY_BACKEND_URL": prom, "QUERY_BACKEND_MODE": "forward"})
+	start := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	acked := map[int64]int{}
+	for i := range 20 {
+		ts := start.Add(time.Duration(i) * time.Second)
+		if !cc.push(t, ts, i) {
+			t.Fatalf("push %d not acknowledged", i)
+		}
+		acked[ts.UnixMilli()] = i
+	}
+	extserver.Eventually(t, 20*time.Second, "the pushed samples through Prometheus", func() bool { return maps.Equal(cc.pushed(t), acked) })
+	extserver.Eventually(t, 20*time.Second, "AtroZ's own metrics in Prometheus", func() bool {
+		code, data := cc.query(t, `count(store_series)`)
+		return code == http.StatusOK && strings.Contains(string(data), `"1"`)
+	})
+	req, _ := http.NewRequest(http.MethodGet, cc.base+"/api/v1/slos", nil)
+	req.Header.Set("Authorization", "Bearer "+cc.read)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("SLO budgets over Prometheus: %d", resp.StatusCode)
+	}
 }
 
 // metrics returns the lines of AtroZ's /metrics that begin with prefix.
