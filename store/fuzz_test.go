@@ -75,6 +75,24 @@ func FuzzLabels(f *testing.F) {
 	})
 }
 
+func FuzzOutboxValue(f *testing.F) {
+	f.Add(appendOutboxValue(nil, OutboxRecord{Written: baseTime, Samples: 3, Newest: baseTime.UnixMilli(), Data: []byte("body")}))
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		r, err := parseOutboxValue(7, v)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		again, err := parseOutboxValue(7, appendOutboxValue(nil, r))
+		if err != nil || !again.Written.Equal(r.Written) || again.Samples != r.Samples || again.Newest != r.Newest || !bytes.Equal(again.Data, r.Data) {
+			t.Fatalf("record %+v does not survive a round trip: %+v, %v", r, again, err)
+		}
+	})
+}
+
 func FuzzChunkKey(f *testing.F) {
 	f.Add(chunkKey(42, -1000))
 	f.Add([]byte{1, 2, 3})

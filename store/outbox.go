@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -98,31 +99,28 @@ var ErrOutboxOff = errors.New("store: no outbox (Options.Outbox is not set)")
 // outboxKey is a record's key: its sequence number, big-endian.
 func outboxKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
-// appendOutboxValue writes a record's value: uvarint written (unix ms),
-// uvarint samples, varint newest, then the encoded data.
+// appendOutboxValue writes a record's value: varint written (unix ms),
+// varint samples, varint newest, then the encoded data.
 func appendOutboxValue(dst []byte, r OutboxRecord) []byte {
-	dst = binary.AppendUvarint(dst, uint64(r.Written.UnixMilli()))
-	dst = binary.AppendUvarint(dst, uint64(r.Samples))
+	dst = binary.AppendVarint(dst, r.Written.UnixMilli())
+	dst = binary.AppendVarint(dst, int64(r.Samples))
 	dst = binary.AppendVarint(dst, r.Newest)
 	return append(dst, r.Data...)
 }
 
 func parseOutboxValue(seq uint64, v []byte) (OutboxRecord, error) {
-	written, n := binary.Uvarint(v)
-	if n <= 0 {
-		return OutboxRecord{}, fmt.Errorf("outbox record %d: bad time", seq)
+	var f [3]int64
+	for i, what := range []string{"time", "sample count", "newest time"} {
+		x, n := binary.Varint(v)
+		if n <= 0 {
+			return OutboxRecord{}, fmt.Errorf("%w: outbox record %d: bad %s", ErrCorrupt, seq, what)
+		}
+		f[i], v = x, v[n:]
 	}
-	v = v[n:]
-	samples, n := binary.Uvarint(v)
-	if n <= 0 {
-		return OutboxRecord{}, fmt.Errorf("outbox record %d: bad sample count", seq)
+	if f[1] < 0 || f[1] > math.MaxInt32 {
+		return OutboxRecord{}, fmt.Errorf("%w: outbox record %d: bad sample count %d", ErrCorrupt, seq, f[1])
 	}
-	v = v[n:]
-	newest, n := binary.Varint(v)
-	if n <= 0 {
-		return OutboxRecord{}, fmt.Errorf("outbox record %d: bad newest time", seq)
-	}
-	return OutboxRecord{Seq: seq, Written: time.UnixMilli(int64(written)), Samples: int(samples), Newest: newest, Data: v[n:]}, nil
+	return OutboxRecord{Seq: seq, Written: time.UnixMilli(f[0]), Samples: int(f[1]), Newest: f[2], Data: v}, nil
 }
 
 // loadOutbox finds the next sequence number and the outbox's size.
@@ -243,8 +241,8 @@ func (db *DB) commitOutbox() {
 }
 
 func outboxWrittenBefore(v []byte, t time.Time) bool {
-	written, n := binary.Uvarint(v)
-	return n > 0 && int64(written) < t.UnixMilli()
+	written, n := binary.Varint(v)
+	return n > 0 && written < t.UnixMilli()
 }
 
 // OutboxNotify returns a channel that receives after each flush that adds

@@ -156,7 +156,8 @@ func (rw *remoteWriters) closeShipper(ctx context.Context, db *store.DB) error {
 	err := db.Flush()
 	if serr := rw.shipper.Close(ctx); serr != nil {
 		st := db.OutboxStats()
-		rw.log.Warn("remote write: "+serr.Error(), slog.String("event_type", "shutdown"), slog.Int64("records", st.Records), slog.Int64("bytes", st.Bytes))
+		rw.log.Warn("remote write: records left in the outbox for the next start", slog.String("event_type", "shutdown"),
+			slog.Any("error", serr), slog.Int64("records", st.Records), slog.Int64("bytes", st.Bytes))
 	}
 	return err
 }
