@@ -60,12 +60,15 @@ type Options struct {
 
 // Service answers who a credential belongs to, and manages users and tokens.
 type Service struct {
-	db      *store.DB
-	now     func() time.Time
-	userMu  sync.Mutex // orders user writes, so an existence check holds until the write
-	usersMu sync.RWMutex
-	users   map[string]*userEntry // every user, as stored; written under userMu and usersMu
-	tokens  tokenSet
+	db   store.RecordStore
+	revs revisions
+	// reloadMu orders the reloads of the in-memory copies (refresh).
+	reloadMu sync.Mutex
+	now      func() time.Time
+	userMu   sync.Mutex // orders user writes, so an existence check holds until the write
+	usersMu  sync.RWMutex
+	users    map[string]*userEntry // every user, as stored; written under userMu and usersMu
+	tokens   tokenSet
 
 	listenMu  sync.Mutex
 	listeners []func()
@@ -76,9 +79,11 @@ type Service struct {
 	closeErr error
 }
 
-// Open loads the tokens of db and, unless o.LastUsedInterval is negative,
-// starts writing their last use once per interval until Close.
-func Open(db *store.DB, o *Options) (*Service, error) {
+// Open loads the users and tokens of db (the data file, or a store
+// several instances share, whose changes by others each read takes in)
+// and, unless o.LastUsedInterval is negative, starts writing the tokens'
+// last use once per interval until Close.
+func Open(db store.RecordStore, o *Options) (*Service, error) {
 	var opts Options
 	if o != nil {
 		opts = *o
@@ -90,11 +95,15 @@ func Open(db *store.DB, o *Options) (*Service, error) {
 		opts.LastUsedInterval = DefaultLastUsedInterval
 	}
 	s := &Service{db: db, now: opts.Now, stop: make(chan struct{}), done: make(chan struct{})}
-	if err := s.loadUsers(); err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
-	}
-	if err := s.loadTokens(); err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+	for _, kind := range []store.RecordKind{store.RecordUser, store.RecordToken} {
+		rev, err := db.Revision(kind) // before the records: a write meanwhile is read again
+		if err == nil {
+			err = s.load(kind)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		s.revs.of(kind).Store(rev)
 	}
 	if opts.LastUsedInterval < 0 {
 		close(s.done)

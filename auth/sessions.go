@@ -26,8 +26,10 @@ var (
 // user, the user's session generation at login and the session ID. It
 // takes no transaction.
 func (s *Service) Session(name string, session uint64, id string) (User, error) {
-	e := s.storedUser(name)
+	e, err := s.currentUser(name)
 	switch {
+	case err != nil:
+		return User{}, err
 	case e == nil:
 		return User{}, fmt.Errorf("%w: user %q no longer exists", ErrSessionEnded, name)
 	case e.session != session:
@@ -46,21 +48,28 @@ func (s *Service) Session(name string, session uint64, id string) (User, error) 
 func (s *Service) RevokeSession(name string, session uint64, id string, until time.Time) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	e := s.storedUser(name)
-	if e == nil || e.session != session {
-		return nil
-	}
-	now := s.now().Unix()
-	maps.DeleteFunc(e.revoked, func(_ string, exp int64) bool { return exp < now })
-	if len(e.revoked) >= MaxRevokedSessions {
-		e.session, e.revoked = newSession(), map[string]int64{}
-	} else {
-		e.revoked[id] = until.Unix()
-	}
-	if err := s.putUser(name, e); err != nil {
+	ended := false
+	err := retryConflicts(func() error {
+		e, err := s.currentUser(name)
+		if err != nil || e == nil || e.session != session {
+			return err
+		}
+		now := s.now().Unix()
+		maps.DeleteFunc(e.revoked, func(_ string, exp int64) bool { return exp < now })
+		if len(e.revoked) >= MaxRevokedSessions {
+			e.session, e.revoked = newSession(), map[string]int64{}
+		} else {
+			e.revoked[id] = until.Unix()
+		}
+		ended = true
+		return s.putUser(name, e)
+	})
+	if err != nil {
 		return fmt.Errorf("revoke session of %q: %w", name, err)
 	}
-	s.sessionsEnded()
+	if ended {
+		s.sessionsEnded()
+	}
 	return nil
 }
 

@@ -92,10 +92,16 @@ func (s *Service) CreateToken(name string, scopes Scope, expires time.Time) (sec
 	}
 	s.tokens.writeMu.Lock()
 	defer s.tokens.writeMu.Unlock()
-	if s.tokens.find(name) != nil {
-		return "", fmt.Errorf("create token %q: %w", name, ErrTokenExists)
-	}
-	if err := s.db.PutRecord(store.RecordToken, name, appendTokenRecord(nil, e, 0)); err != nil {
+	err = retryConflicts(func() error {
+		if err := s.refresh(store.RecordToken); err != nil {
+			return err
+		}
+		if s.tokens.find(name) != nil {
+			return ErrTokenExists
+		}
+		return s.write(store.RecordToken, map[string][]byte{name: appendTokenRecord(nil, e, 0)}, nil)
+	})
+	if err != nil {
 		return "", fmt.Errorf("create token %q: %w", name, err)
 	}
 	s.tokens.mu.Lock()
@@ -104,8 +110,10 @@ func (s *Service) CreateToken(name string, scopes Scope, expires time.Time) (sec
 	return secret, nil
 }
 
-// Token returns the token name, and whether there is one.
+// Token returns the token name, and whether there is one. With the
+// records unreadable it answers from the last copy.
 func (s *Service) Token(name string) (Token, bool) {
+	_ = s.refresh(store.RecordToken)
 	if e := s.tokens.find(name); e != nil {
 		return e.token(), true
 	}
@@ -115,6 +123,7 @@ func (s *Service) Token(name string) (Token, bool) {
 // Tokens returns every token, sorted by name, with its last use as known
 // in memory.
 func (s *Service) Tokens() []Token {
+	_ = s.refresh(store.RecordToken) // unreadable: the last copy
 	s.tokens.mu.RLock()
 	out := make([]Token, len(s.tokens.entries))
 	for i, e := range s.tokens.entries {
@@ -130,10 +139,16 @@ func (s *Service) Tokens() []Token {
 func (s *Service) RevokeToken(name string) error {
 	s.tokens.writeMu.Lock()
 	defer s.tokens.writeMu.Unlock()
-	if s.tokens.find(name) == nil {
-		return fmt.Errorf("revoke token %q: %w", name, ErrTokenNotFound)
-	}
-	if err := s.db.DeleteRecord(store.RecordToken, name); err != nil {
+	err := retryConflicts(func() error {
+		if err := s.refresh(store.RecordToken); err != nil {
+			return err
+		}
+		if s.tokens.find(name) == nil {
+			return ErrTokenNotFound
+		}
+		return s.write(store.RecordToken, nil, []string{name})
+	})
+	if err != nil {
 		return fmt.Errorf("revoke token %q: %w", name, err)
 	}
 	s.tokens.mu.Lock()
@@ -149,6 +164,9 @@ func (s *Service) RevokeToken(name string) error {
 func (s *Service) VerifyToken(secret string) (Token, error) {
 	if len(secret) != tokenSecretLen || !IsTokenSecret(secret) {
 		return Token{}, ErrTokenUnknown // the shape of a secret is no secret
+	}
+	if err := s.refresh(store.RecordToken); err != nil {
+		return Token{}, err
 	}
 	hash := hashSecret(secret)
 	e := s.tokens.verify(&hash)
@@ -181,6 +199,11 @@ func (e *tokenEntry) token() Token {
 func (t *tokenSet) find(name string) *tokenEntry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	return t.findLocked(name)
+}
+
+// findLocked is find for a caller holding mu.
+func (t *tokenSet) findLocked(name string) *tokenEntry {
 	for _, e := range t.entries {
 		if e.name == name {
 			return e
@@ -228,6 +251,13 @@ func (s *Service) loadTokens() error {
 	if bad != nil {
 		return bad
 	}
+	s.tokens.mu.Lock()
+	defer s.tokens.mu.Unlock()
+	for _, e := range entries { // a use this instance saw and has not written yet is kept
+		if old := s.tokens.findLocked(e.name); old != nil && old.lastUsed.Load() > e.lastUsed.Load() {
+			e.lastUsed.Store(old.lastUsed.Load())
+		}
+	}
 	s.tokens.entries = entries
 	return nil
 }
@@ -247,7 +277,8 @@ func (s *Service) flushLastUsed() error {
 		}
 	}
 	s.tokens.mu.RUnlock()
-	if err := s.db.WriteRecords(store.RecordToken, put, nil); err != nil {
+	// Only tokens that still exist: another instance may have revoked one.
+	if err := s.db.UpdateRecords(store.RecordToken, put); err != nil {
 		return fmt.Errorf("write tokens' last use: %w", err)
 	}
 	for e, ms := range written {

@@ -115,19 +115,40 @@ func (s *Service) loadUsers() error {
 	if err = errors.Join(err, bad); err != nil {
 		return err
 	}
+	s.usersMu.Lock()
 	s.users = users
+	s.usersMu.Unlock()
 	return nil
 }
 
-// putUser stores e as name's record and in memory. The caller holds userMu.
+// putUser stores e as name's record and in memory, unless another
+// instance changed the users meanwhile (store.ErrRecordConflict). The
+// caller holds userMu.
 func (s *Service) putUser(name string, e *userEntry) error {
-	if err := s.db.PutRecord(store.RecordUser, name, encodeUser(e)); err != nil {
+	if err := s.write(store.RecordUser, map[string][]byte{name: encodeUser(e)}, nil); err != nil {
 		return err
 	}
 	s.usersMu.Lock()
 	s.users[name] = e
 	s.usersMu.Unlock()
 	return nil
+}
+
+// existingUser is currentUser, with ErrUserNotFound for no such user.
+func (s *Service) existingUser(name string) (*userEntry, error) {
+	e, err := s.currentUser(name)
+	if err == nil && e == nil {
+		err = ErrUserNotFound
+	}
+	return e, err
+}
+
+// currentUser is storedUser after taking in other instances' changes.
+func (s *Service) currentUser(name string) (*userEntry, error) {
+	if err := s.refresh(store.RecordUser); err != nil {
+		return nil, err
+	}
+	return s.storedUser(name), nil
 }
 
 // storedUser returns a copy of name's entry, nil when there is no such user.
@@ -154,11 +175,16 @@ func (s *Service) AddUser(name, role, password string) error {
 	}
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	if s.storedUser(name) != nil {
-		return fmt.Errorf("add user %q: %w", name, ErrUserExists)
-	}
-	e := &userEntry{role: role, hash: hash, created: s.now(), session: newSession(), revoked: map[string]int64{}}
-	if err := s.putUser(name, e); err != nil {
+	err = retryConflicts(func() error {
+		switch old, err := s.currentUser(name); {
+		case err != nil:
+			return err
+		case old != nil:
+			return ErrUserExists
+		}
+		return s.putUser(name, &userEntry{role: role, hash: hash, created: s.now(), session: newSession(), revoked: map[string]int64{}})
+	})
+	if err != nil {
 		return fmt.Errorf("add user %q: %w", name, err)
 	}
 	return nil
@@ -190,13 +216,16 @@ func (s *Service) SetRole(name, role string) error {
 func (s *Service) changeUser(what, name string, change func(*userEntry)) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	e := s.storedUser(name)
-	if e == nil {
-		return fmt.Errorf("%s %q: %w", what, name, ErrUserNotFound)
-	}
-	change(e)
-	e.session, e.revoked = newSession(), map[string]int64{}
-	if err := s.putUser(name, e); err != nil {
+	err := retryConflicts(func() error {
+		e, err := s.existingUser(name)
+		if err != nil {
+			return err
+		}
+		change(e)
+		e.session, e.revoked = newSession(), map[string]int64{}
+		return s.putUser(name, e)
+	})
+	if err != nil {
 		return fmt.Errorf("%s %q: %w", what, name, err)
 	}
 	s.sessionsEnded()
@@ -207,10 +236,13 @@ func (s *Service) changeUser(what, name string, change func(*userEntry)) error {
 func (s *Service) RemoveUser(name string) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	if s.storedUser(name) == nil {
-		return fmt.Errorf("remove user %q: %w", name, ErrUserNotFound)
-	}
-	if err := s.db.DeleteRecord(store.RecordUser, name); err != nil {
+	err := retryConflicts(func() error {
+		if _, err := s.existingUser(name); err != nil {
+			return err
+		}
+		return s.write(store.RecordUser, nil, []string{name})
+	})
+	if err != nil {
 		return fmt.Errorf("remove user %q: %w", name, err)
 	}
 	s.usersMu.Lock()
@@ -222,6 +254,9 @@ func (s *Service) RemoveUser(name string) error {
 
 // Users lists the users by name.
 func (s *Service) Users() ([]User, error) {
+	if err := s.refresh(store.RecordUser); err != nil {
+		return nil, err
+	}
 	s.usersMu.RLock()
 	defer s.usersMu.RUnlock()
 	out := make([]User, 0, len(s.users))
@@ -235,8 +270,8 @@ func (s *Service) Users() ([]User, error) {
 // VerifyUser checks a password and returns the user. An unknown name costs
 // the same bcrypt comparison as a wrong password.
 func (s *Service) VerifyUser(name, password string) (User, bool) {
-	e := s.storedUser(name)
-	if e == nil || len(password) > 72 {
+	e, err := s.currentUser(name)
+	if err != nil || e == nil || len(password) > 72 {
 		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password[:min(len(password), 72)]))
 		return User{}, false
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -30,6 +31,9 @@ const (
 	RecordSLO
 )
 
+// String names the kind as its bucket is named: users, tokens, ...
+func (k RecordKind) String() string { return string(k.bucket()) }
+
 func (k RecordKind) bucket() []byte {
 	switch k {
 	case RecordSilence:
@@ -42,6 +46,62 @@ func (k RecordKind) bucket() []byte {
 		return bSLOs
 	}
 	return bAlertState
+}
+
+// RecordStore keeps the records of users and tokens: the data file (*DB),
+// or a store several AtroZ instances share (package state). Its
+// revisions let a holder of an in-memory copy see, with one read, that
+// another instance changed a kind, and let a writer refuse to overwrite
+// a change it has not seen.
+type RecordStore interface {
+	// Revision returns the kind's revision, which every write of the
+	// kind by anyone changes. The data file has a single writer, its
+	// own process, and answers 0.
+	Revision(kind RecordKind) (uint64, error)
+	// Records calls fn with every record of kind, in key order, until fn
+	// returns false.
+	Records(kind RecordKind, fn func(key string, value []byte) bool) error
+	// WriteRecordsAt stores put and removes del at once if the kind's
+	// revision is still rev, and returns the revision the write made; it
+	// returns ErrRecordConflict, writing nothing, if another writer has
+	// changed the kind since.
+	WriteRecordsAt(kind RecordKind, rev uint64, put map[string][]byte, del []string) (uint64, error)
+	// UpdateRecords replaces those records of put that exist, leaving the
+	// rest absent and the revision as it is: for bookkeeping such as a
+	// token's last use, which must never bring back a deleted record.
+	UpdateRecords(kind RecordKind, put map[string][]byte) error
+}
+
+// ErrRecordConflict is returned by WriteRecordsAt when another writer
+// changed the records since the revision given.
+var ErrRecordConflict = errors.New("records changed by another writer")
+
+// Revision is 0: the data file's records have one writer, this process.
+func (db *DB) Revision(RecordKind) (uint64, error) { return 0, nil }
+
+// WriteRecordsAt is WriteRecords: with one writer there is no conflict,
+// and the revision stays 0.
+func (db *DB) WriteRecordsAt(kind RecordKind, _ uint64, put map[string][]byte, del []string) (uint64, error) {
+	return 0, db.WriteRecords(kind, put, del)
+}
+
+// UpdateRecords replaces the records of put that exist, in one transaction.
+func (db *DB) UpdateRecords(kind RecordKind, put map[string][]byte) error {
+	if len(put) == 0 {
+		return nil
+	}
+	return db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(kind.bucket())
+		for k, v := range put {
+			if b.Get([]byte(k)) == nil {
+				continue
+			}
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // PutRecord stores value under key, replacing what was there, durably.

@@ -89,6 +89,8 @@ func (s *Server) apiToken(secret string) (principal, error) {
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
 		return principal{}, fmt.Errorf("API token %q expired at %s", t.Name, t.Expires.Format(time.RFC3339))
+	case errors.Is(err, auth.ErrUnavailable):
+		return principal{}, err
 	case err != nil:
 		return principal{}, errors.New("API token unknown or revoked")
 	}
@@ -104,6 +106,9 @@ func (s *Server) require(need auth.Scope) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principalOf(c)
 		switch {
+		case errors.Is(p.refused, auth.ErrUnavailable): // not the client's fault: it may retry
+			c.Header("Retry-After", "5")
+			abortWithError(c, http.StatusServiceUnavailable, ErrorUnavailable, p.refused)
 		case p.refused != nil:
 			s.unauthenticated(c, true, p.refused.Error())
 		case p.kind == principalAnonymous:

@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"atroz/auth"
+	"atroz/internal/extserver"
 )
 
 // newTestLimiter returns a RateLimiter over o, closed when the test ends.
@@ -277,56 +275,8 @@ func startRedis(t *testing.T) string {
 // runRedis is startRedis that also returns what stops the server sooner.
 func runRedis(t *testing.T) (url string, stop func()) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server is required in CI: %v", err)
-		}
-		t.Skip("redis-server not installed (apt-get install redis-server); skipping this Redis store test (CI installs it)")
-	}
-	port, dir := freePort(t), t.TempDir()
-	logFile := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logFile) // #nosec G204 -- test binary and arguments
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			out, _ := os.ReadFile(logFile) // #nosec G304 -- the test's own file
-			t.Logf("redis-server log:\n%s", out)
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = conn.Close()
-			return "redis://" + addr + "/0", stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not listen on %s: %v", addr, err)
-		}
-	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	defer func() { _ = ln.Close() }()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
+	url, p := extserver.Redis(t)
+	return url, p.Kill
 }
 
 func TestRateLimitRedisShared(t *testing.T) {

@@ -107,6 +107,14 @@ func serveCluster(t *testing.T, dir string, env map[string]string) *clusterClien
 			t.Fatal(err)
 		}
 	})
+	cc.base = serveDir(t, dir, env)
+	return cc
+}
+
+// serveDir starts `atroz serve` over dir with env added until the test
+// ends, and returns its URL.
+func serveDir(t *testing.T, dir string, env map[string]string) string {
+	t.Helper()
 	env["DATA_DIR"], env["LISTEN_ADDR"], env["SCRAPE_INTERVAL"] = dir, "127.0.0.1:0", "1s"
 	m, _, stderr := testMain(env)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,8 +126,7 @@ func serveCluster(t *testing.T, dir string, env map[string]string) *clusterClien
 			t.Errorf("serve: %v\n%s", err, stderr)
 		}
 	})
-	cc.base = "http://" + waitListening(t, stderr, done)
-	return cc
+	return "http://" + waitListening(t, stderr, done)
 }
 
 // TestServeOverVictoriaMetrics runs AtroZ with VictoriaMetrics as its
@@ -218,6 +225,72 @@ func TestServeOverPrometheus(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("SLO budgets over Prometheus: %d", resp.StatusCode)
+	}
+}
+
+// TestInstancesShareCredentials runs two AtroZ instances, as behind one
+// load balancer, over one Redis (STATE_REDIS_URL) and one JWT key: the
+// first seeds Redis with its data file's tokens; a token made through
+// one instance's API works on the other, and once revoked on one is
+// refused by the other at once; an admin's login on one is taken by the
+// other, and its logout on the other ends it on both.
+func TestInstancesShareCredentials(t *testing.T) {
+	redisURL, _ := extserver.Redis(t)
+	env := func() map[string]string {
+		return map[string]string{"STATE_REDIS_URL": redisURL, "JWT_SECRET_KEY": "a shared signing key of 32 bytes or more", "ADMIN_PASSWORD_FILE": ""}
+	}
+	a := serveCluster(t, t.TempDir(), env())
+	b := &clusterClient{base: serveDir(t, t.TempDir(), env()), ingest: a.ingest, read: a.read, c: a.c}
+	do := func(cc *clusterClient, method, path, bearer, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, cc.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := cc.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	if code, body := do(b, http.MethodGet, "/api/v1/labels", a.read, ""); code != http.StatusOK {
+		t.Fatalf("a seeded token on the second instance: %d %s", code, body)
+	}
+
+	// An admin logs in on a, with a user made on b's command line.
+	m, _, stderr := testMain(map[string]string{"DATA_DIR": t.TempDir(), "STATE_REDIS_URL": redisURL})
+	add := &UserCommand{Env: m.Env, Stdin: strings.NewReader("admin password 123\n")}
+	if err := add.Run(context.Background(), []string{"add", "-role", "admin", "ops"}); err != nil {
+		t.Fatalf("user add: %v\n%s", err, stderr)
+	}
+	code, body := do(a, http.MethodPost, "/api/v1/auth/login", "", `{"username":"ops","password":"admin password 123"}`)
+	var login struct{ Data struct{ Token string } }
+	if err := json.Unmarshal([]byte(body), &login); code != http.StatusOK || err != nil || login.Data.Token == "" {
+		t.Fatalf("login on the first instance: %d %s", code, body)
+	}
+	jwt := login.Data.Token
+
+	code, body = do(b, http.MethodPost, "/api/v1/admin/tokens", jwt, `{"name":"shared","scopes":["read"]}`)
+	var made struct{ Data struct{ Token string } }
+	if err := json.Unmarshal([]byte(body), &made); code != http.StatusCreated || err != nil {
+		t.Fatalf("a token made on the second instance with the first's login: %d %s", code, body)
+	}
+	if code, body := do(a, http.MethodGet, "/api/v1/labels", made.Data.Token, ""); code != http.StatusOK {
+		t.Fatalf("that token on the first instance: %d %s", code, body)
+	}
+	if code, body := do(a, http.MethodDelete, "/api/v1/admin/tokens/shared", jwt, ""); code != http.StatusNoContent && code != http.StatusOK {
+		t.Fatalf("revoke on the first instance: %d %s", code, body)
+	}
+	if code, _ := do(b, http.MethodGet, "/api/v1/labels", made.Data.Token, ""); code != http.StatusUnauthorized {
+		t.Errorf("a token revoked on the first instance, at once on the second: %d, want 401", code)
+	}
+
+	if code, body := do(b, http.MethodPost, "/api/v1/auth/logout", jwt, ""); code/100 != 2 {
+		t.Fatalf("logout on the second instance: %d %s", code, body)
+	}
+	if code, _ := do(a, http.MethodGet, "/api/v1/labels", jwt, ""); code != http.StatusUnauthorized {
+		t.Errorf("a login ended on the second instance, on the first: %d, want 401", code)
 	}
 }
 

@@ -153,6 +153,11 @@ type Config struct {
 	// in notifications (EXTERNAL_URL, -external-url). Default http://localhost:8080.
 	ExternalURL string
 
+	// StateRedisURL keeps users, tokens and logins in Redis, shared by
+	// every instance behind one load balancer, instead of the data file
+	// (STATE_REDIS_URL, -state-redis-url). Default none.
+	StateRedisURL string
+
 	// AdminPasswordFile holds the password of the admin a first start creates
 	// when the store has no user (ADMIN_PASSWORD_FILE, -admin-password-file).
 	// Production needs it, or a user made with atroz user add, as it never
@@ -259,6 +264,7 @@ func (c *Config) settings() []setting {
 		{"promql-experimental-functions", "enable Prometheus' experimental PromQL functions (double_exponential_smoothing, sort_by_label, ...)", &c.PromQLExperimentalFunctions},
 		{"remote-read-concurrent-limit", "most remote reads served at once; one more is answered 503", &c.RemoteReadConcurrentLimit},
 		{"external-url", "the dashboard's address as users reach it, for links in notifications", &c.ExternalURL},
+		{"state-redis-url", "Redis URL where users, tokens and logins are kept, shared by every instance behind one load balancer (default: the data file)", &c.StateRedisURL},
 		{"admin-password-file", "file holding the password of the admin created on a first start (required in production without users)", &c.AdminPasswordFile},
 	}
 	list = append(list, c.Alert.settings()...)

@@ -231,7 +231,7 @@ func (e *Env) wantArgs(fs *flag.FlagSet, n int) error {
 var (
 	// storeSettings are read by the commands that open the store to read
 	// it or to change its users or tokens.
-	storeSettings = []string{"data-dir", "lock-timeout"}
+	storeSettings = []string{"data-dir", "lock-timeout", "state-redis-url"}
 	// writeSettings are read by the commands that write samples or rewrite the file.
 	writeSettings = append(slices.Clip(storeSettings), "flush-interval", "max-series", "data-retention-days")
 )

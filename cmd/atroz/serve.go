@@ -63,17 +63,23 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	db.SetLogger(log)
-	users, err := auth.Open(db, nil)
+	records, releaseRecords, err := openRecords(cfg, db, log)
+	if err != nil {
+		_ = closeStore(db)
+		return err
+	}
+	users, err := auth.Open(records, nil)
 	var firstUser bytes.Buffer // shown in the banner, after the start-up lines
 	if err == nil {
 		err = ensureAdmin(users, cfg.Environment == "production", cfg.AdminPasswordFile, &firstUser)
 	}
 	if err != nil {
+		_ = releaseRecords()
 		_ = closeStore(db)
 		return fmt.Errorf("first user: %w", err)
 	}
 	defer func() {
-		err = errors.Join(err, users.Close(), closeStore(db)) // the tokens' last use, then the store
+		err = errors.Join(err, users.Close(), releaseRecords(), closeStore(db)) // the tokens' last use, then the stores
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
 	}()
 	if err := rw.startShipper(db); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -174,8 +175,8 @@ type TokenListCommand struct {
 
 // Run prints an aligned table of the tokens.
 func (c *TokenListCommand) Run(_ context.Context, args []string) error {
-	return c.withExistingStore(c.flagSet("token list", c.Usage), args, func(_ *Config, db *store.DB) error {
-		return withAuth(db, func(a *auth.Service) error {
+	return c.withExistingStore(c.flagSet("token list", c.Usage), args, func(cfg *Config, db *store.DB) error {
+		return withAuth(cfg, db, func(a *auth.Service) error {
 			tw := tabwriter.NewWriter(c.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tLAST USED\tEXPIRES")
 			for _, t := range a.Tokens() {
@@ -256,12 +257,18 @@ func (e *Env) withTokenName(fs *flag.FlagSet, args []string, open func(*Config) 
 		return err
 	}
 	defer func() { err = errors.Join(err, closeStore(db)) }()
-	return withAuth(db, func(a *auth.Service) error { return fn(a, fs.Arg(0)) })
+	return withAuth(cfg, db, func(a *auth.Service) error { return fn(a, fs.Arg(0)) })
 }
 
-// withAuth opens the users and tokens of db, runs fn and closes them.
-func withAuth(db *store.DB, fn func(a *auth.Service) error) (err error) {
-	a, err := auth.Open(db, &auth.Options{LastUsedInterval: -1}) // a command verifies no token: nothing to write
+// withAuth opens the users and tokens of db, or of STATE_REDIS_URL, runs
+// fn and closes them.
+func withAuth(cfg *Config, db *store.DB, fn func(a *auth.Service) error) (err error) {
+	records, release, err := openRecords(cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, release()) }()
+	a, err := auth.Open(records, &auth.Options{LastUsedInterval: -1}) // a command verifies no token: nothing to write
 	if err != nil {
 		return err
 	}

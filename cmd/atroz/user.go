@@ -113,8 +113,8 @@ func (c *UserCommand) remove(args []string) error {
 }
 
 func (c *UserCommand) list(args []string) error {
-	return c.withExistingStore(c.flagSet("user list", c.Usage), args, func(_ *Config, db *store.DB) error {
-		return withAuth(db, func(a *auth.Service) error {
+	return c.withExistingStore(c.flagSet("user list", c.Usage), args, func(cfg *Config, db *store.DB) error {
+		return withAuth(cfg, db, func(a *auth.Service) error {
 			users, err := a.Users()
 			if err != nil {
 				return err
@@ -144,7 +144,7 @@ func (c *UserCommand) withUser(fs *flag.FlagSet, args []string, fn func(name str
 		return err
 	}
 	defer func() { err = errors.Join(err, closeStore(db)) }()
-	return withAuth(db, func(a *auth.Service) error { return fn(fs.Arg(0), a) })
+	return withAuth(cfg, db, func(a *auth.Service) error { return fn(fs.Arg(0), a) })
 }
 
 // password reads a password: without echo from a terminal, else one line of Stdin.

@@ -20,6 +20,20 @@ import (
 // (install is the package to name).
 func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process {
 	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
+	return start(t, bin, install, func() bool {
+		resp, err := c.Get(readyURL)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, args...)
+}
+
+// start is Start with ready telling when the process serves.
+func start(t *testing.T, bin, install string, ready func() bool, args ...string) *Process {
+	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is missing on CI (.ci/run installs Debian's %s): %v", bin, install, err)
@@ -30,7 +44,7 @@ func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{t: t, bin: bin, args: args, readyURL: readyURL, log: logFile}
+	p := &Process{t: t, bin: bin, args: args, ready: ready, log: logFile}
 	t.Cleanup(func() {
 		p.Kill()
 		_ = logFile.Close()
@@ -45,11 +59,12 @@ func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process
 
 // Process is a server Start runs, which a test may kill and start again.
 type Process struct {
-	t             *testing.T
-	bin, readyURL string
-	args          []string
-	log           *os.File
-	cmd           *exec.Cmd
+	t     *testing.T
+	bin   string
+	args  []string
+	ready func() bool
+	log   *os.File
+	cmd   *exec.Cmd
 }
 
 // Kill ends the process with SIGKILL, as a crash would, and waits for it.
@@ -73,15 +88,23 @@ func (p *Process) Restart() {
 		p.t.Fatal(err)
 	}
 	p.cmd = cmd
-	c := &http.Client{Timeout: 2 * time.Second}
-	Eventually(p.t, 30*time.Second, filepath.Base(p.bin)+" ready", func() bool {
-		resp, err := c.Get(p.readyURL)
-		if err != nil {
-			return false
+	Eventually(p.t, 30*time.Second, filepath.Base(p.bin)+" ready", p.ready)
+}
+
+// Redis runs Debian's redis-server on a loopback port, without
+// persistence, and returns its URL.
+func Redis(t *testing.T) (string, *Process) {
+	t.Helper()
+	addr, dir := FreeAddr(t), t.TempDir()
+	_, port, _ := net.SplitHostPort(addr)
+	p := start(t, "/usr/bin/redis-server", "redis-server", func() bool {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = conn.Close()
 		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+		return err == nil
+	}, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	return "redis://" + addr + "/0", p
 }
 
 // FreeAddr returns a loopback address no one listened on a moment ago.
