@@ -37,6 +37,16 @@ type Options struct {
 	Now func() time.Time
 	// OnEvent, when set, is told of every transition (the dashboard's live push).
 	OnEvent func(Event)
+	// Records keeps each alert's state and the silences. Default: the
+	// store. A store several instances share (package state) shares them.
+	Records store.RecordStore
+	// Leading, when set, tells whether this instance is the one of
+	// several that notifies and keeps the alert state (it holds a lease).
+	// The others evaluate the rules too, so their dashboards, history
+	// and live push show the alerts, but they notify no one, log no
+	// alert line and write no state; one that takes the lead over reads
+	// the state the last leader left first. Default: always leading.
+	Leading func() bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -56,14 +66,20 @@ func (o *Options) withDefaults() Options {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	if r.Leading == nil {
+		r.Leading = func() bool { return true }
+	}
 	return r
 }
 
 // Manager evaluates the rule groups and acts on their alerts' transitions.
 type Manager struct {
-	opts   Options
-	db     *store.DB
-	query  rules.QueryFunc // the rules' expressions over raw samples
+	opts    Options
+	db      *store.DB
+	records store.RecordStore // alert state and silences
+	query   rules.QueryFunc   // the rules' expressions over raw samples
+	// led is whether the last evaluation found this instance leading.
+	led    atomic.Bool
 	disp   *notify.Dispatcher
 	extURL *url.URL
 
@@ -109,14 +125,18 @@ func NewManager(db *store.DB, eng *query.Engine, groups []RuleGroup, disp *notif
 	if err != nil {
 		return nil, fmt.Errorf("alert external URL: %w", err)
 	}
-	m := &Manager{opts: o, db: db, query: eng.QueryFunc(), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
+	m := &Manager{opts: o, db: db, records: o.Records, query: eng.QueryFunc(), disp: disp, extURL: ext, known: map[string]*known{}, byRule: map[string]map[string]*known{}, restored: map[*rules.AlertingRule]bool{}}
+	if m.records == nil {
+		m.records = db
+	}
 	for _, g := range groups {
 		m.groups = append(m.groups, m.newGroup(g))
 	}
 	if err := m.loadKnown(); err != nil {
 		return nil, err
 	}
-	if m.silences, err = loadSilences(db); err != nil {
+	m.led.Store(o.Leading())
+	if m.silences, err = loadSilences(m.records); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -198,6 +218,10 @@ func (m *Manager) evalGroup(ctx context.Context, g *group, ts time.Time) {
 	g.evalMu.Lock()
 	defer g.evalMu.Unlock()
 	start := time.Now()
+	m.takeLead()
+	if err := m.silences.refresh(); err != nil {
+		m.opts.Logger.Warn("silences not refreshed: evaluating with the last known", "event_type", "alert_evaluation", "error", err)
+	}
 	for _, b := range g.batches {
 		if len(b) == 1 {
 			m.evalAt(ctx, g, b[0], ts)

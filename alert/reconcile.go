@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math"
 	"time"
@@ -156,6 +157,7 @@ func (m *Manager) event(r *rules.AlertingRule, a *rules.Alert, state string, ts 
 // apply persists, records, logs and dispatches the changes of one
 // evaluation: state and history each in one transaction.
 func (m *Manager) apply(changes []change, ts time.Time) {
+	lead := m.led.Load()
 	var events [][]byte
 	put, del := map[string][]byte{}, []string(nil)
 	m.mu.Lock()
@@ -169,12 +171,14 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 		}
 	}
 	m.mu.Unlock()
-	if err := m.db.WriteRecords(store.RecordAlertState, put, del); err != nil {
-		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
+	if lead {
+		m.writeState(put, del)
 	}
 	for _, c := range changes {
 		if c.event != nil {
-			m.logEvent(c)
+			if lead {
+				m.logEvent(c)
+			}
 			if m.opts.OnEvent != nil {
 				m.opts.OnEvent(*c.event)
 			}
@@ -182,7 +186,7 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 				events = append(events, b)
 			}
 		}
-		if c.notify != nil && m.disp != nil {
+		if c.notify != nil && m.disp != nil && lead {
 			m.disp.Dispatch(c.notify)
 		}
 	}
@@ -190,6 +194,26 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 		if err := m.db.AppendAlertEvents(ts, events); err != nil {
 			m.opts.Logger.Error("alert history write failed", "event_type", "alert_history", "error", err)
 		}
+	}
+}
+
+// writeState stores one evaluation's alert state changes, at the
+// records' current revision: alert state has one writer, the leader.
+func (m *Manager) writeState(put map[string][]byte, del []string) {
+	if len(put) == 0 && len(del) == 0 {
+		return
+	}
+	var err error
+	for range 3 {
+		var rev uint64
+		if rev, err = m.records.Revision(store.RecordAlertState); err == nil {
+			if _, err = m.records.WriteRecordsAt(store.RecordAlertState, rev, put, del); !errors.Is(err, store.ErrRecordConflict) {
+				break
+			}
+		}
+	}
+	if err != nil {
+		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
 	}
 }
 

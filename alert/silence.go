@@ -97,15 +97,28 @@ func (s *Silence) Validate() error {
 // silences holds the stored silences with their compiled matchers.
 type silences struct {
 	mu       sync.RWMutex
-	db       *store.DB
+	db       store.RecordStore
+	rev      uint64 // of the records all holds; guarded by mu
 	all      map[string]*Silence
 	matchers map[string][]*labels.Matcher
 }
 
-func loadSilences(db *store.DB) (*silences, error) {
-	s := &silences{db: db, all: map[string]*Silence{}, matchers: map[string][]*labels.Matcher{}}
+// loadSilences reads the silences of db.
+func loadSilences(db store.RecordStore) (*silences, error) {
+	s := &silences{db: db}
+	rev, err := db.Revision(store.RecordSilence)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.load(rev)
+}
+
+// load reads every silence as of at least rev. The caller holds mu, or
+// is alone with s.
+func (s *silences) load(rev uint64) error {
+	all, matchers := map[string]*Silence{}, map[string][]*labels.Matcher{}
 	var bad error
-	err := db.Records(store.RecordSilence, func(id string, v []byte) bool {
+	err := s.db.Records(store.RecordSilence, func(id string, v []byte) bool {
 		var sil Silence
 		if err := json.Unmarshal(v, &sil); err != nil {
 			bad = fmt.Errorf("silence %s: %w", id, err)
@@ -116,16 +129,56 @@ func loadSilences(db *store.DB) (*silences, error) {
 			bad = fmt.Errorf("silence %s: %w", id, err)
 			return false
 		}
-		s.all[id], s.matchers[id] = &sil, ms
+		all[id], matchers[id] = &sil, ms
 		return true
 	})
-	if err != nil {
-		return nil, err
+	if err = errors.Join(err, bad); err != nil {
+		return err
 	}
-	return s, bad
+	s.all, s.matchers, s.rev = all, matchers, rev
+	return nil
 }
 
-// match reports whether an active silence covers ls at ts.
+// refresh reloads the silences when another instance has changed them:
+// one read of the revision, none over the data file.
+func (s *silences) refresh() error {
+	rev, err := s.db.Revision(store.RecordSilence)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev == s.rev {
+		return nil
+	}
+	return s.load(rev)
+}
+
+// write stores put and removes del at the revision the silences were read
+// at, reloading them and trying again when another instance wrote first.
+// The caller holds mu.
+func (s *silences) write(put map[string][]byte, del []string) error {
+	var err error
+	for range 5 {
+		var rev uint64
+		if rev, err = s.db.WriteRecordsAt(store.RecordSilence, s.rev, put, del); err == nil {
+			s.rev = rev
+			return nil
+		}
+		if !errors.Is(err, store.ErrRecordConflict) {
+			return err
+		}
+		cur, rerr := s.db.Revision(store.RecordSilence)
+		if rerr != nil {
+			return rerr
+		}
+		if rerr = s.load(cur); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
 func (s *silences) match(ls labels.Labels, ts time.Time) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -176,12 +229,12 @@ func (m *Manager) AddSilence(s Silence) (Silence, error) {
 	if err != nil {
 		return Silence{}, err
 	}
-	if err := m.db.PutRecord(store.RecordSilence, s.ID, b); err != nil {
+	m.silences.mu.Lock()
+	defer m.silences.mu.Unlock()
+	if err := m.silences.write(map[string][]byte{s.ID: b}, nil); err != nil {
 		return Silence{}, fmt.Errorf("store silence: %w", err)
 	}
-	m.silences.mu.Lock()
 	m.silences.all[s.ID], m.silences.matchers[s.ID] = &s, ms
-	m.silences.mu.Unlock()
 	return s, nil
 }
 
@@ -190,13 +243,16 @@ var ErrSilenceNotFound = errors.New("silence not found")
 
 // DeleteSilence removes a silence, ending it, and returns what it was.
 func (m *Manager) DeleteSilence(id string) (Silence, error) {
+	if err := m.silences.refresh(); err != nil {
+		return Silence{}, fmt.Errorf("delete silence: %w", err)
+	}
 	m.silences.mu.Lock()
 	defer m.silences.mu.Unlock()
 	s, ok := m.silences.all[id]
 	if !ok {
 		return Silence{}, fmt.Errorf("%w: %q", ErrSilenceNotFound, id)
 	}
-	if err := m.db.DeleteRecord(store.RecordSilence, id); err != nil {
+	if err := m.silences.write(nil, []string{id}); err != nil {
 		return Silence{}, fmt.Errorf("delete silence: %w", err)
 	}
 	delete(m.silences.all, id)
@@ -206,6 +262,7 @@ func (m *Manager) DeleteSilence(id string) (Silence, error) {
 
 // Silences returns every stored silence, newest start first.
 func (m *Manager) Silences() []Silence {
+	_ = m.silences.refresh() // unreadable: the last known
 	m.silences.mu.RLock()
 	defer m.silences.mu.RUnlock()
 	out := make([]Silence, 0, len(m.silences.all))

@@ -38,9 +38,36 @@ type known struct {
 	Notified bool              `json:"notified"` // its firing was notified, so its resolution is too
 }
 
+// takeLead notes whether this instance leads; one that has just taken
+// the lead over reads the alert state the last leader left, so it
+// neither notifies again what was notified nor misses a resolution.
+func (m *Manager) takeLead() {
+	lead := m.opts.Leading()
+	if !lead || m.led.Swap(lead) {
+		m.led.Store(lead)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.known, m.byRule = map[string]*known{}, map[string]map[string]*known{}
+	if err := m.loadKnownLocked(); err != nil {
+		m.opts.Logger.Error("alert state of the last leader not read", "event_type", "alert_state", "error", err)
+		return
+	}
+	m.opts.Logger.Info("leading: this instance notifies and keeps the alert state", "event_type", "alert_state", "alerts", len(m.known))
+}
+
+// loadKnown reads each alert's last known state.
 func (m *Manager) loadKnown() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loadKnownLocked()
+}
+
+// loadKnownLocked is loadKnown for a caller holding m.mu.
+func (m *Manager) loadKnownLocked() error {
 	var bad error
-	err := m.db.Records(store.RecordAlertState, func(key string, v []byte) bool {
+	err := m.records.Records(store.RecordAlertState, func(key string, v []byte) bool {
 		var k known
 		if err := json.Unmarshal(v, &k); err != nil {
 			bad = fmt.Errorf("alert state %s: %w", key, err)

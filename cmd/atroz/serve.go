@@ -63,23 +63,23 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	db.SetLogger(log)
-	records, releaseRecords, err := openRecords(cfg, db, log)
+	sh, err := openShared(cfg, db, log)
 	if err != nil {
 		_ = closeStore(db)
 		return err
 	}
-	users, err := auth.Open(records, nil)
+	users, err := auth.Open(sh.records, nil)
 	var firstUser bytes.Buffer // shown in the banner, after the start-up lines
 	if err == nil {
 		err = ensureAdmin(users, cfg.Environment == "production", cfg.AdminPasswordFile, &firstUser)
 	}
 	if err != nil {
-		_ = releaseRecords()
+		_ = sh.close()
 		_ = closeStore(db)
 		return fmt.Errorf("first user: %w", err)
 	}
 	defer func() {
-		err = errors.Join(err, users.Close(), releaseRecords(), closeStore(db)) // the tokens' last use, then the stores
+		err = errors.Join(err, users.Close(), sh.close(), closeStore(db)) // the tokens' last use, then the stores
 		log.Info("stopped", slog.String("event_type", "shutdown"), slog.Bool("clean", err == nil))
 	}()
 	if err := rw.startShipper(db); err != nil {
@@ -95,7 +95,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 		shown = true
 		startupBanner(c.Stderr, isTerminal(c.Stderr), log, url, firstUser.String())
 	}
-	err = serve(ctx, cfg, db, users, rw, log, banner)
+	err = serve(ctx, cfg, db, sh, users, rw, log, banner)
 	if !shown { // the server never listened: the new admin's password is not lost
 		_, _ = c.Stderr.Write(firstUser.Bytes())
 	}
@@ -107,7 +107,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 // METRICS_PORT when set) and serves until ctx is done, then shuts the
 // servers down gracefully and stores the metrics one last time. Once
 // listening, it calls banner with the dashboard's URL.
-func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, rw *remoteWriters, log *slog.Logger, banner func(url string)) error {
+func serve(ctx context.Context, cfg *Config, db *store.DB, sh *shared, users *auth.Service, rw *remoteWriters, log *slog.Logger, banner func(url string)) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, users *auth.Service, 
 		return err
 	}
 	defer func() { _ = srv.Close() }()
-	alerts, disp, err := startAlerting(cfg, db, engine, srv, col, log)
+	alerts, disp, err := startAlerting(cfg, db, sh, engine, srv, col, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -269,7 +269,7 @@ Usage:
 
 // startAlerting loads the rules, builds the receivers and the alert
 // manager, and attaches it to the server and the metrics.
-func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *notify.Dispatcher, error) {
+func startAlerting(cfg *Config, db *store.DB, sh *shared, engine *query.Engine, srv *web.Server, col *collector.Collector, log *slog.Logger) (*alert.Manager, *notify.Dispatcher, error) {
 	groups, err := alert.LoadRules(cfg.Alert.RulesFile, splitList(cfg.Alert.DisabledRules), log)
 	if err != nil {
 		return nil, nil, err
@@ -291,6 +291,7 @@ func startAlerting(cfg *Config, db *store.DB, engine *query.Engine, srv *web.Ser
 	m, err := alert.NewManager(db, engine, groups, disp, &alert.Options{
 		EvalInterval: cfg.Alert.EvalInterval, RepeatInterval: cfg.Alert.RepeatInterval,
 		ExternalURL: cfg.ExternalURL, Logger: log, OnEvent: func(e alert.Event) { srv.AlertEvent(eventForBrowser(e)) },
+		Records: sh.records, Leading: sh.leadAlerts(log),
 	})
 	if err != nil {
 		disp.Close()

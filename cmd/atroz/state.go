@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,24 +10,54 @@ import (
 	"atroz/store"
 )
 
-// openRecords returns where users, tokens and logins live: the data file,
-// or with STATE_REDIS_URL the Redis every instance behind one load
-// balancer shares, which the data file's users and tokens seed when it
-// has never held any. The function returned releases it.
-func openRecords(cfg *Config, db *store.DB, log *slog.Logger) (store.RecordStore, func() error, error) {
+// shared is where users, tokens, logins, silences and alert state live,
+// and who notifies: the data file and this process alone, or with
+// STATE_REDIS_URL the Redis every instance behind one load balancer
+// shares, with a lease naming the one instance that notifies.
+type shared struct {
+	records store.RecordStore
+	redis   *state.Redis // nil without STATE_REDIS_URL
+	lease   *state.Lease // nil until leadAlerts
+}
+
+// openShared opens what cfg names. Redis, when it has never held users
+// or tokens, is seeded with the data file's.
+func openShared(cfg *Config, db *store.DB, log *slog.Logger) (*shared, error) {
 	if cfg.StateRedisURL == "" {
-		return db, func() error { return nil }, nil
+		return &shared{records: db}, nil
 	}
 	r, err := state.Open(cfg.StateRedisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("config %w", err)
+		return nil, fmt.Errorf("config %w", err)
 	}
 	n, err := r.Seed(db, store.RecordUser, store.RecordToken)
 	if err != nil {
 		_ = r.Close()
-		return nil, nil, fmt.Errorf("STATE_REDIS_URL: seed from the data file: %w", err)
+		return nil, fmt.Errorf("STATE_REDIS_URL: seed from the data file: %w", err)
 	}
-	log.Info("users, tokens and logins shared in Redis", slog.String("event_type", "startup"),
+	log.Info("users, tokens, logins, silences and alert state shared in Redis", slog.String("event_type", "startup"),
 		slog.String("url", remote.RedactURL(cfg.StateRedisURL)), slog.Int("seeded_records", n))
-	return r, r.Close, nil
+	return &shared{records: r, redis: r}, nil
+}
+
+// leadAlerts returns who notifies: nil (this process, always) without
+// Redis, else the holder of the alerts lease, which it starts competing for.
+func (s *shared) leadAlerts(log *slog.Logger) func() bool {
+	if s.redis == nil {
+		return nil
+	}
+	s.lease = s.redis.Lease("alerts", state.DefaultLeaseTTL, log)
+	return s.lease.Held
+}
+
+// close hands the lease over and releases Redis.
+func (s *shared) close() error {
+	if s.redis == nil {
+		return nil
+	}
+	var err error
+	if s.lease != nil {
+		err = s.lease.Close()
+	}
+	return errors.Join(err, s.redis.Close())
 }

@@ -263,12 +263,12 @@ func (e *Env) withTokenName(fs *flag.FlagSet, args []string, open func(*Config) 
 // withAuth opens the users and tokens of db, or of STATE_REDIS_URL, runs
 // fn and closes them.
 func withAuth(cfg *Config, db *store.DB, fn func(a *auth.Service) error) (err error) {
-	records, release, err := openRecords(cfg, db, slog.New(slog.DiscardHandler))
+	sh, err := openShared(cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, release()) }()
-	a, err := auth.Open(records, &auth.Options{LastUsedInterval: -1}) // a command verifies no token: nothing to write
+	defer func() { err = errors.Join(err, sh.close()) }()
+	a, err := auth.Open(sh.records, &auth.Options{LastUsedInterval: -1}) // a command verifies no token: nothing to write
 	if err != nil {
 		return err
 	}
