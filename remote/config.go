@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"atroz/store"
 )
 
 // Config is one remote-write destination.
@@ -26,6 +28,9 @@ type Config struct {
 	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between retries. Defaults 100ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
+	// ExternalLabels are added to every series sent that has no label of
+	// the same name (see EncodeWith).
+	ExternalLabels store.Labels
 }
 
 func (c Config) withDefaults() Config {

@@ -209,7 +209,7 @@ func (w *Writer) drain(sh *shard) {
 // deliver sends one batch, retrying what may succeed later until it does
 // or the writer gives up at Close.
 func (w *Writer) deliver(batch []store.SeriesSamples, n int) {
-	body, newest := Encode(batch)
+	body, newest := EncodeWith(batch, w.cfg.ExternalLabels)
 	backoff := w.cfg.MinBackoff
 	for {
 		retry, err := w.send(body)
@@ -280,10 +280,15 @@ func post(ctx context.Context, client *http.Client, cfg Config, body []byte) (re
 // Encode builds the snappy-compressed remote-write request of batch, with
 // each series' labels sorted by name as the protocol requires, and returns
 // the newest timestamp in it. It suits store.OutboxOptions.Encode.
-func Encode(batch []store.SeriesSamples) ([]byte, int64) {
+func Encode(batch []store.SeriesSamples) ([]byte, int64) { return EncodeWith(batch, nil) }
+
+// EncodeWith is Encode adding external to every series that has no label
+// of the same name, as Prometheus adds its external_labels: several
+// instances writing to one cluster keep their series apart by them.
+func EncodeWith(batch []store.SeriesSamples, external store.Labels) ([]byte, int64) {
 	nl, ns := 0, 0
 	for _, s := range batch {
-		nl += len(s.Labels)
+		nl += len(s.Labels) + len(external)
 		ns += len(s.Samples)
 	}
 	// One array each for every series' labels and samples: a flush's
@@ -296,6 +301,11 @@ func Encode(batch []store.SeriesSamples) ([]byte, int64) {
 		from := len(lbls)
 		for _, l := range s.Labels {
 			lbls = append(lbls, prompb.Label{Name: l.Name, Value: l.Value})
+		}
+		for _, l := range external {
+			if s.Labels.Get(l.Name) == "" {
+				lbls = append(lbls, prompb.Label{Name: l.Name, Value: l.Value})
+			}
 		}
 		ts.Labels = lbls[from:len(lbls):len(lbls)]
 		if !slices.IsSortedFunc(ts.Labels, compareLabels) { // store labels are sorted; others may not be

@@ -237,3 +237,29 @@ func BenchmarkEnqueue(b *testing.B) {
 	defer cancel()
 	_ = w.Close(ctx)
 }
+
+// TestEncodeWithExternalLabels: external labels join every series that
+// lacks them, keep the order the protocol wants, and never replace a
+// series' own.
+func TestEncodeWithExternalLabels(t *testing.T) {
+	batch := []store.SeriesSamples{
+		{Labels: store.Labels{{Name: "__name__", Value: "up"}, {Name: "job", Value: "x"}}, Samples: []store.Sample{{T: 1, V: 1}}},
+		{Labels: store.Labels{{Name: "__name__", Value: "up"}, {Name: "atroz_instance", Value: "own"}}, Samples: []store.Sample{{T: 2, V: 1}}},
+	}
+	body, newest := EncodeWith(batch, store.Labels{{Name: "atroz_instance", Value: "eu-1"}, {Name: "zone", Value: "b"}})
+	raw, err := snappy.Decode(nil, body)
+	var req prompb.WriteRequest
+	if err != nil || req.Unmarshal(raw) != nil || newest != 2 {
+		t.Fatalf("decode: %v, newest %d", err, newest)
+	}
+	want := []string{`[{__name__ up} {atroz_instance eu-1} {job x} {zone b}]`, `[{__name__ up} {atroz_instance own} {zone b}]`}
+	for i, ts := range req.Timeseries {
+		var got []string
+		for _, l := range ts.Labels {
+			got = append(got, "{"+l.Name+" "+l.Value+"}")
+		}
+		if s := "[" + strings.Join(got, " ") + "]"; s != want[i] {
+			t.Errorf("series %d: %s, want %s", i, s, want[i])
+		}
+	}
+}

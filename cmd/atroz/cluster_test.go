@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -33,23 +34,15 @@ func startVictoriaMetrics(t *testing.T) (p *extserver.Process, url, dir string) 
 
 // clusterClient talks to one AtroZ with its tokens.
 type clusterClient struct {
-	base, ingest, read string
-	c                  *http.Client
+	base, ingest, read, admin string
+	c                         *http.Client
 }
 
 // push imports one sample of cluster_test_total and reports whether
 // AtroZ acknowledged it.
 func (cc *clusterClient) push(t *testing.T, ts time.Time, v int) bool {
 	t.Helper()
-	body := fmt.Sprintf("cluster_test_total{source=\"push\"} %d %d\n", v, ts.UnixMilli())
-	req, _ := http.NewRequest(http.MethodPost, cc.base+"/api/v1/import/prometheus", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+cc.ingest)
-	resp, err := cc.c.Do(req)
-	if err != nil {
-		return false
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return cc.pushAs(t, "push", ts, v)
 }
 
 // query runs an instant PromQL query through AtroZ's API and returns the
@@ -104,6 +97,9 @@ func serveCluster(t *testing.T, dir string, env map[string]string) *clusterClien
 			t.Fatal(err)
 		}
 		if cc.read, err = a.CreateToken("grafana", auth.ScopeRead, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if cc.admin, err = a.CreateToken("ops", auth.ScopeAdmin, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -292,6 +288,108 @@ func TestInstancesShareCredentials(t *testing.T) {
 	if code, _ := do(a, http.MethodGet, "/api/v1/labels", jwt, ""); code != http.StatusUnauthorized {
 		t.Errorf("a login ended on the second instance, on the first: %d, want 401", code)
 	}
+}
+
+// TestTwoInstancesOverVictoriaMetrics is the recipe of docs/scaling.md
+// whole: two AtroZ behind one (imagined) load balancer, over Debian's
+// VictoriaMetrics as query backend and remote-write destination, Redis
+// as shared state and Debian's Alertmanager. Samples pushed to either are
+// read the same through both; an alert on them fires on both, but only
+// the lease holder sends it to Alertmanager, which holds it once; a token
+// revoked on one is refused by the other at once.
+func TestTwoInstancesOverVictoriaMetrics(t *testing.T) {
+	_, vmURL, _ := startVictoriaMetrics(t)
+	redisURL, _ := extserver.Redis(t)
+	am := extserver.Alertmanager(t)
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(rules, []byte("groups:\n- name: cluster\n  rules:\n  - alert: ClusterPushes\n    expr: count(cluster_test_total) >= 2\n    labels: {severity: page}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(instance string) map[string]string {
+		return map[string]string{"REMOTE_WRITE_URL": vmURL + "/api/v1/write", "QUERY_BACKEND_URL": vmURL, "STATE_REDIS_URL": redisURL,
+			"REMOTE_WRITE_EXTERNAL_LABELS": "atroz_instance=" + instance,
+			"JWT_SECRET_KEY":               "a shared signing key of 32 bytes or more", "ALERTMANAGER_URL": am, "ALERT_RULES_FILE": rules, "ALERT_EVAL_INTERVAL": "1s"}
+	}
+	a := serveCluster(t, t.TempDir(), env("a")) // the first to start: it holds the lease
+	b := &clusterClient{base: serveDir(t, t.TempDir(), env("b")), ingest: a.ingest, read: a.read, c: a.c}
+	// Each instance's own metrics are its own series in the cluster.
+	extserver.Eventually(t, 20*time.Second, "both instances' own metrics, apart", func() bool {
+		code, data := b.query(t, `count by (atroz_instance) (store_series)`)
+		return code == http.StatusOK && strings.Contains(string(data), `"atroz_instance":"a"`) && strings.Contains(string(data), `"atroz_instance":"b"`)
+	})
+
+	ts := time.Now().Add(-time.Minute).Truncate(time.Second)
+	if !a.push(t, ts, 1) || !b.pushAs(t, "b", ts, 2) {
+		t.Fatal("a push was not acknowledged")
+	}
+	for name, cc := range map[string]*clusterClient{"first": a, "second": b} {
+		extserver.Eventually(t, 20*time.Second, "both pushes read through the "+name+" instance", func() bool {
+			code, data := cc.query(t, `sum(cluster_test_total)`)
+			return code == http.StatusOK && strings.Contains(string(data), `"3"`)
+		})
+	}
+	extserver.Eventually(t, 30*time.Second, "the alert at Alertmanager", func() bool {
+		return len(extserver.AlertmanagerAlerts(t, a.c, am, map[string]string{"alertname": "ClusterPushes", "severity": "page"})) == 1
+	})
+	sent := func(cc *clusterClient) string {
+		return cc.metrics(t, `alert_notifications_total{receiver="alertmanager-1",result="sent"}`)
+	}
+	if got := sent(a); strings.HasSuffix(got, " 0") || got == "" {
+		t.Errorf("the lease holder sent nothing to Alertmanager: %q", got)
+	}
+	if got := sent(b); got != `alert_notifications_total{receiver="alertmanager-1",result="sent"} 0` {
+		t.Errorf("the other instance sent to Alertmanager too: %q", got)
+	}
+	for name, cc := range map[string]*clusterClient{"first": a, "second": b} {
+		extserver.Eventually(t, 10*time.Second, "the alert firing on the "+name+" instance's alerts page", func() bool {
+			code, data := cc.get(t, "/api/v1/alerts")
+			return code == http.StatusOK && strings.Contains(data, `"ClusterPushes"`) && strings.Contains(data, `"firing"`)
+		})
+	}
+
+	// The seeded ingest token, revoked through the second instance's API,
+	// is refused by the first at once.
+	req, _ := http.NewRequest(http.MethodDelete, b.base+"/api/v1/admin/tokens/pipe", nil)
+	req.Header.Set("Authorization", "Bearer "+a.admin)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("revoke on the second instance: %d", resp.StatusCode)
+	}
+	if a.push(t, ts.Add(time.Second), 3) {
+		t.Error("a token revoked on one instance was taken by the other")
+	}
+}
+
+// pushAs imports one sample of cluster_test_total{source=source}.
+func (cc *clusterClient) pushAs(t *testing.T, source string, ts time.Time, v int) bool {
+	t.Helper()
+	body := fmt.Sprintf("cluster_test_total{source=%q} %d %d\n", source, v, ts.UnixMilli())
+	req, _ := http.NewRequest(http.MethodPost, cc.base+"/api/v1/import/prometheus", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+cc.ingest)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// get reads path with the read token.
+func (cc *clusterClient) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, cc.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+cc.read)
+	resp, err := cc.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // metrics returns the lines of AtroZ's /metrics that begin with prefix.

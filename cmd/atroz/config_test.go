@@ -183,3 +183,19 @@ func TestRemoteWriteConfigs(t *testing.T) {
 		t.Errorf("second: %+v", c)
 	}
 }
+
+// TestRemoteWriteExternalLabels parses name=value pairs sorted by name,
+// and names the setting for a bad one.
+func TestRemoteWriteExternalLabels(t *testing.T) {
+	r := RemoteWriteConfig{ExternalLabels: "zone=b, atroz_instance=eu-1"}
+	got, err := r.externalLabels()
+	if err != nil || got.String() != `{atroz_instance="eu-1",zone="b"}` {
+		t.Errorf("%v, %v", got, err)
+	}
+	for _, bad := range []string{"zone", "1zone=b", "__name__=x", "zone=", "zone=a,zone=b"} {
+		r.ExternalLabels = bad
+		if _, err := r.externalLabels(); err == nil || !strings.Contains(err.Error(), "REMOTE_WRITE_EXTERNAL_LABELS") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"atroz/remote"
 	"atroz/store"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/common/model"
 )
 
 // RemoteWriteConfig holds the settings of forwarding samples with
@@ -35,6 +38,11 @@ type RemoteWriteConfig struct {
 	BufferMB int
 	// BufferMaxAge drops outbox records older than it (REMOTE_WRITE_BUFFER_MAX_AGE). Default 24h.
 	BufferMaxAge time.Duration
+	// ExternalLabels, comma-separated name=value pairs, are added to every
+	// series sent that lacks the label, as Prometheus' external_labels:
+	// several instances writing to one cluster need one of their own, such
+	// as atroz_instance=eu-1 (REMOTE_WRITE_EXTERNAL_LABELS). Default none.
+	ExternalLabels string
 }
 
 func defaultRemoteWriteConfig() RemoteWriteConfig {
@@ -49,7 +57,26 @@ func (r *RemoteWriteConfig) settings() []setting {
 		{"remote-write-shards", "parallel senders per remote-write URL", &r.Shards},
 		{"remote-write-buffer-mb", "MiB of samples kept in the data file until every remote-write URL has them (0: an in-memory queue instead)", &r.BufferMB},
 		{"remote-write-buffer-max-age", "age past which samples kept for remote write are dropped unsent", &r.BufferMaxAge},
+		{"remote-write-external-labels", "comma-separated name=value labels added to every series sent that lacks them (one per instance when several write to one cluster)", &r.ExternalLabels},
 	}
+}
+
+// externalLabels parses REMOTE_WRITE_EXTERNAL_LABELS, sorted by name.
+func (r *RemoteWriteConfig) externalLabels() (store.Labels, error) {
+	var out store.Labels
+	for _, item := range splitList(r.ExternalLabels) {
+		name, value, ok := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		if !ok || !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") || value == "" {
+			return nil, fmt.Errorf("config REMOTE_WRITE_EXTERNAL_LABELS: %q is not name=value with a label name of [a-zA-Z_][a-zA-Z0-9_]* and a value", item)
+		}
+		if out.Get(name) != "" {
+			return nil, fmt.Errorf("config REMOTE_WRITE_EXTERNAL_LABELS: %s given twice", name)
+		}
+		out = append(out, store.Label{Name: name, Value: strings.TrimSpace(value)})
+	}
+	slices.SortFunc(out, func(a, b store.Label) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // durable reports whether samples wait for the remote-write URLs in the
@@ -61,8 +88,9 @@ func (r *RemoteWriteConfig) outbox() *store.OutboxOptions {
 	if !r.durable() {
 		return nil
 	}
+	external, _ := r.externalLabels() // Validate checked them
 	return &store.OutboxOptions{
-		Encode:   func(batch []store.SeriesSamples) []byte { body, _ := remote.Encode(batch); return body },
+		Encode:   func(batch []store.SeriesSamples) []byte { body, _ := remote.EncodeWith(batch, external); return body },
 		MaxBytes: int64(r.BufferMB) << 20,
 		MaxAge:   r.BufferMaxAge,
 	}
@@ -84,8 +112,12 @@ func (r *RemoteWriteConfig) configs() ([]remote.Config, []error) {
 	if r.BufferMaxAge < time.Minute {
 		errs = append(errs, fmt.Errorf("config REMOTE_WRITE_BUFFER_MAX_AGE: must be at least 1m, got %s", r.BufferMaxAge))
 	}
+	external, err := r.externalLabels()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for _, raw := range splitList(r.URL) {
-		c := remote.Config{URL: raw, QueueSamples: r.QueueSamples, Shards: r.Shards}
+		c := remote.Config{URL: raw, QueueSamples: r.QueueSamples, Shards: r.Shards, ExternalLabels: external}
 		if u, err := url.Parse(raw); err == nil && u.User != nil {
 			c.Username = u.User.Username()
 			c.Password, _ = u.User.Password()

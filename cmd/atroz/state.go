@@ -37,6 +37,10 @@ func openShared(cfg *Config, db *store.DB, log *slog.Logger) (*shared, error) {
 	}
 	log.Info("users, tokens, logins, silences and alert state shared in Redis", slog.String("event_type", "startup"),
 		slog.String("url", remote.RedactURL(cfg.StateRedisURL)), slog.Int("seeded_records", n))
+	if cfg.RemoteWrite.URL != "" && cfg.RemoteWrite.ExternalLabels == "" {
+		log.Warn("several instances write to one cluster without REMOTE_WRITE_EXTERNAL_LABELS: their own metrics, and the request counters each keeps, share series there and mix",
+			slog.String("event_type", "startup"))
+	}
 	return &shared{records: r, redis: r}, nil
 }
 
