@@ -29,12 +29,13 @@ var (
 // it drops them) and those created in the dashboard, which it keeps in the
 // data file. Its methods may be called concurrently.
 type Catalog struct {
-	db      *store.DB
+	db      store.RecordStore
 	file    *File
 	buckets []float64
 
 	mu        sync.Mutex
-	dashboard []SLO // by name
+	rev       uint64 // of the records dashboard holds
+	dashboard []SLO  // by name
 	current   *File
 }
 
@@ -43,25 +44,57 @@ type Catalog struct {
 // SLO that no longer passes the checks (the histogram's bounds changed) or
 // whose name the file now takes is left out, not deleted, and reported in
 // skipped, so the server starts.
-func OpenCatalog(db *store.DB, file *File, buckets []float64) (c *Catalog, skipped []error, err error) {
+func OpenCatalog(db store.RecordStore, file *File, buckets []float64) (c *Catalog, skipped []error, err error) {
 	c = &Catalog{db: db, file: file, buckets: buckets}
-	err = db.Records(store.RecordSLO, func(name string, v []byte) bool {
-		s, err := DecodeRecord(v, buckets)
+	if skipped, err = c.load(); err != nil {
+		return nil, nil, err
+	}
+	return c, skipped, nil
+}
+
+// load reads the stored SLOs and composes the File in force. The caller
+// holds c.mu, or is alone with c.
+func (c *Catalog) load() (skipped []error, err error) {
+	rev, err := c.db.Revision(store.RecordSLO) // before the records: a write meanwhile is read again
+	if err != nil {
+		return nil, fmt.Errorf("load slos: %w", err)
+	}
+	var dashboard []SLO
+	err = c.db.Records(store.RecordSLO, func(name string, v []byte) bool {
+		s, err := DecodeRecord(v, c.buckets)
 		switch {
 		case err != nil:
 			skipped = append(skipped, fmt.Errorf("stored slo %s: %w", name, err))
 		case c.taken(s.Name) != nil:
 			skipped = append(skipped, fmt.Errorf("stored slo: %w", c.taken(s.Name)))
 		default:
-			c.dashboard = append(c.dashboard, s)
+			dashboard = append(dashboard, s)
 		}
 		return true
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("load slos: %w", err)
+		return nil, fmt.Errorf("load slos: %w", err)
 	}
+	c.rev, c.dashboard = rev, dashboard
 	c.current = c.compose()
-	return c, skipped, nil
+	return skipped, nil
+}
+
+// Refresh reads the stored SLOs again if another instance sharing them
+// has changed them, and reports whether it did: one read of their
+// revision, none over the data file.
+func (c *Catalog) Refresh() (bool, error) {
+	rev, err := c.db.Revision(store.RecordSLO)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rev == c.rev {
+		return false, nil
+	}
+	_, err = c.load()
+	return err == nil, err
 }
 
 // File returns the SLOs in force as one File: the file's, then the
@@ -79,42 +112,69 @@ func (c *Catalog) Buckets() []float64 { return slices.Clone(c.buckets) }
 
 // Create stores a new dashboard SLO; a name already in use is ErrNameTaken.
 func (c *Catalog) Create(s SLO) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.taken(s.Name); err != nil {
-		return fmt.Errorf("name: %w: %w", ErrNameTaken, err)
-	}
-	if c.find(s.Name) >= 0 {
-		return fmt.Errorf("name: %w: %q was created in the dashboard", ErrNameTaken, s.Name)
-	}
-	return c.put(s, len(c.dashboard))
+	return c.change(func() error {
+		if err := c.taken(s.Name); err != nil {
+			return fmt.Errorf("name: %w: %w", ErrNameTaken, err)
+		}
+		if c.find(s.Name) >= 0 {
+			return fmt.Errorf("name: %w: %q was created in the dashboard", ErrNameTaken, s.Name)
+		}
+		return c.put(s, len(c.dashboard))
+	})
 }
 
 // Replace stores s in place of the dashboard SLO called s.Name.
 func (c *Catalog) Replace(s SLO) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i, err := c.dashboardIndex(s.Name)
-	if err != nil {
-		return err
-	}
-	return c.put(s, i)
+	return c.change(func() error {
+		i, err := c.dashboardIndex(s.Name)
+		if err != nil {
+			return err
+		}
+		return c.put(s, i)
+	})
 }
 
 // Delete removes the dashboard SLO called name.
 func (c *Catalog) Delete(name string) error {
+	return c.change(func() error {
+		i, err := c.dashboardIndex(name)
+		if err != nil {
+			return err
+		}
+		if err := c.write(nil, []string{name}); err != nil {
+			return fmt.Errorf("delete slo %s: %w", name, err)
+		}
+		c.dashboard = slices.Delete(c.dashboard, i, i+1)
+		c.current = c.compose()
+		return nil
+	})
+}
+
+// change runs try under c.mu, deciding again from the stored SLOs as
+// another instance left them when it wrote first (store.ErrRecordConflict).
+func (c *Catalog) change(try func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, err := c.dashboardIndex(name)
-	if err != nil {
-		return err
+	var err error
+	for range 5 {
+		if err = try(); !errors.Is(err, store.ErrRecordConflict) {
+			return err
+		}
+		if _, lerr := c.load(); lerr != nil {
+			return lerr
+		}
 	}
-	if err := c.db.DeleteRecord(store.RecordSLO, name); err != nil {
-		return fmt.Errorf("delete slo %s: %w", name, err)
+	return err
+}
+
+// write stores put and removes del at the revision the SLOs were read at.
+// The caller holds c.mu.
+func (c *Catalog) write(put map[string][]byte, del []string) error {
+	rev, err := c.db.WriteRecordsAt(store.RecordSLO, c.rev, put, del)
+	if err == nil {
+		c.rev = rev
 	}
-	c.dashboard = slices.Delete(c.dashboard, i, i+1)
-	c.current = c.compose()
-	return nil
+	return err
 }
 
 // put stores s durably, then at i of the dashboard's SLOs. The caller holds c.mu.
@@ -124,7 +184,7 @@ func (c *Catalog) put(s SLO, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := c.db.PutRecord(store.RecordSLO, s.Name, b); err != nil {
+	if err := c.write(map[string][]byte{s.Name: b}, nil); err != nil {
 		return fmt.Errorf("store slo %s: %w", s.Name, err)
 	}
 	if i == len(c.dashboard) {

@@ -3,12 +3,14 @@ package state
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"atroz/auth"
 	"atroz/internal/extserver"
+	"atroz/slo"
 	"atroz/store"
 
 	"go.uber.org/goleak"
@@ -177,5 +179,58 @@ func TestSeed(t *testing.T) {
 	}
 	if _, ok := shared.VerifyUser("admin", "a long password 1"); !ok {
 		t.Error("a seeded user cannot log in")
+	}
+}
+
+// TestInstancesShareSLOs: an SLO created in one instance's dashboard
+// reaches the other at its next Refresh; two created at once on both are
+// both kept; one deleted on either is gone from both.
+func TestInstancesShareSLOs(t *testing.T) {
+	url, _ := extserver.Redis(t)
+	buckets := []float64{0.1, 0.25, 0.5, 1}
+	open := func() *slo.Catalog {
+		c, skipped, err := slo.OpenCatalog(openRedis(t, url), &slo.File{}, buckets)
+		if err != nil || len(skipped) != 0 {
+			t.Fatalf("open catalog: %v %v", err, skipped)
+		}
+		return c
+	}
+	a, b := open(), open()
+	mk := func(name string) slo.SLO {
+		s, err := slo.DecodeJSON([]byte(`{"name":"`+name+`","service":"shop","objective":99.5,"indicator":"availability"}`), buckets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if err := a.Create(mk("checkout")); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := b.Refresh(); err != nil || !changed || len(b.File().SLOs) != 1 {
+		t.Fatalf("refresh on the other instance: %v %v, %d SLOs", changed, err, len(b.File().SLOs))
+	}
+	var wg sync.WaitGroup
+	for i, c := range []*slo.Catalog{a, b} {
+		wg.Go(func() {
+			if err := c.Create(mk([]string{"search", "cart"}[i])); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := b.Delete("checkout"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*slo.Catalog{a, b} {
+		if _, err := c.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range c.File().SLOs {
+			names = append(names, s.Name)
+		}
+		if strings.Join(names, ",") != "cart,search" {
+			t.Errorf("SLOs %v, want cart and search", names)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"atroz/slo"
 
@@ -119,21 +121,61 @@ func (s *Server) changeSLOs(c *gin.Context, action, name string, change func(*sl
 		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
 		return false
 	}
-	f := cat.File()
-	if m := s.alerts.Load(); m != nil {
-		groups, err := slo.RuleGroups(f, s.log)
-		if err != nil { // the SLO passed the checks its rules rely on
-			abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
-			return false
-		}
-		m.SetGroups(slo.RuleSource, groups)
+	if err := s.applySLOs(cat.File()); err != nil {
+		abortWithError(c, http.StatusInternalServerError, ErrorInternal, err)
+		return false
 	}
-	s.SetSLOs(f)
 	p := principalOf(c)
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "slo "+action,
 		slog.String("event_type", "admin"), slog.String("slo", name),
 		slog.String(p.kind.String(), p.name), slog.String("request_id", c.GetString(ctxRequestID)))
 	return true
+}
+
+// applySLOs swaps f's rule groups into the alert manager and makes
+// GET /api/v1/slos report f.
+func (s *Server) applySLOs(f *slo.File) error {
+	if m := s.alerts.Load(); m != nil {
+		groups, err := slo.RuleGroups(f, s.log)
+		if err != nil { // the SLOs passed the checks their rules rely on
+			return err
+		}
+		m.SetGroups(slo.RuleSource, groups)
+	}
+	s.SetSLOs(f)
+	return nil
+}
+
+// SyncSLOs takes in the dashboard SLOs another instance sharing them has
+// created, changed or deleted: their rules and GET /api/v1/slos follow.
+func (s *Server) SyncSLOs() error {
+	s.sloAdmin.mu.Lock()
+	defer s.sloAdmin.mu.Unlock()
+	cat := s.sloAdmin.catalog.Load()
+	if cat == nil {
+		return nil
+	}
+	changed, err := cat.Refresh()
+	if err != nil || !changed {
+		return err
+	}
+	return s.applySLOs(cat.File())
+}
+
+// RunSLOSync calls SyncSLOs every interval until ctx is done.
+func (s *Server) RunSLOSync(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.SyncSLOs(); err != nil {
+				s.log.Warn("shared SLOs not read", "event_type", "slo", "error", err)
+			}
+		}
+	}
 }
 
 // withName adds the name to a JSON object that has none; anything else is

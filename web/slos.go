@@ -74,6 +74,9 @@ func latencyThresholds() []string {
 func (s *Server) sloAPI(api, admin *gin.RouterGroup) {
 	s.sloAdminAPI(admin)
 	api.GET("/slos", func(c *gin.Context) {
+		if err := s.SyncSLOs(); err != nil { // another instance's changes, when shared
+			s.log.Warn("shared SLOs not read", "event_type", "slo", "error", err)
+		}
 		f := s.slos.Load()
 		if f == nil {
 			success(c, gin.H{"slos": []slo.Status{}, "definitions": []sloDefinition{}, "latency_thresholds": latencyThresholds()}, nil)

@@ -175,6 +175,13 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, sh *shared, users *au
 	go func() { defer close(pushed); srv.RunLive(scraping, cfg.ScrapeInterval) }()
 	summarized := make(chan struct{})
 	go func() { defer close(summarized); runAccessSummary(scraping, srv) }()
+	synced := make(chan struct{})
+	go func() { // the SLOs other instances change, when shared
+		defer close(synced)
+		if sh.redis != nil {
+			srv.RunSLOSync(scraping, 5*time.Second)
+		}
+	}()
 	warnDevelopment(cfg, log)
 	log.Info("listening", slog.String("event_type", "startup"), slog.String("addr", ln.Addr().String()),
 		slog.String("data_dir", cfg.DataDir), slog.String("environment", cfg.Environment), slog.String("version", version))
@@ -185,6 +192,7 @@ func serve(ctx context.Context, cfg *Config, db *store.DB, sh *shared, users *au
 	<-evaluated
 	<-pushed
 	<-summarized
+	<-synced
 	if serr := col.Scrape(); serr != nil { // the last requests' counts, before the store closes
 		log.Error("final scrape failed", slog.String("event_type", "shutdown"), slog.Any("error", serr))
 	}
@@ -274,7 +282,7 @@ func startAlerting(cfg *Config, db *store.DB, sh *shared, engine *query.Engine, 
 	if err != nil {
 		return nil, nil, err
 	}
-	slos, err := loadSLOs(cfg, db, log)
+	slos, err := loadSLOs(cfg, sh.records, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -306,7 +314,7 @@ func startAlerting(cfg *Config, db *store.DB, sh *shared, engine *query.Engine, 
 // loadSLOs reads the SLO file (see SLOConfig.load) and the SLOs created
 // in the dashboard, which the data file keeps; a stored one the file now
 // shadows, or that no longer passes the checks, is left out with a warning.
-func loadSLOs(cfg *Config, db *store.DB, log *slog.Logger) (*slo.Catalog, error) {
+func loadSLOs(cfg *Config, db store.RecordStore, log *slog.Logger) (*slo.Catalog, error) {
 	f, err := cfg.SLO.load()
 	if err != nil {
 		return nil, err
