@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func openRedis(t *testing.T, url string) *Redis {
+func openRedis(t testing.TB, url string) *Redis {
 	t.Helper()
 	r, err := Open(url)
 	if err != nil {
@@ -232,5 +233,38 @@ func TestInstancesShareSLOs(t *testing.T) {
 		if strings.Join(names, ",") != "cart,search" {
 			t.Errorf("SLOs %v, want cart and search", names)
 		}
+	}
+}
+
+// BenchmarkVerifyTokenShared is a token check with the records in Redis
+// on loopback, beside the same check over the data file: the revision's
+// GET on top of the in-memory comparison.
+func BenchmarkVerifyTokenShared(b *testing.B) {
+	db, err := store.Open(filepath.Join(b.TempDir(), "atroz.db"), &store.Options{FlushInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	url, _ := extserver.Redis(b)
+	runs := 0
+	for name, records := range map[string]store.RecordStore{"records=file": db, "records=redis": openRedis(b, url)} {
+		b.Run(name, func(b *testing.B) {
+			a, err := auth.Open(records, &auth.Options{LastUsedInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = a.Close() }()
+			runs++ // each run of the benchmark a token of its own
+			secret, err := a.CreateToken(fmt.Sprintf("bench-%d", runs), auth.ScopeRead, time.Time{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.VerifyToken(secret); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

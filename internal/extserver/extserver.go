@@ -32,7 +32,7 @@ func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process
 }
 
 // start is Start with ready telling when the process serves.
-func start(t *testing.T, bin, install string, ready func() bool, args ...string) *Process {
+func start(t testing.TB, bin, install string, ready func() bool, args ...string) *Process {
 	t.Helper()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("CI") != "" {
@@ -59,7 +59,7 @@ func start(t *testing.T, bin, install string, ready func() bool, args ...string)
 
 // Process is a server Start runs, which a test may kill and start again.
 type Process struct {
-	t     *testing.T
+	t     testing.TB
 	bin   string
 	args  []string
 	ready func() bool
@@ -93,7 +93,7 @@ func (p *Process) Restart() {
 
 // Redis runs Debian's redis-server on a loopback port, without
 // persistence, and returns its URL.
-func Redis(t *testing.T) (string, *Process) {
+func Redis(t testing.TB) (string, *Process) {
 	t.Helper()
 	addr, dir := FreeAddr(t), t.TempDir()
 	_, port, _ := net.SplitHostPort(addr)
