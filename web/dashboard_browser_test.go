@@ -53,6 +53,17 @@ func poll(expr string, d time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(d))
 }
 
+// markView tags the elements of the view on screen. A navigation by the
+// URL's hash is drawn at the hashchange event, after the action that set
+// it returns, so a condition polled at once may still hold on the view
+// being left; fresh waits for the next one.
+var markView = chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('#main > *').forEach(e => { e.dataset.stale = ''; })`)
+
+// fresh is cond on a view drawn since markView.
+func fresh(cond string) string {
+	return `!document.querySelector('#main > [data-stale]') && (` + cond + `)`
+}
+
 // pageLog collects what the page reports: console errors, exceptions and
 // the bytes transferred.
 type pageLog struct {

@@ -240,13 +240,13 @@ func tooltip(t *testing.T, ctx context.Context) {
 func zoom(t *testing.T, ctx context.Context) {
 	r := plotRect(t, ctx, "memory")
 	y := r.Top + r.Height/2
-	run(t, ctx, 10*time.Second,
+	run(t, ctx, 10*time.Second, markView,
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, r.Left+r.Width*0.4, y),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, r.Left+r.Width*0.4, y, pressed, chromedp.ClickCount(1)),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, r.Left+r.Width*0.55, y, pressed),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, r.Left+r.Width*0.7, y, pressed),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, r.Left+r.Width*0.7, y, pressed, chromedp.ClickCount(1)),
-		poll(`location.hash.includes('range=custom') && !!document.querySelector('[data-panel="cpu"][data-drawn="true"]')`, 10*time.Second))
+		poll(fresh(`location.hash.includes('range=custom') && !!document.querySelector('[data-panel="cpu"][data-drawn="true"]')`), 10*time.Second))
 	var from, to float64
 	fmt.Sscan(hashParam(t, ctx, "from"), &from)
 	fmt.Sscan(hashParam(t, ctx, "to"), &to)
@@ -263,10 +263,10 @@ func zoom(t *testing.T, ctx context.Context) {
 		// A zoom out redraws every panel of the overview over the longer
 		// range; under the race detector beside the package's other tests
 		// that took more than ten seconds.
-		run(t, ctx, 30*time.Second,
+		run(t, ctx, 30*time.Second, markView,
 			chromedp.MouseClickXY(x, y),
 			chromedp.MouseClickXY(x, y, chromedp.ClickCount(2)),
-			poll(fmt.Sprintf(`new URLSearchParams(location.hash.split('?')[1]).get('range') === %q && !!document.querySelector('[data-panel="memory"][data-drawn="true"]')`, want), 30*time.Second))
+			poll(fresh(fmt.Sprintf(`new URLSearchParams(location.hash.split('?')[1]).get('range') === %q && !!document.querySelector('[data-panel="memory"][data-drawn="true"]')`, want)), 30*time.Second))
 	}
 	dbl("1h")
 	dbl("2h")
@@ -327,8 +327,8 @@ func autoRefresh(t *testing.T, ctx context.Context, ql *queryLog) {
 	})()`))
 
 	// The overview keeps the interval in its URL when the service filter changes.
-	run(t, ctx, 15*time.Second, chromedp.Evaluate[chromedp.Void](`location.hash = '#/overview?range=1h&refresh=30s'`),
-		poll(`document.querySelector('select[id$="-refresh"]')?.value === '30s'`, 10*time.Second),
+	run(t, ctx, 15*time.Second, markView, chromedp.Evaluate[chromedp.Void](`location.hash = '#/overview?range=1h&refresh=30s'`),
+		poll(fresh(`document.querySelector('select[id$="-refresh"]')?.value === '30s'`), 10*time.Second),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#service').dispatchEvent(new Event('change'))`))
 	if r := hashParam(t, ctx, "refresh"); r != "30s" {
 		t.Errorf("after the service filter changed the URL has refresh=%q, want 30s", r)
@@ -339,8 +339,8 @@ func autoRefresh(t *testing.T, ctx context.Context, ql *queryLog) {
 // as it is (no new render, no query) until Enter, which applies the last
 // choice once; the page itself is never reloaded.
 func arrowKeys(t *testing.T, ctx context.Context, ql *queryLog) {
-	run(t, ctx, 15*time.Second, chromedp.Evaluate[chromedp.Void](`location.hash = '#/overview?range=1h'`),
-		poll(`!!document.querySelector('[data-panel="memory"][data-drawn="true"]')`, 10*time.Second),
+	run(t, ctx, 15*time.Second, markView, chromedp.Evaluate[chromedp.Void](`location.hash = '#/overview?range=1h'`),
+		poll(fresh(`!!document.querySelector('[data-panel="memory"][data-drawn="true"]')`), 10*time.Second),
 		chromedp.Evaluate[chromedp.Void](`window.__marker = 'kept'; document.querySelector('main h1').dataset.mark = 'same'`),
 		chromedp.Focus(`select[id^=range-]:not([id$=refresh])`))
 	n, entries := ql.count(), js[int](t, ctx, `history.length`)
@@ -354,8 +354,8 @@ func arrowKeys(t *testing.T, ctx context.Context, ql *queryLog) {
 	if ql.count() != n {
 		t.Errorf("the arrow keys sent %d queries", ql.count()-n)
 	}
-	run(t, ctx, 15*time.Second, chromedp.KeyEvent(kb.Enter),
-		poll(`location.hash.includes('range=24h') && !!document.querySelector('[data-panel="memory"][data-drawn="true"]')`, 10*time.Second))
+	run(t, ctx, 15*time.Second, markView, chromedp.KeyEvent(kb.Enter),
+		poll(fresh(`location.hash.includes('range=24h') && !!document.querySelector('[data-panel="memory"][data-drawn="true"]')`), 10*time.Second))
 	if got := js[string](t, ctx, `window.__marker`); got != "kept" {
 		t.Error("the page was reloaded")
 	}
@@ -370,8 +370,8 @@ func dayRange(t *testing.T, ctx context.Context) {
 	if got := js[string](t, ctx, `document.querySelector('[data-panel="memory"] .per').textContent`); got != "Each point: a sample every 4.8 min" {
 		t.Errorf("24-hour memory legend says %q", got)
 	}
-	run(t, ctx, 15*time.Second, chromedp.Evaluate[chromedp.Void](`location.hash = '#/explore?query=' + encodeURIComponent('rate(test_events_total[1m])') + '&range=24h'`),
-		poll(`!!document.querySelector('[data-panel="explore"][data-drawn="true"]')`, 10*time.Second))
+	run(t, ctx, 15*time.Second, markView, chromedp.Evaluate[chromedp.Void](`location.hash = '#/explore?query=' + encodeURIComponent('rate(test_events_total[1m])') + '&range=24h'`),
+		poll(fresh(`!!document.querySelector('[data-panel="explore"][data-drawn="true"]')`), 10*time.Second))
 	if got := js[string](t, ctx, `document.querySelector('[data-panel="explore"] .per').textContent`); got != "Each point: avg per 4.8 min" {
 		t.Errorf("24-hour rate legend says %q", got)
 	}

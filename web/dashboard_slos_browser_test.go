@@ -322,8 +322,10 @@ func budgetStrip(t *testing.T, ctx context.Context, ls *liveServer) {
 		t.Errorf("the strip item's bar is %.3f full, want 0.375", fill)
 	}
 	fitsPhone(t, ctx, "the overview with its budget strip")
-	run(t, ctx, 20*time.Second, chromedp.Click(`.budgets a[data-slo="shop-spent"]`),
-		poll(`location.hash === '#/slos?slo=shop-spent&service=shop' && document.activeElement?.dataset?.slo === 'shop-spent'`, 15*time.Second))
+	// The strip's link has the same data-slo as the card: fresh waits for
+	// the SLOs page.
+	run(t, ctx, 20*time.Second, markView, chromedp.Click(`.budgets a[data-slo="shop-spent"]`),
+		poll(fresh(`location.hash === '#/slos?slo=shop-spent&service=shop' && document.activeElement?.matches('.slo-card[data-slo="shop-spent"]')`), 15*time.Second))
 	// The last card cannot scroll to the very top: the page ends below it.
 	if at := js[[]float64](t, ctx, `window.__atroz.ready.then(() => [document.activeElement.getBoundingClientRect().top, scrollY, innerHeight])`); at[0] < 0 || at[0] > at[2]/2 || at[1] == 0 {
 		t.Errorf("the linked card is %.0f px from the top of a %.0f px screen scrolled by %.0f px, want scrolled into its top half", at[0], at[2], at[1])
