@@ -3,7 +3,6 @@ package alert
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"math"
 	"time"
@@ -197,21 +196,21 @@ func (m *Manager) apply(changes []change, ts time.Time) {
 	}
 }
 
-// writeState stores one evaluation's alert state changes, at the
-// records' current revision: alert state has one writer, the leader.
+// writeState stores one evaluation's alert state changes at the records'
+// current revision: alert state has one writer, the leader, whose copy is
+// the state in memory, so there is nothing of another's to decide again
+// from; a conflict is a leader's write just before the lease passed.
 func (m *Manager) writeState(put map[string][]byte, del []string) {
 	if len(put) == 0 && len(del) == 0 {
 		return
 	}
-	var err error
-	for range 3 {
-		var rev uint64
-		if rev, err = m.records.Revision(store.RecordAlertState); err == nil {
-			if _, err = m.records.WriteRecordsAt(store.RecordAlertState, rev, put, del); !errors.Is(err, store.ErrRecordConflict) {
-				break
-			}
+	err := store.RetryConflicts(func() error {
+		rev, err := m.records.Revision(store.RecordAlertState)
+		if err == nil {
+			_, err = m.records.WriteRecordsAt(store.RecordAlertState, rev, put, del)
 		}
-	}
+		return err
+	})
 	if err != nil {
 		m.opts.Logger.Error("alert state write failed", "event_type", "alert_state", "error", err)
 	}

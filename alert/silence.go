@@ -155,28 +155,26 @@ func (s *silences) refresh() error {
 }
 
 // write stores put and removes del at the revision the silences were read
-// at, reloading them and trying again when another instance wrote first.
-// The caller holds mu.
+// at, reloading them and trying again when another instance wrote first:
+// a silence is written whole under its own ID, so the same write stands
+// over the other's. The caller holds mu.
 func (s *silences) write(put map[string][]byte, del []string) error {
-	var err error
-	for range 5 {
-		var rev uint64
-		if rev, err = s.db.WriteRecordsAt(store.RecordSilence, s.rev, put, del); err == nil {
+	return store.RetryConflicts(func() error {
+		rev, err := s.db.WriteRecordsAt(store.RecordSilence, s.rev, put, del)
+		switch {
+		case err == nil:
 			s.rev = rev
-			return nil
+		case errors.Is(err, store.ErrRecordConflict):
+			cur, rerr := s.db.Revision(store.RecordSilence)
+			if rerr == nil {
+				rerr = s.load(cur)
+			}
+			if rerr != nil {
+				return rerr
+			}
 		}
-		if !errors.Is(err, store.ErrRecordConflict) {
-			return err
-		}
-		cur, rerr := s.db.Revision(store.RecordSilence)
-		if rerr != nil {
-			return rerr
-		}
-		if rerr = s.load(cur); rerr != nil {
-			return rerr
-		}
-	}
-	return err
+		return err
+	})
 }
 
 func (s *silences) match(ls labels.Labels, ts time.Time) bool {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"time"
+
+	"atroz/store"
 )
 
 // MaxRevokedSessions bounds the logouts kept per user until their tokens
@@ -49,7 +51,7 @@ func (s *Service) RevokeSession(name string, session uint64, id string, until ti
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
 	ended := false
-	err := retryConflicts(func() error {
+	err := store.RetryConflicts(func() error {
 		e, err := s.currentUser(name)
 		if err != nil || e == nil || e.session != session {
 			return err

@@ -14,10 +14,6 @@ import (
 // miss a revocation.
 var ErrUnavailable = errors.New("user and token records unavailable")
 
-// conflictRetries bounds how often a write is decided again after another
-// instance changed the records under it.
-const conflictRetries = 5
-
 // revisions are the revisions of the records the in-memory copies hold.
 type revisions struct {
 	users, tokens atomic.Uint64
@@ -78,7 +74,7 @@ func (s *Service) load(kind store.RecordKind) error {
 // write stores put and removes del of kind unless another instance has
 // changed the kind since the in-memory copy was read: then it reloads the
 // copy and returns store.ErrRecordConflict, for the caller to decide again
-// (retryConflicts). The caller updates the copy on success.
+// (store.RetryConflicts). The caller updates the copy on success.
 func (s *Service) write(kind store.RecordKind, put map[string][]byte, del []string) error {
 	rev, err := s.db.WriteRecordsAt(kind, s.revs.of(kind).Load(), put, del)
 	if errors.Is(err, store.ErrRecordConflict) {
@@ -89,19 +85,6 @@ func (s *Service) write(kind store.RecordKind, put map[string][]byte, del []stri
 	}
 	if err == nil {
 		s.revs.of(kind).Store(rev)
-	}
-	return err
-}
-
-// retryConflicts runs try until it does not fail with a conflict, at most
-// conflictRetries times: each turn decides again from the records as
-// another instance left them.
-func retryConflicts(try func() error) error {
-	var err error
-	for range conflictRetries {
-		if err = try(); !errors.Is(err, store.ErrRecordConflict) {
-			return err
-		}
 	}
 	return err
 }

@@ -92,7 +92,7 @@ func (s *Service) CreateToken(name string, scopes Scope, expires time.Time) (sec
 	}
 	s.tokens.writeMu.Lock()
 	defer s.tokens.writeMu.Unlock()
-	err = retryConflicts(func() error {
+	err = store.RetryConflicts(func() error {
 		if err := s.refresh(store.RecordToken); err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Service) Tokens() []Token {
 func (s *Service) RevokeToken(name string) error {
 	s.tokens.writeMu.Lock()
 	defer s.tokens.writeMu.Unlock()
-	err := retryConflicts(func() error {
+	err := store.RetryConflicts(func() error {
 		if err := s.refresh(store.RecordToken); err != nil {
 			return err
 		}

@@ -175,7 +175,7 @@ func (s *Service) AddUser(name, role, password string) error {
 	}
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	err = retryConflicts(func() error {
+	err = store.RetryConflicts(func() error {
 		switch old, err := s.currentUser(name); {
 		case err != nil:
 			return err
@@ -216,7 +216,7 @@ func (s *Service) SetRole(name, role string) error {
 func (s *Service) changeUser(what, name string, change func(*userEntry)) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	err := retryConflicts(func() error {
+	err := store.RetryConflicts(func() error {
 		e, err := s.existingUser(name)
 		if err != nil {
 			return err
@@ -236,7 +236,7 @@ func (s *Service) changeUser(what, name string, change func(*userEntry)) error {
 func (s *Service) RemoveUser(name string) error {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
-	err := retryConflicts(func() error {
+	err := store.RetryConflicts(func() error {
 		if _, err := s.existingUser(name); err != nil {
 			return err
 		}

@@ -155,24 +155,21 @@ func (c *Catalog) Delete(name string) error {
 func (c *Catalog) change(try func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var err error
-	for range 5 {
-		if err = try(); !errors.Is(err, store.ErrRecordConflict) {
-			return err
-		}
-		if _, lerr := c.load(); lerr != nil {
-			return lerr
-		}
-	}
-	return err
+	return store.RetryConflicts(try)
 }
 
 // write stores put and removes del at the revision the SLOs were read at.
-// The caller holds c.mu.
+// When another instance wrote first, it reloads the SLOs and returns
+// store.ErrRecordConflict, for change to decide again. The caller holds c.mu.
 func (c *Catalog) write(put map[string][]byte, del []string) error {
 	rev, err := c.db.WriteRecordsAt(store.RecordSLO, c.rev, put, del)
-	if err == nil {
+	switch {
+	case err == nil:
 		c.rev = rev
+	case errors.Is(err, store.ErrRecordConflict):
+		if _, lerr := c.load(); lerr != nil {
+			return lerr
+		}
 	}
 	return err
 }

@@ -68,7 +68,8 @@ func newAlertInstance(t *testing.T, url string, db *store.DB, rules string) *ale
 // TestOneInstanceNotifies: two instances evaluate the same firing rule;
 // only the lease holder notifies, once. When it hands the lease over, the
 // other takes it, reads the alert state the first left and notifies
-// nothing again; a silence made on either is seen by both.
+// nothing again; a silence made on either is seen by both, and one made
+// on an instance that has not read the other's latest loses neither.
 func TestOneInstanceNotifies(t *testing.T) {
 	url, _ := extserver.Redis(t)
 	db, err := store.Open(filepath.Join(t.TempDir(), "atroz.db"), &store.Options{FlushInterval: -1})
@@ -104,6 +105,18 @@ func TestOneInstanceNotifies(t *testing.T) {
 	}
 	if got := len(a.m.Silences()); got != 1 {
 		t.Errorf("the first instance sees %d silences, want the one made on the other", got)
+	}
+	// Each adds one more without reading the other's first: the write
+	// behind the revision reloads and goes through, losing neither.
+	for _, in := range []*alertInstance{b, a} {
+		if _, err := in.m.AddSilence(alert.Silence{Matchers: []alert.Matcher{{Name: "alertname", Value: "Other"}}, EndsAt: now.Add(time.Hour), CreatedBy: "ops"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, in := range map[string]*alertInstance{"first": a, "second": b} {
+		if got := len(in.m.Silences()); got != 3 {
+			t.Errorf("the %s instance sees %d silences, want 3", name, got)
+		}
 	}
 	b.disp.Close() // delivers what is queued
 	a.disp.Close()

@@ -76,6 +76,24 @@ type RecordStore interface {
 // changed the records since the revision given.
 var ErrRecordConflict = errors.New("records changed by another writer")
 
+// conflictRetries bounds how often RetryConflicts decides a change again.
+const conflictRetries = 5
+
+// RetryConflicts runs try until it ends with anything but
+// ErrRecordConflict, at most five times. try decides a change from an
+// in-memory copy of records and writes it at the copy's revision; when
+// that fails with ErrRecordConflict, try has brought the copy up to what
+// the other writer left, so the next turn decides again from there.
+func RetryConflicts(try func() error) error {
+	var err error
+	for range conflictRetries {
+		if err = try(); !errors.Is(err, ErrRecordConflict) {
+			return err
+		}
+	}
+	return err
+}
+
 // Revision is 0: the data file's records have one writer, this process.
 func (db *DB) Revision(RecordKind) (uint64, error) { return 0, nil }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -124,4 +125,33 @@ func TestSLORecords(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRetryConflicts: a change is decided again while it conflicts, five
+// times at most; any other outcome ends it at once.
+func TestRetryConflicts(t *testing.T) {
+	other := errors.New("disk full")
+	for _, c := range []struct {
+		name  string
+		errs  []error
+		tries int
+		want  error
+	}{
+		{"written", []error{nil}, 1, nil},
+		{"after two conflicts", []error{ErrRecordConflict, ErrRecordConflict, nil}, 3, nil},
+		{"another error", []error{ErrRecordConflict, other}, 2, other},
+		{"always conflicting", []error{ErrRecordConflict, ErrRecordConflict, ErrRecordConflict, ErrRecordConflict, ErrRecordConflict, nil}, 5, ErrRecordConflict},
+	} {
+		tries := 0
+		err := RetryConflicts(func() error {
+			tries++
+			if err := c.errs[tries-1]; err != nil {
+				return fmt.Errorf("put: %w", err)
+			}
+			return nil
+		})
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) || tries != c.tries {
+			t.Errorf("%s: %d tries, %v; want %d, %v", c.name, tries, err, c.tries, c.want)
+		}
+	}
 }
