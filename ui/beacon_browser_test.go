@@ -163,23 +163,13 @@ func decodeBeacon(t *testing.T, body []byte) beacon {
 // do runs the actions on the tab of ctx, within beaconWait.
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, beaconWait)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		t.Fatal(err)
-	}
+	extserver.Run(t, ctx, beaconWait, actions...)
 }
 
 // eval evaluates the expression on the tab of ctx, awaiting a promise.
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, beaconWait)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
+	return extserver.Eval[T](t, ctx, beaconWait, expr)
 }
 
 // waitFor polls the expression in the page until it is true.

@@ -154,6 +154,11 @@ type livePoint struct {
 // the new points to the browsers subscribed to "panel:<id>", until ctx is
 // done. Slow browsers are dropped by the hub, never waited for.
 func (s *Server) RunLive(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func(now time.Time) { s.pushPanels(ctx, now) })
+}
+
+// every calls fn with the time at each interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -161,7 +166,7 @@ func (s *Server) RunLive(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.pushPanels(ctx, now)
+			fn(now)
 		}
 	}
 }

@@ -29,24 +29,16 @@ import (
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the overview over the demo's data to docs/dashboard.png (TestDashboardWeightInBrowser)")
 
+// run runs actions on the tab of ctx within d.
 func run(t *testing.T, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		t.Fatal(err)
-	}
+	extserver.Run(t, ctx, d, actions...)
 }
 
+// js is the value of expr on the tab of ctx, awaited up to 20 s.
 func js[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
+	return extserver.Eval[T](t, ctx, 20*time.Second, expr)
 }
 
 func poll(expr string, d time.Duration) chromedp.Action[chromedp.Void] {

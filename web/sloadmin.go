@@ -164,18 +164,11 @@ func (s *Server) SyncSLOs() error {
 
 // RunSLOSync calls SyncSLOs every interval until ctx is done.
 func (s *Server) RunSLOSync(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.SyncSLOs(); err != nil {
-				s.log.Warn("shared SLOs not read", "event_type", "slo", "error", err)
-			}
+	every(ctx, interval, func(time.Time) {
+		if err := s.SyncSLOs(); err != nil {
+			s.log.Warn("shared SLOs not read", "event_type", "slo", "error", err)
 		}
-	}
+	})
 }
 
 // withName adds the name to a JSON object that has none; anything else is

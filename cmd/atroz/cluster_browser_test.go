@@ -16,39 +16,17 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browse runs actions on the tab of ctx within d, failing the test on error.
-func browse(t *testing.T, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// pageValue evaluates expr in the tab of ctx, awaiting a promise.
-func pageValue[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
 // exploreRows opens Explore on the page at base with query and returns
 // its result table, a row per series: its labels and last value.
 func exploreRows(t *testing.T, ctx context.Context, base, query string) string {
 	t.Helper()
-	browse(t, ctx, 20*time.Second, chromedp.Navigate(base+"/#/explore?range=1h&query="+url.QueryEscape(query)))
+	extserver.Run(t, ctx, 20*time.Second, chromedp.Navigate(base+"/#/explore?range=1h&query="+url.QueryEscape(query)))
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := chromedp.Do(tctx, chromedp.Poll[chromedp.Void](`!!document.querySelector('[data-panel="explore"][data-drawn="true"]')`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		t.Fatalf("Explore at %s: %v\n%s", base, err, pageValue[string](t, ctx, `location.href + '\n' + document.body.innerText`))
+		t.Fatalf("Explore at %s: %v\n%s", base, err, extserver.Eval[string](t, ctx, 20*time.Second, `location.href + '\n' + document.body.innerText`))
 	}
-	return pageValue[string](t, ctx, `[...document.querySelectorAll('tbody tr')].map(r => r.cells[0].textContent + ' = ' + r.cells[1].textContent).sort().join('\n')`)
+	return extserver.Eval[string](t, ctx, 20*time.Second, `[...document.querySelectorAll('tbody tr')].map(r => r.cells[0].textContent + ' = ' + r.cells[1].textContent).sort().join('\n')`)
 }
 
 // balancer is the load balancer in front of the instances: one origin
@@ -91,14 +69,14 @@ func twoDashboards(t *testing.T, a, b *clusterClient) {
 	front := httptest.NewServer(&lb)
 	defer front.Close()
 	ctx := extserver.Tab(t, extserver.Chromium(t, chromedp.WindowSize(1280, 900)))
-	browse(t, ctx, 20*time.Second, chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(`input[name=username]`),
+	extserver.Run(t, ctx, 20*time.Second, chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(`input[name=username]`),
 		chromedp.SendKeys(`input[name=username]`, "nina"), chromedp.SendKeys(`input[name=password]`, "viewer password 1"),
 		chromedp.Click(`button[type=submit]`),
 		chromedp.Poll[chromedp.Void](`location.hash.startsWith('#/overview')`, chromedp.WithPollingTimeout(10*time.Second)))
 	const q = `sum by (source) (cluster_test_total)`
 	first := exploreRows(t, ctx, front.URL, q)
 	lb.to(t, b.base)
-	browse(t, ctx, 10*time.Second, chromedp.Navigate("about:blank"))
+	extserver.Run(t, ctx, 10*time.Second, chromedp.Navigate("about:blank"))
 	second := exploreRows(t, ctx, front.URL, q)
 	if first != second || !strings.Contains(first, `source="push"`) || !strings.Contains(first, `source="b"`) {
 		t.Errorf("the two dashboards differ:\nfirst:\n%s\nsecond:\n%s", first, second)

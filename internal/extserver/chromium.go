@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -48,6 +49,29 @@ func Tab(t *testing.T, browser context.Context) context.Context {
 		t.Fatalf("open tab: %v", err)
 	}
 	return tab
+}
+
+// Run runs actions on the tab of ctx within d, failing the test on error.
+func Run(t testing.TB, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := chromedp.Do(tctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Eval evaluates expr on the tab of ctx within d, awaiting a promise, and
+// returns its value, failing the test on error.
+func Eval[T any](t testing.TB, ctx context.Context, d time.Duration, expr string) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
 }
 
 // FakeVisibility makes the visibility of the tab of ctx settable, as
