@@ -13,6 +13,7 @@ import (
 
 	"atroz/internal/extserver"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -80,5 +81,37 @@ func twoDashboards(t *testing.T, a, b *clusterClient) {
 	second := exploreRows(t, ctx, front.URL, q)
 	if first != second || !strings.Contains(first, `source="push"`) || !strings.Contains(first, `source="b"`) {
 		t.Errorf("the two dashboards differ:\nfirst:\n%s\nsecond:\n%s", first, second)
+	}
+	livePush(t, ctx, front.URL)
+}
+
+// livePush opens the live overview at base and waits for the memory
+// panel's push over the WebSocket: from whichever instance the page
+// reached, it carries the cluster's series, both instances' own.
+func livePush(t *testing.T, ctx context.Context, base string) {
+	frames := make(chan string, 16)
+	err := chromedp.Listen(ctx, func(ev any) {
+		if f, ok := ev.(*network.EventWebSocketFrameReceived); ok && strings.Contains(string(f.Response.PayloadData), `"topic":"panel:memory"`) {
+			select {
+			case frames <- string(f.Response.PayloadData):
+			default:
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extserver.Run(t, ctx, 20*time.Second, chromedp.Navigate(base+"/#/overview?range=live"))
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case f := <-frames:
+			if strings.Contains(f, `"atroz_instance":"a"`) && strings.Contains(f, `"atroz_instance":"b"`) {
+				return
+			}
+			t.Logf("a push without both instances' memory series yet: %s", f)
+		case <-timeout:
+			t.Fatal("no live push of the memory panel with both instances' series through the balancer in 20 s")
+		}
 	}
 }

@@ -294,7 +294,8 @@ func TestInstancesShareCredentials(t *testing.T) {
 // whole: two AtroZ behind one (imagined) load balancer, over Debian's
 // VictoriaMetrics as query backend and remote-write destination, Redis
 // as shared state and Debian's Alertmanager. Samples pushed to either are
-// read the same through both, in both dashboards in a browser; an alert
+// read the same through both, in both dashboards in a browser, whose
+// live push through the second carries both instances' series; an alert
 // on them fires on both, but only
 // the lease holder sends it to Alertmanager, which holds it once; a token
 // revoked on one is refused by the other at once.
