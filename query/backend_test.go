@@ -21,7 +21,7 @@ import (
 
 // startVictoriaMetrics runs Debian's VictoriaMetrics on a loopback port
 // and returns its URL.
-func startVictoriaMetrics(t *testing.T) string {
+func startVictoriaMetrics(t testing.TB) string {
 	t.Helper()
 	addr := extserver.FreeAddr(t)
 	extserver.Start(t, "/usr/bin/victoria-metrics", "victoria-metrics", "http://"+addr+"/health",
@@ -255,7 +255,7 @@ func TestMatchesPrometheusStorageOverBackend(t *testing.T) {
 // openStore opens an empty store, flushing and pruning only when told,
 // whose clock stands at now (the wall clock when zero), closed when the
 // test ends.
-func openStore(t *testing.T, now time.Time) *store.DB {
+func openStore(t testing.TB, now time.Time) *store.DB {
 	t.Helper()
 	o := &store.Options{FlushInterval: -1, PruneInterval: -1}
 	if !now.IsZero() {

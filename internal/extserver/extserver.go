@@ -18,7 +18,7 @@ import (
 // test ends, and its log printed if the test failed. A missing bin skips
 // the test, unless the CI environment variable is set: CI must install it
 // (install is the package to name).
-func Start(t *testing.T, bin, install, readyURL string, args ...string) *Process {
+func Start(t testing.TB, bin, install, readyURL string, args ...string) *Process {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second}
 	return start(t, bin, install, func() bool {
