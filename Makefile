@@ -21,8 +21,8 @@ reliability: ; go test -tags reliability -count=1 -v -timeout 20m ./reliability
 bench: ; go test -run='^$$' -bench=. -benchmem ./...
 fuzz: ; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 bench-import: ; scripts/bench-import.sh
-# AtroZ against VictoriaMetrics and Prometheus (import and live remote write);
-# needs victoria-metrics, promtool and prometheus on the PATH, installs nothing.
+# AtroZ against VictoriaMetrics, vmagent and Prometheus (import, live remote write, forwarding);
+# needs victoria-metrics, vmagent, promtool and prometheus on the PATH, installs nothing.
 bench-peers: ; scripts/bench-peers.sh
 # vet's stdmethods wants every Seek to be io.Seeker's; Prometheus'
 # chunkenc.Iterator, which store/iterator.go and store/block_iterator.go

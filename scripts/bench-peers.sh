@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks AtroZ against its peers, VictoriaMetrics and Prometheus, in one
-# run on one machine, and prints two Markdown tables with each figure's
-# ratio to VictoriaMetrics'. It installs nothing: it needs victoria-metrics,
+# Benchmarks AtroZ against its peers, VictoriaMetrics, vmagent and
+# Prometheus, in one run on one machine, and prints a Markdown table per
+# part with each figure's ratio to VictoriaMetrics' (vmagent's when
+# forwarding). It installs nothing: it needs victoria-metrics, vmagent,
 # promtool and prometheus on the PATH (Debian: apt-get install
-# victoria-metrics prometheus), and curl.
+# victoria-metrics prometheus), curl and jq.
 #
 # Import: the same generated OpenMetrics file (scripts/genopenmetrics:
 # ROUTES routes of latency histograms, request counters and a gauge, one
@@ -28,8 +29,16 @@
 # (`atroz load -rate`, requests due on a schedule whether or not earlier
 # ones were answered): the latency a steady sender sees.
 #
+# Forward: AtroZ in front of VictoriaMetrics (REMOTE_WRITE_URL, its
+# outbox on) against vmagent (its file-based queue in -remoteWrite.tmpDataPath)
+# in front of the same VictoriaMetrics, under the live load: samples/s
+# acknowledged, p99, the forwarder's CPU seconds per million samples and peak
+# RSS, and the drain: the seconds from the load's end until VictoriaMetrics
+# has inserted as many rows as the forwarder acknowledged (AtroZ also
+# forwards its own metrics, a few hundred rows a second, which count too).
+#
 # ROUNDS rounds (3) interleave the tools, each round in a different order;
-# the tables give medians. PARTS ("import live paced") picks the parts to
+# the tables give medians. PARTS ("import live paced forward") picks the parts to
 # run. DURATION=10m LIVE_DURATION=5s ROUNDS=1 is a quick smoke run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,7 +52,7 @@ series="${SERIES:-10000}"
 batch="${BATCH:-2000}"
 senders="${SENDERS:-4}"
 paced_rate="${PACED_RATE:-20000}"
-parts="${PARTS:-import live paced}"
+parts="${PARTS:-import live paced forward}"
 # mode names the part running ("import", "live" or "paced"), its rows' file in
 # $work; load_flags are what its load generator is given.
 mode=live
@@ -57,14 +66,17 @@ need() {
 	}
 }
 need victoria-metrics victoria-metrics
+need vmagent victoria-metrics
 need promtool prometheus
 need prometheus prometheus
 need curl curl
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")"
 server=""
+dest=""
 cleanup() {
 	if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; fi
+	if [[ -n "$dest" ]]; then kill "$dest" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -225,13 +237,69 @@ live_atroz() {
 	live_row "$bytes" "$(du -sb "$dir" | cut -f1)"
 }
 
+# vm_rows URL prints how many rows the VictoriaMetrics at URL has inserted.
+vm_rows() { curl -sf "$1/metrics" | awk '/^vm_rows_inserted_total\{/ { n += $2 } END { printf "%.0f\n", n }'; }
+
+# forward_dest starts the VictoriaMetrics the forwarders write to, as $dest,
+# on an empty directory.
+forward_dest() {
+	local dir="$work/vm-dest"
+	dest_url="http://127.0.0.1:$((port + 38))"
+	rm -rf "$dir"
+	start "$work/vm-dest.log" "$dest_url/health" victoria-metrics -storageDataPath="$dir" -httpListenAddr="127.0.0.1:$((port + 38))" -retentionPeriod=100y
+	dest="$server" server=""
+}
+
+# forward_row NAME TOKEN runs the live load against the forwarder $server
+# at URL $2's port, waits for the destination to hold what it acknowledged,
+# and appends "tool samples/s p99_ms cpu_s_per_M rss_mib drain_s" to
+# $work/forward.
+forward_row() {
+	local name="$1" url="$2" token="$3" base tool sps p99 cpm rss accepted rejected t0 t1
+	base="$(vm_rows "$dest_url")"
+	live_load "$name" "$url" "$token"
+	t0="$(now)"
+	read -r tool sps p99 cpm rss accepted rejected <"$work/live.row"
+	for _ in $(seq 1200); do
+		if (($(vm_rows "$dest_url") - base >= accepted)); then break; fi
+		sleep 0.1
+	done
+	t1="$(now)"
+	if (($(vm_rows "$dest_url") - base < accepted)); then
+		echo "bench-peers: $name forwarded $(($(vm_rows "$dest_url") - base)) of $accepted samples in 120 s" >&2
+		exit 1
+	fi
+	stop
+	awk -v t="$tool" -v s="$sps" -v p="$p99" -v c="$cpm" -v r="$rss" -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "%s %.0f %.1f %.2f %d %.2f\n", t, s, p, c, r, b - a }' >>"$work/forward"
+}
+
+forward_vmagent() {
+	local url="http://127.0.0.1:$((port + 39))"
+	rm -rf "$work/vmagent"
+	start "$work/vmagent.log" "$url/health" vmagent -httpListenAddr="127.0.0.1:$((port + 39))" \
+		-remoteWrite.url="$dest_url/api/v1/write" -remoteWrite.tmpDataPath="$work/vmagent"
+	forward_row vmagent "$url" ""
+}
+
+forward_atroz() {
+	local dir="$work/data-fwd" url="http://127.0.0.1:$((port + 81))" token
+	rm -rf "$dir"
+	token="$(DATA_DIR="$dir" "$work/atroz" token create -scope ingest bench 2>/dev/null)"
+	start "$work/atroz-fwd.log" "$url/health" env DATA_DIR="$dir" LISTEN_ADDR="127.0.0.1:$((port + 81))" ENVIRONMENT=development \
+		RATE_LIMIT_INGEST_TOKEN_PER_MINUTE=100000000 RATE_LIMIT_INGEST_PER_MINUTE=100000000 \
+		REMOTE_WRITE_URL="$dest_url/api/v1/write" "$work/atroz" serve
+	forward_row atroz "$url" "$token"
+}
+
 # table FILE HEADER COLUMNS... prints FILE's medians per tool as a Markdown
-# table; a column given as name:x also gets its ratio to VictoriaMetrics'.
+# table; a column given as name:x also gets its ratio to the base tool's,
+# $base (VictoriaMetrics unless set).
 table() {
 	local file="$1" header="$2"
 	shift 2
 	echo "$header"
-	awk -v cols="$*" '
+	awk -v cols="$*" -v base_tool="${base:-victoria-metrics}" '
 		function median(tool, c,   n, i, j, v, t) {
 			n = 0
 			for (i = 1; i <= rows[tool]; i++) v[++n] = val[tool, i, c]
@@ -241,8 +309,8 @@ table() {
 		{ rows[$1]++; for (c = 2; c <= NF; c++) val[$1, rows[$1], c] = $c }
 		END {
 			ncol = split(cols, col, " ")
-			split("victoria-metrics promtool prometheus atroz", order, " ")
-			for (o = 1; o <= 4; o++) {
+			no = split("victoria-metrics vmagent promtool prometheus atroz", order, " ")
+			for (o = 1; o <= no; o++) {
 				tool = order[o]
 				if (!(tool in rows)) continue
 				line = "| " tool
@@ -251,7 +319,7 @@ table() {
 					if (col[c] == "compacted" && m == 0) m = "–"
 					line = line " | " m
 					if (col[c] ~ /:x$/) {
-						base = median("victoria-metrics", c + 1)
+						base = median(base_tool, c + 1)
 						line = line sprintf(" (%.2f×)", base == 0 ? 0 : m / base)
 					}
 				}
@@ -266,10 +334,11 @@ if [[ " $parts " == *" import "* ]]; then
 	samples="$(grep -vc '^#' "$work/bench.om")"
 	echo "file: $(du -h "$work/bench.om" | cut -f1), $samples samples"
 fi
-# run_rounds PREFIX TOOLS... runs the three steps of a part ROUNDS times, each round in
-# another order: TOOLS name them without their part's prefix.
+# run_rounds PREFIX TOOLS... runs the two or three steps of a part ROUNDS
+# times, each round in another order: TOOLS name them without their
+# part's prefix.
 run_rounds() {
-	local prefix="$1" a="$2" b="$3" c="$4"
+	local prefix="$1" a="$2" b="$3" c="${4:-}"
 	orders=("$a $b $c" "$c $a $b" "$b $c $a")
 	for round in $(seq "$rounds"); do
 		for tool in ${orders[$(((round - 1) % 3))]}; do
@@ -309,8 +378,20 @@ for part in $parts; do
 		run_rounds live vm prometheus atroz
 		live_table "Paced remote write, $paced_rate samples/s in $batch-sample requests over $series series, $live_duration"
 		;;
+	forward)
+		mode=forward load_flags=(-senders "$senders")
+		forward_dest
+		run_rounds forward vmagent atroz
+		kill "$dest" && wait "$dest" || true
+		dest=""
+		echo
+		echo "Forwarding to VictoriaMetrics, $series series, $batch-sample requests, $senders senders, $live_duration, medians of $rounds rounds (ratio to vmagent):"
+		echo
+		base=vmagent table "$work/forward" "| | samples/s | p99 ms | CPU s per 1 M samples | peak RSS MiB | drain s |
+|---|---|---|---|---|---|" "samples:x" "p99:x" "cpu:x" "rss:x" "drain:x"
+		;;
 	*)
-		echo "bench-peers: unknown part $part in PARTS (import, live, paced)" >&2
+		echo "bench-peers: unknown part $part in PARTS (import, live, paced, forward)" >&2
 		exit 2
 		;;
 	esac
