@@ -220,13 +220,16 @@ func backendError(err error) error {
 	return fmt.Errorf("%w: %w", ErrBackend, err)
 }
 
+// errForwarded is the note every forwarded answer carries: the backend
+// evaluated the query in its own language, whose functions may answer
+// otherwise than PromQL's over the same samples (MetricsQL's rate() does
+// not extrapolate), so a client can tell it from AtroZ's own evaluation.
+var errForwarded = fmt.Errorf("%w: evaluated by the query backend (QUERY_BACKEND_MODE=forward), in its own query language", annotations.PromQLInfo)
+
 // notes turns the backend's warnings and infos into annotations, each kept
-// as it was.
+// as it was, after errForwarded.
 func notes(warns v1.Warnings, infos v1.Infos) annotations.Annotations {
-	if len(warns)+len(infos) == 0 {
-		return nil
-	}
-	a := annotations.Annotations{}
+	a := annotations.New().Add(errForwarded)
 	for _, w := range warns {
 		a.Add(fmt.Errorf("%w: %s", annotations.PromQLWarning, w))
 	}

@@ -86,9 +86,12 @@ func TestBackendAnswersAsTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := remote.Instant(ctx, qs, now)
+		got, notes, err := remote.Instant(ctx, qs, now)
 		if err != nil {
 			t.Fatalf("%s over the backend: %v", qs, err)
+		}
+		if _, infos := notes.AsStrings("", 0, 0); len(infos) != 1 || !strings.Contains(infos[0], "QUERY_BACKEND_MODE=forward") {
+			t.Errorf("%s over the backend: infos %q, want the forwarded note", qs, infos)
 		}
 		if !sameVector(got.(promql.Vector), want.(promql.Vector)) {
 			t.Errorf("%s:\nbackend %v\nstore   %v", qs, got, want)

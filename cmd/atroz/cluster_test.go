@@ -212,9 +212,22 @@ func TestServeOverPrometheus(t *testing.T) {
 		code, data := cc.query(t, `count(store_series)`)
 		return code == http.StatusOK && strings.Contains(string(data), `"1"`)
 	})
-	req, _ := http.NewRequest(http.MethodGet, cc.base+"/api/v1/slos", nil)
+	// A forwarded answer says so, as the backend's language may differ.
+	req, _ := http.NewRequest(http.MethodGet, cc.base+"/api/v1/query?query=count(store_series)", nil)
 	req.Header.Set("Authorization", "Bearer "+cc.read)
 	resp, err := cc.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ Infos []string }
+	_ = json.NewDecoder(resp.Body).Decode(&answer)
+	_ = resp.Body.Close()
+	if len(answer.Infos) != 1 || !strings.Contains(answer.Infos[0], "QUERY_BACKEND_MODE=forward") {
+		t.Errorf("a forwarded answer's infos: %q", answer.Infos)
+	}
+	req, _ = http.NewRequest(http.MethodGet, cc.base+"/api/v1/slos", nil)
+	req.Header.Set("Authorization", "Bearer "+cc.read)
+	resp, err = cc.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
