@@ -305,6 +305,19 @@ func explorePanel(t *testing.T, ctx context.Context) {
 	if lo < -0.05 || hi < 1 || hi > 1.05 {
 		t.Errorf("a flat ratio at 1 is drawn on %g..%g, want 0..1 with a sliver", lo, hi)
 	}
+	if !js[bool](t, ctx, `document.querySelector('#q-notes').hidden`) {
+		t.Errorf("notes shown for a plain selector: %q", js[string](t, ctx, `document.querySelector('#q-notes').textContent`))
+	}
+
+	// The engine's notes on a query are shown under it: rate() of a name
+	// that is not a counter's.
+	run(t, ctx, 15*time.Second,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#q').value = 'rate(test_flat_ratio[5m])'`),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		poll(`!document.querySelector('#q-notes').hidden`, 10*time.Second))
+	if got := js[string](t, ctx, `[...document.querySelectorAll('#q-notes li')].map(li => li.dataset.level + ': ' + li.textContent).join('; ')`); !strings.HasPrefix(got, "info: Note: PromQL info: metric might not be a counter") || !strings.Contains(got, "test_flat_ratio") {
+		t.Errorf("Explore's notes for rate() of a ratio: %q", got)
+	}
 }
 
 // autoRefresh: at 10 s the Explore query is sent again, twice, without a

@@ -281,7 +281,17 @@ export async function queryRange(query, start, end, signal) {
   const body = await api('/api/v1/query_range', {method: 'POST', form, signal, whole: true});
   const series = seriesOf(body?.data);
   series.resolution = resolutionOf(body?.warnings);
+  series.notes = notesOf(body);
   return series;
+}
+
+// notesOf lists an answer's warnings and infos other than the rollup note
+// resolutionOf reads, as [{level: 'warning' | 'info', text}]: the engine's
+// (rate() of a name that is not a counter's), a backend's own, and that a
+// query backend evaluated the query.
+export function notesOf(body) {
+  const warnings = (body?.warnings ?? []).filter(w => !resolutionOf([w]));
+  return [...warnings.map(text => ({level: 'warning', text})), ...(body?.infos ?? []).map(text => ({level: 'info', text}))];
 }
 
 // resolutionOf reads from an answer's warnings which rollup tier served it.

@@ -141,6 +141,7 @@ export function render(root, params, ctx) {
   const unitNote = h('p', {id: 'q-unit', class: 'sub', hidden: true});
   const result = h('section', {class: 'panel', 'data-panel': 'explore', 'aria-label': 'Query result', hidden: true});
   const resolution = h('p', {id: 'q-resolution', class: 'sub resolution', hidden: true});
+  const notes = h('ul', {id: 'q-notes', class: 'sub notes', 'aria-label': 'What the server said of the query', hidden: true});
   const rows = h('div');
   const form = h('form', {class: 'explore'},
     h('label', {for: 'q'}, 'PromQL query'), h('div', {class: 'query-box'}, input, suggest.list), hint,
@@ -152,7 +153,7 @@ export function render(root, params, ctx) {
   input.addEventListener('keydown', e => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
   });
-  root.append(h('h1', {tabindex: -1}, 'Explore'), form, unitNote, resolution, result, rows);
+  root.append(h('h1', {tabindex: -1}, 'Explore'), form, unitNote, resolution, notes, result, rows);
 
   // unitOf is the unit the link gave (a panel's) while the query is the
   // one it came with, else what the metric names state.
@@ -191,12 +192,15 @@ export function render(root, params, ctx) {
     result.replaceChildren();
     result.removeAttribute('data-drawn');
     resolution.hidden = true;
+    notes.hidden = true;
     chart = new Chart(result, {unit, threshold: null, range, label: 'Query result', query: q, link: false});
     const [from, to] = range.bounds();
     try {
       const series = await queryRange(q, from, to, abort.signal);
       resolution.textContent = series.resolution && `${series.resolution}: rollups served this chart; ranges under a day are exact.`;
       resolution.hidden = !series.resolution;
+      notes.replaceChildren(...series.notes.map(n => h('li', {'data-level': n.level}, n.level === 'warning' ? 'Warning: ' : 'Note: ', n.text)));
+      notes.hidden = !series.notes.length;
       result.hidden = !series.length;
       chart.merge(series);
       rows.replaceChildren(resultTable(series));
