@@ -70,6 +70,7 @@ need vmagent victoria-metrics
 need promtool prometheus
 need prometheus prometheus
 need curl curl
+need jq jq
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-peers.XXXXXX")"
 server=""
