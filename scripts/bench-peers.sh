@@ -133,6 +133,9 @@ import_row() {
 		'BEGIN { printf "%s %.0f %.2f %.3f %d\n", tool, n / s, c, b / n, r }' >>"$work/import"
 }
 
+# vm_rows URL prints how many rows the VictoriaMetrics at URL has inserted.
+vm_rows() { curl -sf "$1/metrics" | awk '/^vm_rows_inserted_total\{/ { n += $2 } END { printf "%.0f\n", n }'; }
+
 import_vm() {
 	local dir="$work/vm" url="http://127.0.0.1:$((port + 28))"
 	rm -rf "$dir"
@@ -145,7 +148,7 @@ import_vm() {
 	t1="$(now)"
 	c1="$(cpu "$server")"
 	rss="$(hwm_mib "$server")"
-	inserted="$(curl -sf "$url/metrics" | awk '/^vm_rows_inserted_total\{type="prometheus"\}/ { print $2 }')"
+	inserted="$(vm_rows "$url")"
 	stop
 	if [[ "$inserted" != "$samples" ]]; then
 		echo "bench-peers: VictoriaMetrics took $inserted of $samples samples" >&2
@@ -238,9 +241,6 @@ live_atroz() {
 	live_row "$bytes" "$(du -sb "$dir" | cut -f1)"
 }
 
-# vm_rows URL prints how many rows the VictoriaMetrics at URL has inserted.
-vm_rows() { curl -sf "$1/metrics" | awk '/^vm_rows_inserted_total\{/ { n += $2 } END { printf "%.0f\n", n }'; }
-
 # forward_dest starts the VictoriaMetrics the forwarders write to, as $dest,
 # on an empty directory.
 forward_dest() {
@@ -256,18 +256,19 @@ forward_dest() {
 # and appends "tool samples/s p99_ms cpu_s_per_M rss_mib drain_s" to
 # $work/forward.
 forward_row() {
-	local name="$1" url="$2" token="$3" base tool sps p99 cpm rss accepted rejected t0 t1
+	local name="$1" url="$2" token="$3" base got tool sps p99 cpm rss accepted rejected t0 t1
 	base="$(vm_rows "$dest_url")"
 	live_load "$name" "$url" "$token"
 	t0="$(now)"
 	read -r tool sps p99 cpm rss accepted rejected <"$work/live.row"
 	for _ in $(seq 1200); do
-		if (($(vm_rows "$dest_url") - base >= accepted)); then break; fi
+		got=$(($(vm_rows "$dest_url") - base))
+		if ((got >= accepted)); then break; fi
 		sleep 0.1
 	done
 	t1="$(now)"
-	if (($(vm_rows "$dest_url") - base < accepted)); then
-		echo "bench-peers: $name forwarded $(($(vm_rows "$dest_url") - base)) of $accepted samples in 120 s" >&2
+	if ((got < accepted)); then
+		echo "bench-peers: $name forwarded $got of $accepted samples in 120 s" >&2
 		exit 1
 	fi
 	stop
