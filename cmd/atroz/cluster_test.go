@@ -49,6 +49,20 @@ func (cc *clusterClient) push(t *testing.T, ts time.Time, v int) bool {
 // status and the answer's data.
 func (cc *clusterClient) query(t *testing.T, q string) (int, json.RawMessage) {
 	t.Helper()
+	code, a := cc.answer(t, q)
+	return code, a.Data
+}
+
+// queryAnswer is what the query API answers besides its status.
+type queryAnswer struct {
+	Data  json.RawMessage
+	Infos []string
+}
+
+// answer runs an instant PromQL query through AtroZ's API and returns the
+// status and the whole answer.
+func (cc *clusterClient) answer(t *testing.T, q string) (int, queryAnswer) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, cc.base+"/api/v1/query", strings.NewReader(url.Values{"query": {q}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", "Bearer "+cc.read)
@@ -57,9 +71,9 @@ func (cc *clusterClient) query(t *testing.T, q string) (int, json.RawMessage) {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var body struct{ Data json.RawMessage }
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body.Data
+	var a queryAnswer
+	_ = json.NewDecoder(resp.Body).Decode(&a)
+	return resp.StatusCode, a
 }
 
 // pushed returns the values of cluster_test_total over the last hour as
@@ -213,21 +227,12 @@ func TestServeOverPrometheus(t *testing.T) {
 		return code == http.StatusOK && strings.Contains(string(data), `"1"`)
 	})
 	// A forwarded answer says so, as the backend's language may differ.
-	req, _ := http.NewRequest(http.MethodGet, cc.base+"/api/v1/query?query=count(store_series)", nil)
+	if _, a := cc.answer(t, `count(store_series)`); len(a.Infos) != 1 || !strings.Contains(a.Infos[0], "QUERY_BACKEND_MODE=forward") {
+		t.Errorf("a forwarded answer's infos: %q", a.Infos)
+	}
+	req, _ := http.NewRequest(http.MethodGet, cc.base+"/api/v1/slos", nil)
 	req.Header.Set("Authorization", "Bearer "+cc.read)
 	resp, err := cc.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer struct{ Infos []string }
-	_ = json.NewDecoder(resp.Body).Decode(&answer)
-	_ = resp.Body.Close()
-	if len(answer.Infos) != 1 || !strings.Contains(answer.Infos[0], "QUERY_BACKEND_MODE=forward") {
-		t.Errorf("a forwarded answer's infos: %q", answer.Infos)
-	}
-	req, _ = http.NewRequest(http.MethodGet, cc.base+"/api/v1/slos", nil)
-	req.Header.Set("Authorization", "Bearer "+cc.read)
-	resp, err = cc.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
